@@ -1,0 +1,124 @@
+// Every Redis key name of the asynq data model (spec §1). The only place that builds key strings.
+
+/** Global key prefix shared by every asynq key. */
+export const KEY_PREFIX = "asynq:";
+/** SET of every queue name ever enqueued to (spec §1.2). */
+export const ALL_QUEUES = "asynq:queues";
+/** ZSET of server-info keys, scored by expiry (unix s). */
+export const ALL_SERVERS = "asynq:servers";
+/** ZSET of worker hash keys, scored by expiry (unix s). */
+export const ALL_WORKERS = "asynq:workers";
+/** ZSET of scheduler-entry list keys, scored by expiry (unix s). */
+export const ALL_SCHEDULERS = "asynq:schedulers";
+/** Pub/Sub channel carrying task IDs to cancel. */
+export const CANCEL_CHANNEL = "asynq:cancel";
+
+/** The seven task states; each (but active and aggregating) is also the name of its container key. */
+export type TaskState = "pending" | "active" | "scheduled" | "retry" | "archived" | "completed" | "aggregating";
+export const TASK_STATES: readonly TaskState[] = [
+  "pending",
+  "active",
+  "scheduled",
+  "retry",
+  "archived",
+  "completed",
+  "aggregating",
+];
+
+/** `asynq:{<q>}:`, the per-queue prefix; the braces make every key of a queue share one cluster slot. */
+export function queuePrefix(queue: string): string {
+  return `asynq:{${queue}}:`;
+}
+/** `asynq:{<q>}:t:`, the prefix of task hash keys. */
+export function taskKeyPrefix(queue: string): string {
+  return `asynq:{${queue}}:t:`;
+}
+/** `asynq:{<q>}:t:<id>`, the task hash. */
+export function taskKey(queue: string, id: string): string {
+  return `asynq:{${queue}}:t:${id}`;
+}
+export function pendingKey(queue: string): string {
+  return `asynq:{${queue}}:pending`;
+}
+export function activeKey(queue: string): string {
+  return `asynq:{${queue}}:active`;
+}
+export function leaseKey(queue: string): string {
+  return `asynq:{${queue}}:lease`;
+}
+export function scheduledKey(queue: string): string {
+  return `asynq:{${queue}}:scheduled`;
+}
+export function retryKey(queue: string): string {
+  return `asynq:{${queue}}:retry`;
+}
+export function archivedKey(queue: string): string {
+  return `asynq:{${queue}}:archived`;
+}
+export function completedKey(queue: string): string {
+  return `asynq:{${queue}}:completed`;
+}
+export function pausedKey(queue: string): string {
+  return `asynq:{${queue}}:paused`;
+}
+/** All-time processed counter (no TTL). */
+export function processedTotalKey(queue: string): string {
+  return `asynq:{${queue}}:processed`;
+}
+/** All-time failed counter (no TTL). */
+export function failedTotalKey(queue: string): string {
+  return `asynq:{${queue}}:failed`;
+}
+/** Daily processed counter; `date` is a UTC instant whose calendar day names the key. */
+export function processedKey(queue: string, date: Date): string {
+  return `asynq:{${queue}}:processed:${dayString(date)}`;
+}
+/** Daily failed counter; `date` is a UTC instant whose calendar day names the key. */
+export function failedKey(queue: string, date: Date): string {
+  return `asynq:{${queue}}:failed:${dayString(date)}`;
+}
+/** SET of group names that have tasks waiting. */
+export function allGroupsKey(queue: string): string {
+  return `asynq:{${queue}}:groups`;
+}
+/** `asynq:{<q>}:g:`, the prefix of group keys. */
+export function groupKeyPrefix(queue: string): string {
+  return `asynq:{${queue}}:g:`;
+}
+/** ZSET of task IDs waiting in group `<g>`. */
+export function groupKey(queue: string, group: string): string {
+  return `asynq:{${queue}}:g:${group}`;
+}
+/** ZSET holding one aggregation run of group `<g>`. */
+export function aggregationSetKey(queue: string, group: string, setId: string): string {
+  return `asynq:{${queue}}:g:${group}:${setId}`;
+}
+/** ZSET of aggregation-set keys, scored by deadline. */
+export function allAggregationSetsKey(queue: string): string {
+  return `asynq:{${queue}}:aggregation_sets`;
+}
+/** Container key of a state stored under `P<state>` (pending, scheduled, retry, archived, completed). */
+export function stateKey(queue: string, state: Exclude<TaskState, "active" | "aggregating">): string {
+  return `asynq:{${queue}}:${state}`;
+}
+/** `asynq:servers:{<host>:<pid>:<sid>}`: the ServerInfo string. */
+export function serverInfoKey(host: string, pid: number, serverId: string): string {
+  return `asynq:servers:{${host}:${pid}:${serverId}}`;
+}
+/** `asynq:workers:{<host>:<pid>:<sid>}`: the WorkerInfo hash. */
+export function workersKey(host: string, pid: number, serverId: string): string {
+  return `asynq:workers:{${host}:${pid}:${serverId}}`;
+}
+/** `asynq:schedulers:{<schedID>}`: the SchedulerEntry list. */
+export function schedulerEntriesKey(schedulerId: string): string {
+  return `asynq:schedulers:{${schedulerId}}`;
+}
+/** `asynq:scheduler_history:<entryID>`: the SchedulerEnqueueEvent zset (no hash tag, as in Go). */
+export function schedulerHistoryKey(entryId: string): string {
+  return `asynq:scheduler_history:${entryId}`;
+}
+
+/** `YYYY-MM-DD` of the instant in UTC (spec §1.6). */
+export function dayString(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
