@@ -1,0 +1,33 @@
+// Redis for tests: each vitest worker owns one DB index (files in one worker run one after another),
+// and a test flushes only that DB.
+import { Redis } from "ioredis";
+import { afterAll, inject } from "vitest";
+
+/** First DB index owned by tests; worker N owns FIRST_TEST_DB + N - 1. DB 0 is never touched. */
+const FIRST_TEST_DB = 8;
+
+/** The DB index this test worker owns. */
+export function testDb(): number {
+  const poolId = Number(process.env.VITEST_POOL_ID ?? "1");
+  return FIRST_TEST_DB + (Number.isFinite(poolId) && poolId > 0 ? poolId - 1 : 0);
+}
+
+/** `redis://host:port/<db>` for this worker's DB. */
+export function testRedisUrl(): string {
+  const base = inject("redisUrl").replace(/\/\d*$/, "");
+  return `${base}/${testDb()}`;
+}
+
+/**
+ * Opens a connection to this worker's DB and flushes it. Closed after the file's tests.
+ * Use in `beforeEach` or `beforeAll`.
+ */
+export async function freshRedis(): Promise<Redis> {
+  const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  await redis.flushdb();
+  afterAll(async () => {
+    redis.disconnect();
+  });
+  return redis;
+}
