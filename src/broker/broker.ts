@@ -1,0 +1,157 @@
+// The broker: the only module that talks to Redis. Components depend on the Broker interface
+// (no Redis types in it), so tests can wrap the real broker to inject faults.
+import type { Redis } from "ioredis";
+import { unixNanos } from "../internal/clock.js";
+import { BrokerError, QueueNotFoundError, TaskNotFoundError } from "../errors.js";
+import * as keys from "../wire/keys.js";
+import { closeConnection, type OpenedConnection } from "./connection.js";
+import { enqueueCall, enqueueOutcome, type EnqueueOutcome, type EnqueueRequest, type ScriptCall } from "./enqueue.js";
+import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
+import { isNoScript, pipelineScript, preloadScripts, runScript } from "./scripts.js";
+
+export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "./enqueue.js";
+export type { QueueSizes, TaskRecord } from "./inspect.js";
+
+/** Everything the client, server and inspector need from Redis. */
+export interface Broker {
+  /** Writes one task. `nowMs` stamps `pending_since` and group scores. */
+  enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome>;
+  /**
+   * Writes many tasks in one round trip. Each task is written atomically on its own; the result
+   * at index i is the outcome of request i, or the error that stopped it.
+   */
+  enqueueBatch(reqs: readonly EnqueueRequest[], nowMs: number): Promise<Array<EnqueueOutcome | BrokerError>>;
+  /** Reads a task record. */
+  getTaskRecord(queue: string, id: string): Promise<TaskRecord>;
+  /** Counts the tasks of a queue in each state. */
+  queueSizes(queue: string): Promise<QueueSizes>;
+  /** Names of every registered queue. */
+  queues(): Promise<string[]>;
+  /** Releases the connection if the broker owns it. */
+  close(): Promise<void>;
+}
+
+/** How many times a batch re-sends calls that met NOSCRIPT (a SCRIPT FLUSH or failover mid-batch). */
+const NOSCRIPT_ROUNDS = 3;
+
+/** The Redis implementation of Broker. */
+export class RedisBroker implements Broker {
+  private readonly redis: Redis;
+
+  constructor(private readonly connection: OpenedConnection) {
+    this.redis = connection.redis;
+  }
+
+  async enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome> {
+    const [result] = await this.enqueueBatch([req], nowMs);
+    if (result instanceof BrokerError) throw result;
+    if (result === undefined) throw new BrokerError("no reply for enqueue", { op: "broker.enqueue" });
+    return result;
+  }
+
+  async enqueueBatch(reqs: readonly EnqueueRequest[], nowMs: number): Promise<Array<EnqueueOutcome | BrokerError>> {
+    const op = "broker.enqueueBatch";
+    // Same pending_since for every task of one call, as Go's BatchEnqueue does.
+    const pendingSince = unixNanos(nowMs);
+    const calls = reqs.map((r) => enqueueCall(r, nowMs, pendingSince));
+    const queues = [...new Set(reqs.map((r) => r.msg.queue))];
+    const replies = await this.runCalls(calls, queues, op);
+    return replies.map(([error, reply]) => {
+      if (error !== null) return new BrokerError(`enqueue failed: ${error.message}`, { op, cause: error });
+      return enqueueOutcome(reply) ?? new BrokerError(`unexpected enqueue reply ${String(reply)}`, { op });
+    });
+  }
+
+  /**
+   * Sends `SADD asynq:queues` for each queue and then every script call in one pipeline (one round
+   * trip); calls that met NOSCRIPT are re-sent after loading the scripts. A failed SADD fails the
+   * whole call: Redis refuses it only when it refuses writes (OOM, read-only replica), and then the
+   * scripts were refused too.
+   */
+  private async runCalls(
+    calls: readonly ScriptCall[],
+    queues: readonly string[],
+    op: string,
+  ): Promise<Array<[Error | null, unknown]>> {
+    const results: Array<[Error | null, unknown]> = new Array<[Error | null, unknown]>(calls.length);
+    let pending = calls.map((_, i) => i);
+    for (let round = 0; round < NOSCRIPT_ROUNDS && pending.length > 0; round++) {
+      if (round > 0) await preloadScripts(this.redis, pending.map((i) => calls[i]!.script));
+      const pipeline = this.redis.pipeline();
+      if (round === 0) for (const q of queues) pipeline.sadd(keys.ALL_QUEUES, q);
+      for (const i of pending) pipelineScript(pipeline, calls[i]!.script, calls[i]!.keys, calls[i]!.args);
+      const replies = await execPipeline(pipeline, op);
+      const offset = round === 0 ? queues.length : 0;
+      for (let k = 0; k < offset; k++) {
+        const failure = replies[k]?.[0];
+        if (failure) throw new BrokerError(`cannot register queue: ${failure.message}`, { op, cause: failure });
+      }
+      const next: number[] = [];
+      pending.forEach((callIndex, k) => {
+        const reply = replies[offset + k] ?? [new Error("missing pipeline reply"), null];
+        if (reply[0] !== null && isNoScript(reply[0])) next.push(callIndex);
+        else results[callIndex] = reply;
+      });
+      pending = next;
+    }
+    for (const i of pending) {
+      const call = calls[i]!;
+      try {
+        results[i] = [null, await runScript(this.redis, call.script, call.keys, call.args)];
+      } catch (error) {
+        results[i] = [toError(error), null];
+      }
+    }
+    return results;
+  }
+
+  async getTaskRecord(queue: string, id: string): Promise<TaskRecord> {
+    const op = "broker.getTaskRecord";
+    const record = await wrap(op, () => readTaskRecord(this.redis, queue, id));
+    if (record === "queue-not-found") throw new QueueNotFoundError(queue, { op });
+    if (record === "task-not-found") throw new TaskNotFoundError(queue, id, { op });
+    return record;
+  }
+
+  async queueSizes(queue: string): Promise<QueueSizes> {
+    const op = "broker.queueSizes";
+    const sizes = await wrap(op, () => readQueueSizes(this.redis, queue));
+    if (sizes === "queue-not-found") throw new QueueNotFoundError(queue, { op });
+    return sizes;
+  }
+
+  async queues(): Promise<string[]> {
+    return wrap("broker.queues", () => this.redis.smembers(keys.ALL_QUEUES));
+  }
+
+  async close(): Promise<void> {
+    await closeConnection(this.connection);
+  }
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}
+
+async function execPipeline(
+  pipeline: ReturnType<Redis["pipeline"]>,
+  op: string,
+): Promise<Array<[Error | null, unknown]>> {
+  try {
+    const replies = await pipeline.exec();
+    if (replies === null) throw new Error("pipeline was discarded");
+    return replies;
+  } catch (error) {
+    throw new BrokerError(`Redis pipeline failed: ${toError(error).message}`, { op, cause: error });
+  }
+}
+
+/** Runs a Redis operation and turns a Redis failure into a BrokerError. */
+async function wrap<T>(op: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof BrokerError) throw error;
+    throw new BrokerError(`Redis command failed: ${toError(error).message}`, { op, cause: error });
+  }
+}

@@ -1,0 +1,79 @@
+// Lua scripts: loaded from the .lua files beside this module, called by SHA, reloaded on NOSCRIPT.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { ChainableCommander, Redis } from "ioredis";
+
+/** A script argument as sent to Redis (numbers are sent as decimal strings). */
+export type ScriptArg = string | number | Buffer;
+
+/** One Lua script file. Every key it touches is passed in KEYS (Redis Cluster safe). */
+export class LuaScript {
+  /** SHA1 of the source, as EVALSHA expects. */
+  readonly sha: string;
+
+  constructor(
+    readonly name: string,
+    readonly source: string,
+  ) {
+    this.sha = createHash("sha1").update(source).digest("hex");
+  }
+
+  /** Reads `scripts/<name>.lua`. */
+  static fromFile(name: string): LuaScript {
+    const source = readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), "utf8");
+    return new LuaScript(name, source);
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+/**
+ * Runs a script with EVALSHA; when Redis does not know it (first use, SCRIPT FLUSH, a restarted or
+ * failed-over server) falls back to EVAL, which also caches it for the next EVALSHA.
+ * Replies: integers as numbers, bulk strings as Buffers (`buffers` true) or strings.
+ */
+export async function runScript(
+  redis: Redis,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+  buffers = false,
+): Promise<unknown> {
+  const argv = [...keys, ...args];
+  try {
+    return buffers
+      ? await redis.callBuffer("EVALSHA", script.sha, keys.length, ...argv)
+      : await redis.evalsha(script.sha, keys.length, ...argv);
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return buffers
+      ? await redis.callBuffer("EVAL", script.source, keys.length, ...argv)
+      : await redis.eval(script.source, keys.length, ...argv);
+  }
+}
+
+/** Makes sure Redis has these scripts cached, so pipelined EVALSHA calls find them. */
+export async function preloadScripts(redis: Redis, scripts: Iterable<LuaScript>): Promise<void> {
+  const unique = [...new Map([...scripts].map((s) => [s.sha, s])).values()];
+  if (unique.length === 0) return;
+  const exists = (await redis.script("EXISTS", ...unique.map((s) => s.sha))) as number[];
+  const missing = unique.filter((_, i) => exists[i] !== 1);
+  await Promise.all(missing.map((s) => redis.script("LOAD", s.source)));
+}
+
+/** Queues an EVALSHA in a pipeline; pair with preloadScripts and retry NOSCRIPT replies with runScript. */
+export function pipelineScript(
+  pipeline: ChainableCommander,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+  buffers = false,
+): void {
+  if (buffers) pipeline.callBuffer("EVALSHA", script.sha, keys.length, ...keys, ...args);
+  else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
+}
+
+/** True when a pipeline reply error says the script was not cached. */
+export { isNoScript };

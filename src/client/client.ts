@@ -1,0 +1,128 @@
+// The Client: validates tasks and writes them to Redis the way Go asynq's client does.
+import { RedisBroker, type Broker } from "../broker/broker.js";
+import { openConnection, type RedisConnection } from "../broker/connection.js";
+import { BrokerError, DuplicateTaskError, TaskIdConflictError, ValidationError } from "../errors.js";
+import { systemClock, type Clock } from "../internal/clock.js";
+import type { Task, TaskInfo, TaskState } from "../task.js";
+import { taskInfoFromMessage } from "../task-info.js";
+import { resolveTask, type EnqueueOptions, type ResolvedTask } from "./options.js";
+import type { EnqueueOutcome } from "../broker/broker.js";
+
+/** Client settings. */
+export interface ClientOptions {
+  /** Source of time; tests pass a ManualClock. @defaultValue the system clock */
+  clock?: Clock;
+}
+
+/** Result of one task of `enqueueBatch`: its info, or why it was not written. */
+export type BatchResult =
+  | { ok: true; info: TaskInfo }
+  | { ok: false; error: DuplicateTaskError | TaskIdConflictError | BrokerError };
+
+/**
+ * Enqueues tasks into Redis, readable and processable by Go asynq servers (v0.24 to v0.26) and by
+ * asynq-ts servers.
+ *
+ * @example
+ * ```ts
+ * const client = new Client("redis://127.0.0.1:6379");
+ * const info = await client.enqueue(
+ *   { type: "email:deliver", payload: { userId: 42 } },
+ *   { queue: "critical", maxRetry: 5, timeout: 60_000 },
+ * );
+ * console.log(info.id, info.state); // "…uuid…" "pending"
+ * await client.close();
+ * ```
+ */
+export class Client {
+  private readonly broker: Broker;
+  private readonly clock: Clock;
+
+  /**
+   * @param redis a `redis://` / `rediss://` URL, ioredis options, or an ioredis connection you own
+   *   (then `close()` leaves it open).
+   * @throws ValidationError when `redis` is not one of those.
+   */
+  constructor(redis: RedisConnection, options: ClientOptions = {}) {
+    this.broker = new RedisBroker(openConnection(redis, "client.constructor"));
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Enqueues a task: to pending now, to scheduled for a later `processAt` / `processIn`, or to its
+   * group. Options given here override the task's own options one by one.
+   *
+   * @returns the task's info as written.
+   * @throws ValidationError for an invalid task or option (nothing is written).
+   * @throws DuplicateTaskError when `unique` is set and the lock is held by another task.
+   * @throws TaskIdConflictError when a task with the same `taskId` exists in the queue.
+   * @throws BrokerError when Redis fails.
+   * @example
+   * ```ts
+   * await client.enqueue({ type: "report:build", payload: "q3" }, { processIn: 60_000, unique: 3_600_000 });
+   * ```
+   */
+  async enqueue(task: Task, options?: EnqueueOptions): Promise<TaskInfo> {
+    const now = this.clock.now();
+    const resolved = resolveTask(task, options, now);
+    const outcome = await this.broker.enqueue(resolved.request, now);
+    const result = toResult(resolved, outcome, now, "client.enqueue");
+    if (!result.ok) throw result.error;
+    return result.info;
+  }
+
+  /**
+   * Enqueues many tasks in one round trip to Redis. Every task is validated first: if one is
+   * invalid, a ValidationError naming it (`tasks[i]…`) is thrown and nothing is written. Then each
+   * task is written atomically on its own; a duplicate or an ID conflict fails only that task.
+   * Tasks may use every option, `unique` and `group` included.
+   *
+   * @returns one result per task, in order.
+   * @throws ValidationError for an invalid task (nothing is written).
+   * @throws BrokerError when Redis fails as a whole (the connection drops).
+   * @example
+   * ```ts
+   * const results = await client.enqueueBatch([
+   *   { type: "email:deliver", payload: { to: "a@example.com" } },
+   *   { type: "email:deliver", payload: { to: "b@example.com" }, options: { queue: "low" } },
+   * ]);
+   * const failed = results.filter((r) => !r.ok);
+   * ```
+   */
+  async enqueueBatch(tasks: readonly Task[]): Promise<BatchResult[]> {
+    if (!Array.isArray(tasks)) throw new ValidationError("tasks", tasks, "expected an array of tasks");
+    const now = this.clock.now();
+    const resolved = tasks.map((task, i) => resolveTask(task, undefined, now, `tasks[${i}]`));
+    if (resolved.length === 0) return [];
+    const outcomes = await this.broker.enqueueBatch(
+      resolved.map((r) => r.request),
+      now,
+    );
+    return resolved.map((r, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined || outcome instanceof BrokerError) {
+        return { ok: false, error: outcome ?? new BrokerError("no reply", { op: "client.enqueueBatch" }) };
+      }
+      return toResult(r, outcome, now, "client.enqueueBatch");
+    });
+  }
+
+  /** Closes the Redis connection if the client created it. */
+  async close(): Promise<void> {
+    await this.broker.close();
+  }
+}
+
+function toResult(resolved: ResolvedTask, outcome: EnqueueOutcome, nowMs: number, op: string): BatchResult {
+  const { msg, target } = resolved.request;
+  if (outcome === "duplicate") return { ok: false, error: new DuplicateTaskError(msg.queue, msg.uniqueKey, { op }) };
+  if (outcome === "conflict") return { ok: false, error: new TaskIdConflictError(msg.queue, msg.id, { op }) };
+  const state: TaskState = target.kind === "scheduled" ? "scheduled" : target.kind === "group" ? "aggregating" : "pending";
+  const nextProcessAt =
+    target.kind === "scheduled"
+      ? new Date(target.processAtSeconds * 1000)
+      : target.kind === "pending"
+        ? new Date(Math.floor(nowMs / 1000) * 1000)
+        : null;
+  return { ok: true, info: taskInfoFromMessage(msg, state, nextProcessAt, null) };
+}

@@ -1,0 +1,86 @@
+// Typed errors of asynq-ts: every error we throw is an AsynqError with a stable `code`, and the
+// operation (`op`) that raised it. Callers branch with `instanceof` or on `code`.
+
+/** Base class of every error asynq-ts throws. */
+export class AsynqError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_DUPLICATE_TASK`. */
+  readonly code: string;
+  /** The operation that failed, e.g. `client.enqueue`. */
+  readonly op: string | undefined;
+
+  constructor(code: string, message: string, options?: { op?: string; cause?: unknown }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.name = new.target.name;
+    this.code = code;
+    this.op = options?.op;
+  }
+}
+
+/** An argument or option is invalid. Nothing was written to Redis. */
+export class ValidationError extends AsynqError {
+  /** Path of the offending field, e.g. `options.queue` or `tasks[3].type`. */
+  readonly field: string;
+  /** The offending value, as given. */
+  readonly value: unknown;
+
+  constructor(field: string, value: unknown, reason: string, options?: { op?: string; cause?: unknown }) {
+    super("ERR_VALIDATION", `invalid ${field} (${describe(value)}): ${reason}`, options);
+    this.field = field;
+    this.value = value;
+  }
+}
+
+/** A task with the same uniqueness key (queue, type, payload) is still locked (asynq's ErrDuplicateTask). */
+export class DuplicateTaskError extends AsynqError {
+  constructor(readonly queue: string, readonly uniqueKey: string, options?: { op?: string }) {
+    super("ERR_DUPLICATE_TASK", "task already exists", options);
+  }
+}
+
+/** A task hash with the requested ID already exists (asynq's ErrTaskIDConflict). */
+export class TaskIdConflictError extends AsynqError {
+  constructor(readonly queue: string, readonly taskId: string, options?: { op?: string }) {
+    super("ERR_TASK_ID_CONFLICT", "task ID conflicts with another task", options);
+  }
+}
+
+/** The queue is not registered in `asynq:queues`. */
+export class QueueNotFoundError extends AsynqError {
+  constructor(readonly queue: string, options?: { op?: string }) {
+    super("ERR_QUEUE_NOT_FOUND", `queue "${queue}" not found`, options);
+  }
+}
+
+/** No task with this ID exists in the queue. */
+export class TaskNotFoundError extends AsynqError {
+  constructor(readonly queue: string, readonly taskId: string, options?: { op?: string }) {
+    super("ERR_TASK_NOT_FOUND", `task "${taskId}" not found in queue "${queue}"`, options);
+  }
+}
+
+/** A task record in Redis cannot be read (undecodable `msg`, unknown `state`, missing fields). */
+export class CorruptTaskError extends AsynqError {
+  constructor(readonly queue: string, readonly taskId: string, reason: string, options?: { op?: string; cause?: unknown }) {
+    super("ERR_CORRUPT_TASK", `task "${taskId}" in queue "${queue}" is corrupt: ${reason}`, options);
+  }
+}
+
+/** Redis failed or answered something unexpected; `cause` holds the underlying error. */
+export class BrokerError extends AsynqError {
+  constructor(message: string, options?: { op?: string; cause?: unknown }) {
+    super("ERR_BROKER", message, options);
+  }
+}
+
+/** Short printable form of a value for error messages. */
+function describe(value: unknown): string {
+  if (value === undefined) return "undefined";
+  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (value === null) return "null";
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  if (value instanceof Uint8Array) return `${value.length} bytes`;
+  if (typeof value === "function") return "a function";
+  if (typeof value === "symbol") return value.toString();
+  return Array.isArray(value) ? "an array" : "an object";
+}
