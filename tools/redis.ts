@@ -140,3 +140,10 @@ export async function ensureRedis(log: (line: string) => void = () => {}): Promi
   log(`Started a private redis-server at ${handle.url} (no persistence); it stops when this process exits`);
   return handle;
 }
+
+// `npx tsx tools/redis.ts --check`: makes sure a Redis can be had (installing redis-server if it must)
+// and says which one, then exits (a private server it started is stopped again).
+if (process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const handle = await ensureRedis((line) => console.log(`[redis] ${line}`));
+  await handle.stop();
+}

@@ -1,0 +1,23 @@
+// Vitest reporter that ends the run with one plain line, "tests: N passed, N failed, N skipped",
+// which CI tooling reads without knowing vitest's own output format.
+import type { Reporter, TestModule } from "vitest/node";
+
+export default class SummaryReporter implements Reporter {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+    let passed = 0;
+    let failed = 0;
+    let skipped = 0;
+    for (const module of testModules) {
+      for (const test of module.children.allTests()) {
+        const state = test.result().state;
+        if (state === "passed") passed++;
+        else if (state === "failed") failed++;
+        else skipped++;
+      }
+      if (module.state() === "failed" && [...module.children.allTests()].length === 0) failed++;
+    }
+    // Printed on exit so that it is the last line, after vitest's own summary.
+    const line = `tests: ${passed} passed, ${failed} failed, ${skipped} skipped\n`;
+    process.once("exit", () => process.stdout.write(line));
+  }
+}
