@@ -34,20 +34,31 @@ try {
       { deadline: new Date(Date.now() + 10 * 60 * 1000), retention: 24 * 3600 * 1000 },
     ),
   );
-  show(await client.enqueue({ type: "notify:digest", payload: { user: 7, event: "like" } }, { group: "user:7" }));
+  show(
+    await client.enqueue({ type: "notify:digest", payload: { user: 7, event: "like" } }, { group: "user:7" }),
+  );
 
   const unique = { type: "cache:warm", payload: { page: "/home" } };
   for (let attempt = 0; attempt < 2; attempt++) {
     // The second attempt (and the first, if the demo ran in the last 5 minutes) meets the lock.
-    const info = await client.enqueue(unique, { unique: 5 * 60 * 1000, queue: "low" }).catch(rethrowUnlessDuplicate);
-    if (info === undefined) console.log("  duplicate   low       cache:warm       rejected: task already exists (unique)");
+    const info = await client
+      .enqueue(unique, { unique: 5 * 60 * 1000, queue: "low" })
+      .catch(rethrowUnlessDuplicate);
+    if (info === undefined)
+      console.log("  duplicate   low       cache:warm       rejected: task already exists (unique)");
     else show(info);
   }
 
   const batch = await client.enqueueBatch(
-    Array.from({ length: 100 }, (_, i) => ({ type: "thumbnail:make", payload: { photo: i }, options: { queue: "low" } })),
+    Array.from({ length: 100 }, (_, i) => ({
+      type: "thumbnail:make",
+      payload: { photo: i },
+      options: { queue: "low" },
+    })),
   );
-  console.log(`  batch: ${batch.filter((r) => r.ok).length} of ${batch.length} thumbnail tasks enqueued in one round trip`);
+  console.log(
+    `  batch: ${batch.filter((r) => r.ok).length} of ${batch.length} thumbnail tasks enqueued in one round trip`,
+  );
 
   console.log("\nQueue sizes:");
   for (const queue of await inspector.queues()) {

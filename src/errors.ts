@@ -32,35 +32,55 @@ export class ValidationError extends AsynqError {
 
 /** A task with the same uniqueness key (queue, type, payload) is still locked (asynq's ErrDuplicateTask). */
 export class DuplicateTaskError extends AsynqError {
-  constructor(readonly queue: string, readonly uniqueKey: string, options?: { op?: string }) {
+  constructor(
+    readonly queue: string,
+    readonly uniqueKey: string,
+    options?: { op?: string },
+  ) {
     super("ERR_DUPLICATE_TASK", "task already exists", options);
   }
 }
 
 /** A task hash with the requested ID already exists (asynq's ErrTaskIDConflict). */
 export class TaskIdConflictError extends AsynqError {
-  constructor(readonly queue: string, readonly taskId: string, options?: { op?: string }) {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    options?: { op?: string },
+  ) {
     super("ERR_TASK_ID_CONFLICT", "task ID conflicts with another task", options);
   }
 }
 
 /** The queue is not registered in `asynq:queues`. */
 export class QueueNotFoundError extends AsynqError {
-  constructor(readonly queue: string, options?: { op?: string }) {
+  constructor(
+    readonly queue: string,
+    options?: { op?: string },
+  ) {
     super("ERR_QUEUE_NOT_FOUND", `queue "${queue}" not found`, options);
   }
 }
 
 /** No task with this ID exists in the queue. */
 export class TaskNotFoundError extends AsynqError {
-  constructor(readonly queue: string, readonly taskId: string, options?: { op?: string }) {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    options?: { op?: string },
+  ) {
     super("ERR_TASK_NOT_FOUND", `task "${taskId}" not found in queue "${queue}"`, options);
   }
 }
 
 /** A task record in Redis cannot be read (undecodable `msg`, unknown `state`, missing fields). */
 export class CorruptTaskError extends AsynqError {
-  constructor(readonly queue: string, readonly taskId: string, reason: string, options?: { op?: string; cause?: unknown }) {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    reason: string,
+    options?: { op?: string; cause?: unknown },
+  ) {
     super("ERR_CORRUPT_TASK", `task "${taskId}" in queue "${queue}" is corrupt: ${reason}`, options);
   }
 }
@@ -76,7 +96,8 @@ export class BrokerError extends AsynqError {
 function describe(value: unknown): string {
   if (value === undefined) return "undefined";
   if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
+    return String(value);
   if (value === null) return "null";
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
   if (value instanceof Uint8Array) return `${value.length} bytes`;

@@ -53,18 +53,23 @@ function findOnPath(name: string): string | undefined {
 function installRedisServer(): string {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   if (!isRoot || !existsSync("/etc/debian_version")) {
-    throw new Error(`redis-server is not installed and no Redis answers on 127.0.0.1:6379. Run: ${INSTALL_COMMAND}`);
+    throw new Error(
+      `redis-server is not installed and no Redis answers on 127.0.0.1:6379. Run: ${INSTALL_COMMAND}`,
+    );
   }
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   const install = (): boolean =>
-    spawnSync("apt-get", ["install", "-y", "--no-install-recommends", "redis-server"], { stdio: "inherit", env })
-      .status === 0;
+    spawnSync("apt-get", ["install", "-y", "--no-install-recommends", "redis-server"], {
+      stdio: "inherit",
+      env,
+    }).status === 0;
   if (!install()) {
     spawnSync("apt-get", ["update"], { stdio: "inherit", env });
     if (!install()) throw new Error(`apt-get could not install redis-server. Run: ${INSTALL_COMMAND}`);
   }
   const path = findOnPath("redis-server");
-  if (path === undefined) throw new Error(`redis-server is still missing after apt-get. Run: ${INSTALL_COMMAND}`);
+  if (path === undefined)
+    throw new Error(`redis-server is still missing after apt-get. Run: ${INSTALL_COMMAND}`);
   return path;
 }
 
@@ -87,7 +92,20 @@ async function startPrivate(binary: string): Promise<RedisHandle> {
   const child: ChildProcess = spawn(
     binary,
     // 32 databases so that test workers each own a DB index (see test/support/redis.ts).
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--databases", "32"],
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--databases",
+      "32",
+    ],
     { stdio: "ignore" },
   );
   const killNow = (): void => {

@@ -5,7 +5,13 @@ import { unixNanos } from "../internal/clock.js";
 import { BrokerError, QueueNotFoundError, TaskNotFoundError } from "../errors.js";
 import * as keys from "../wire/keys.js";
 import { closeConnection, type OpenedConnection } from "./connection.js";
-import { enqueueCall, enqueueOutcome, type EnqueueOutcome, type EnqueueRequest, type ScriptCall } from "./enqueue.js";
+import {
+  enqueueCall,
+  enqueueOutcome,
+  type EnqueueOutcome,
+  type EnqueueRequest,
+  type ScriptCall,
+} from "./enqueue.js";
 import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
 import { isNoScript, pipelineScript, preloadScripts, runScript } from "./scripts.js";
 
@@ -49,7 +55,10 @@ export class RedisBroker implements Broker {
     return result;
   }
 
-  async enqueueBatch(reqs: readonly EnqueueRequest[], nowMs: number): Promise<Array<EnqueueOutcome | BrokerError>> {
+  async enqueueBatch(
+    reqs: readonly EnqueueRequest[],
+    nowMs: number,
+  ): Promise<Array<EnqueueOutcome | BrokerError>> {
     const op = "broker.enqueueBatch";
     // Same pending_since for every task of one call, as Go's BatchEnqueue does.
     const pendingSince = unixNanos(nowMs);
@@ -76,7 +85,11 @@ export class RedisBroker implements Broker {
     const results: Array<[Error | null, unknown]> = new Array<[Error | null, unknown]>(calls.length);
     let pending = calls.map((_, i) => i);
     for (let round = 0; round < NOSCRIPT_ROUNDS && pending.length > 0; round++) {
-      if (round > 0) await preloadScripts(this.redis, pending.map((i) => calls[i]!.script));
+      if (round > 0)
+        await preloadScripts(
+          this.redis,
+          pending.map((i) => calls[i]!.script),
+        );
       const pipeline = this.redis.pipeline();
       if (round === 0) for (const q of queues) pipeline.sadd(keys.ALL_QUEUES, q);
       for (const i of pending) pipelineScript(pipeline, calls[i]!.script, calls[i]!.keys, calls[i]!.args);
@@ -84,7 +97,8 @@ export class RedisBroker implements Broker {
       const offset = round === 0 ? queues.length : 0;
       for (let k = 0; k < offset; k++) {
         const failure = replies[k]?.[0];
-        if (failure) throw new BrokerError(`cannot register queue: ${failure.message}`, { op, cause: failure });
+        if (failure)
+          throw new BrokerError(`cannot register queue: ${failure.message}`, { op, cause: failure });
       }
       const next: number[] = [];
       pending.forEach((callIndex, k) => {

@@ -40,9 +40,14 @@ export function openConnection(
   if (typeof conn === "object" && conn !== null && !Array.isArray(conn)) {
     return { redis: new Redis({ ...DEFAULTS, ...overrides, ...conn }), owned: true };
   }
-  throw new ValidationError("redis", conn, "expected a redis:// URL, ioredis options or an ioredis connection", {
-    op,
-  });
+  throw new ValidationError(
+    "redis",
+    conn,
+    "expected a redis:// URL, ioredis options or an ioredis connection",
+    {
+      op,
+    },
+  );
 }
 
 /**

@@ -15,9 +15,7 @@ const scripts = {
 
 /** Where a new task goes, decided by the client (spec §5.13 routing). */
 export type EnqueueTarget =
-  | { kind: "pending" }
-  | { kind: "scheduled"; processAtSeconds: number }
-  | { kind: "group"; group: string };
+  { kind: "pending" } | { kind: "scheduled"; processAtSeconds: number } | { kind: "group"; group: string };
 
 /** One task to write: its message, where it goes, and its lock TTL when unique. */
 export interface EnqueueRequest {
@@ -54,7 +52,11 @@ export function enqueueCall(req: EnqueueRequest, nowMs: number, pendingSinceNs: 
             keys: [msg.uniqueKey, taskKey, keys.pendingKey(q)],
             args: [id, ttl, encoded, pendingSinceNs],
           }
-        : { script: scripts.enqueue, keys: [taskKey, keys.pendingKey(q)], args: [encoded, id, pendingSinceNs] };
+        : {
+            script: scripts.enqueue,
+            keys: [taskKey, keys.pendingKey(q)],
+            args: [encoded, id, pendingSinceNs],
+          };
     case "scheduled":
       return unique
         ? {

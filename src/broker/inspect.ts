@@ -87,8 +87,16 @@ export async function readQueueSizes(redis: Redis, queue: string): Promise<Queue
     ],
     [],
   )) as number[];
-  const [pending = 0, active = 0, scheduled = 0, retry = 0, archived = 0, completed = 0, paused = 0, aggregating = 0] =
-    reply;
+  const [
+    pending = 0,
+    active = 0,
+    scheduled = 0,
+    retry = 0,
+    archived = 0,
+    completed = 0,
+    paused = 0,
+    aggregating = 0,
+  ] = reply;
   return {
     pending,
     active,

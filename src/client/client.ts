@@ -16,8 +16,7 @@ export interface ClientOptions {
 
 /** Result of one task of `enqueueBatch`: its info, or why it was not written. */
 export type BatchResult =
-  | { ok: true; info: TaskInfo }
-  | { ok: false; error: DuplicateTaskError | TaskIdConflictError | BrokerError };
+  { ok: true; info: TaskInfo } | { ok: false; error: DuplicateTaskError | TaskIdConflictError | BrokerError };
 
 /**
  * Enqueues tasks into Redis, readable and processable by Go asynq servers (v0.24 to v0.26) and by
@@ -90,7 +89,8 @@ export class Client {
    * ```
    */
   async enqueueBatch(tasks: readonly Task[]): Promise<BatchResult[]> {
-    if (!Array.isArray(tasks)) throw new ValidationError("tasks", tasks, "expected an array of tasks");
+    const list: unknown = tasks;
+    if (!Array.isArray(list)) throw new ValidationError("tasks", list, "expected an array of tasks");
     const now = this.clock.now();
     const resolved = tasks.map((task, i) => resolveTask(task, undefined, now, `tasks[${i}]`));
     if (resolved.length === 0) return [];
@@ -115,9 +115,11 @@ export class Client {
 
 function toResult(resolved: ResolvedTask, outcome: EnqueueOutcome, nowMs: number, op: string): BatchResult {
   const { msg, target } = resolved.request;
-  if (outcome === "duplicate") return { ok: false, error: new DuplicateTaskError(msg.queue, msg.uniqueKey, { op }) };
+  if (outcome === "duplicate")
+    return { ok: false, error: new DuplicateTaskError(msg.queue, msg.uniqueKey, { op }) };
   if (outcome === "conflict") return { ok: false, error: new TaskIdConflictError(msg.queue, msg.id, { op }) };
-  const state: TaskState = target.kind === "scheduled" ? "scheduled" : target.kind === "group" ? "aggregating" : "pending";
+  const state: TaskState =
+    target.kind === "scheduled" ? "scheduled" : target.kind === "group" ? "aggregating" : "pending";
   const nextProcessAt =
     target.kind === "scheduled"
       ? new Date(target.processAtSeconds * 1000)

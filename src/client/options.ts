@@ -91,16 +91,19 @@ export function resolveTask(
   path = "task",
 ): ResolvedTask {
   const at = (field: string): string => `${path}.${field}`;
-  if (typeof task !== "object" || task === null) throw new ValidationError(path, task, "a task object is required");
+  if (typeof task !== "object" || task === null)
+    throw new ValidationError(path, task, "a task object is required");
   const type = checkName(task.type, at("type"), "the task type");
   checkOptionsObject(task.options, at("options"));
   checkOptionsObject(options, "options");
   // Task-embedded options first, then the enqueue call's, each kind overriding (as asynq does).
   const opts: EnqueueOptions = { ...definedOnly(task.options), ...definedOnly(options) };
-  const o = (name: string): string => (options !== undefined && name in options ? `options.${name}` : at(`options.${name}`));
+  const o = (name: string): string =>
+    options !== undefined && name in options ? `options.${name}` : at(`options.${name}`);
 
   const queue = opts.queue === undefined ? DEFAULT_QUEUE : checkQueue(opts.queue, o("queue"));
-  const maxRetry = opts.maxRetry === undefined ? DEFAULT_MAX_RETRY : checkMaxRetry(opts.maxRetry, o("maxRetry"));
+  const maxRetry =
+    opts.maxRetry === undefined ? DEFAULT_MAX_RETRY : checkMaxRetry(opts.maxRetry, o("maxRetry"));
   const timeout = opts.timeout === undefined ? undefined : checkDuration(opts.timeout, o("timeout"), 1000);
   const deadline = opts.deadline === undefined ? undefined : checkInstant(opts.deadline, o("deadline"));
   if (deadline !== undefined && deadline < nowMs) {
@@ -113,10 +116,14 @@ export function resolveTask(
   if (opts.processAt !== undefined) processAtMs = checkInstant(opts.processAt, o("processAt"));
   if (opts.processIn !== undefined) processAtMs = nowMs + checkDuration(opts.processIn, o("processIn"), 0);
   const unique = opts.unique === undefined ? undefined : checkDuration(opts.unique, o("unique"), 1000, "1 s");
-  const taskId = opts.taskId === undefined ? randomUUID() : checkName(opts.taskId, o("taskId"), "the task ID");
+  const taskId =
+    opts.taskId === undefined ? randomUUID() : checkName(opts.taskId, o("taskId"), "the task ID");
   const retention = opts.retention === undefined ? 0 : checkDuration(opts.retention, o("retention"), 0);
   const group = opts.group === undefined ? "" : checkName(opts.group, o("group"), "the group name");
-  const headers = { ...checkHeaders(task.headers, at("headers")), ...checkHeaders(opts.headers, o("headers")) };
+  const headers = {
+    ...checkHeaders(task.headers, at("headers")),
+    ...checkHeaders(opts.headers, o("headers")),
+  };
   const payload = encodePayload(task.payload, at("payload"));
 
   const seconds = (ms: number): bigint => BigInt(Math.floor(ms / 1000));
@@ -127,7 +134,12 @@ export function resolveTask(
     queue,
     retry: maxRetry,
     // The 30-minute default applies only when neither a timeout nor a deadline is given (spec §5.13).
-    timeout: timeout !== undefined ? seconds(timeout) : deadline === undefined ? BigInt(DEFAULT_TIMEOUT_SECONDS) : 0n,
+    timeout:
+      timeout !== undefined
+        ? seconds(timeout)
+        : deadline === undefined
+          ? BigInt(DEFAULT_TIMEOUT_SECONDS)
+          : 0n,
     deadline: deadline === undefined ? 0n : seconds(deadline),
     uniqueKey: unique === undefined ? "" : uniqueKey(queue, type, payload),
     retention: seconds(retention),
@@ -154,7 +166,7 @@ export function resolveTask(
 
 function definedOnly(options: EnqueueOptions | undefined): EnqueueOptions {
   if (options === undefined) return {};
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as EnqueueOptions;
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }
 
 function checkOptionsObject(options: unknown, field: string): void {
@@ -164,7 +176,11 @@ function checkOptionsObject(options: unknown, field: string): void {
   }
   for (const name of Object.keys(options)) {
     if (!OPTION_NAMES.has(name)) {
-      throw new ValidationError(`${field}.${name}`, (options as Record<string, unknown>)[name], "unknown option");
+      throw new ValidationError(
+        `${field}.${name}`,
+        (options as Record<string, unknown>)[name],
+        "unknown option",
+      );
     }
   }
 }
@@ -186,7 +202,11 @@ function checkWellFormed(value: string, field: string): void {
 function checkQueue(value: unknown, field: string): string {
   const queue = checkName(value, field, "the queue name");
   if (queue.includes("}")) {
-    throw new ValidationError(field, value, 'a queue name cannot contain "}": it would cut the {queue} hash tag');
+    throw new ValidationError(
+      field,
+      value,
+      'a queue name cannot contain "}": it would cut the {queue} hash tag',
+    );
   }
   return queue;
 }
@@ -225,7 +245,8 @@ function checkHeaders(value: unknown, field: string): Record<string, string> {
   }
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (typeof v !== "string") throw new ValidationError(`${field}.${k}`, v, "a header value must be a string");
+    if (typeof v !== "string")
+      throw new ValidationError(`${field}.${k}`, v, "a header value must be a string");
     checkWellFormed(k, `${field} key`);
     checkWellFormed(v, `${field}.${k}`);
     out[k] = v;

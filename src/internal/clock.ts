@@ -32,7 +32,6 @@ export function unixSeconds(ms: number): number {
   return Math.floor(ms / 1000);
 }
 
-
 /** Unix nanoseconds as a decimal string, from milliseconds that may carry a fraction (`pending_since`). */
 export function unixNanos(ms: number): string {
   const whole = Math.floor(ms);

@@ -14,7 +14,8 @@ export const ALL_SCHEDULERS = "asynq:schedulers";
 export const CANCEL_CHANNEL = "asynq:cancel";
 
 /** The seven task states; each (but active and aggregating) is also the name of its container key. */
-export type TaskState = "pending" | "active" | "scheduled" | "retry" | "archived" | "completed" | "aggregating";
+export type TaskState =
+  "pending" | "active" | "scheduled" | "retry" | "archived" | "completed" | "aggregating";
 export const TASK_STATES: readonly TaskState[] = [
   "pending",
   "active",

@@ -26,7 +26,7 @@ export async function freshRedis(): Promise<Redis> {
   const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   await redis.flushdb();
-  afterAll(async () => {
+  afterAll(() => {
     redis.disconnect();
   });
   return redis;
