@@ -105,3 +105,32 @@ function describe(value: unknown): string {
   if (typeof value === "symbol") return value.toString();
   return Array.isArray(value) ? "an array" : "an object";
 }
+
+/**
+ * Return or throw from a handler to archive the task at once, without retrying it
+ * (asynq's SkipRetry). Wrapping it as an Error `cause` works too.
+ *
+ * @example
+ * ```ts
+ * mux.handle("image:resize", async (task) => {
+ *   if (!isImage(task.payload)) throw new SkipRetry("not an image");
+ * });
+ * ```
+ */
+export class SkipRetry extends Error {
+  constructor(message = "skip retry for the task", options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SkipRetry";
+  }
+}
+
+/**
+ * Throw from a handler to drop the task: it is deleted as if it had succeeded, not counted as
+ * failed, and never retried (asynq's RevokeTask).
+ */
+export class RevokeTask extends Error {
+  constructor(message = "revoke task", options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "RevokeTask";
+  }
+}
