@@ -1,5 +1,10 @@
 // TypeScript shapes of the five asynq protobuf messages (spec §2). int64 fields are bigint so that
 // no value loses precision; int32 fields are numbers. Codec: ./proto.ts.
+//
+// Timestamp fields are `Timestamp | null`: null is a sub-message absent from the wire. Go's v0.24.1
+// readers drop records with an absent Timestamp (spec §2.6.8), so our writers always set one (the
+// new* constructors default to Go's zero time); null exists so that decoding and re-encoding any
+// input, Go's own `empty` vectors included, gives back the same bytes.
 
 /** google.protobuf.Timestamp. Go's zero time is `{ seconds: GO_ZERO_TIME_SECONDS, nanos: 0 }`. */
 export interface Timestamp {
@@ -40,7 +45,7 @@ export interface ServerInfo {
   /** 5: queue name -> priority */ queues: Record<string, number>;
   /** 6 */ strictPriority: boolean;
   /** 7 */ status: string;
-  /** 8: always written */ startTime: Timestamp;
+  /** 8: null = absent on the wire (our writers always set it) */ startTime: Timestamp | null;
   /** 9 */ activeWorkerCount: number;
   unknownFields: Uint8Array;
 }
@@ -54,8 +59,8 @@ export interface WorkerInfo {
   /** 5 */ taskType: string;
   /** 6 */ taskPayload: Uint8Array;
   /** 7 */ queue: string;
-  /** 8: always written */ startTime: Timestamp;
-  /** 9: always written */ deadline: Timestamp;
+  /** 8: null = absent on the wire (our writers always set it) */ startTime: Timestamp | null;
+  /** 9: null = absent on the wire (our writers always set it) */ deadline: Timestamp | null;
   unknownFields: Uint8Array;
 }
 
@@ -66,14 +71,14 @@ export interface SchedulerEntry {
   /** 3 */ taskType: string;
   /** 4 */ taskPayload: Uint8Array;
   /** 5: option strings, e.g. `Queue("low")` */ enqueueOptions: string[];
-  /** 6: always written */ nextEnqueueTime: Timestamp;
-  /** 7: always written; Go zero time when never enqueued */ prevEnqueueTime: Timestamp;
+  /** 6: null = absent on the wire (our writers always set it) */ nextEnqueueTime: Timestamp | null;
+  /** 7: Go zero time when never enqueued; null = absent on the wire */ prevEnqueueTime: Timestamp | null;
   unknownFields: Uint8Array;
 }
 
 /** asynq.SchedulerEnqueueEvent, a member of `asynq:scheduler_history:<entryID>`. */
 export interface SchedulerEnqueueEvent {
   /** 1 */ taskId: string;
-  /** 2: always written */ enqueueTime: Timestamp;
+  /** 2: null = absent on the wire (our writers always set it) */ enqueueTime: Timestamp | null;
   unknownFields: Uint8Array;
 }
