@@ -5,6 +5,16 @@ export type { EnqueueOptions } from "./client/options.js";
 export { Inspector } from "./inspector/inspector.js";
 export type { InspectorOptions, QueueSizes } from "./inspector/inspector.js";
 export type { RedisConnection } from "./broker/connection.js";
+export { Server } from "./server/server.js";
+export type { ServerConfig, FailedTaskInfo } from "./server/config.js";
+export { ServeMux, HandlerNotFoundError } from "./server/mux.js";
+export type { Handler, HandlerTask, Middleware } from "./server/mux.js";
+export { TaskAbortedError } from "./server/context.js";
+export type { TaskContext, ResultWriter, ResultValue, AbortReason } from "./server/context.js";
+export { TaskExpiredError } from "./server/outcomes.js";
+export type { RetryDelayFn } from "./server/retry-delay.js";
+export { defaultRetryDelay } from "./server/retry-delay.js";
+export type { Logger, LogLevel } from "./internal/logger.js";
 export type { Task, TaskInfo, TaskState, Payload } from "./task.js";
 export {
   AsynqError,
@@ -15,5 +25,7 @@ export {
   TaskNotFoundError,
   CorruptTaskError,
   BrokerError,
+  SkipRetry,
+  RevokeTask,
 } from "./errors.js";
 export type { Clock } from "./internal/clock.js";

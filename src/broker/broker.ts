@@ -14,9 +14,34 @@ import {
 } from "./enqueue.js";
 import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
 import { isNoScript, pipelineScript, preloadScripts, runScript } from "./scripts.js";
+import * as lifecycle from "./lifecycle.js";
+import { dequeue } from "./dequeue.js";
+import { PendingWaiter } from "./waiter.js";
+import { encodeTaskMessage } from "../wire/proto.js";
+import type { TaskMessage } from "../wire/messages.js";
 
 export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "./enqueue.js";
 export type { QueueSizes, TaskRecord } from "./inspect.js";
+
+/** A task moved from pending to active by {@link Broker.dequeue}. */
+export interface DequeuedTask {
+  queue: string;
+  id: string;
+  /** The encoded TaskMessage; null when the hash has no `msg` field (a corrupt task). */
+  msg: Uint8Array | null;
+}
+
+/** What a dequeue did. */
+export interface DequeueResult {
+  tasks: DequeuedTask[];
+  /** The queue is paused; nothing was moved. */
+  paused: boolean;
+  /** IDs found in pending with no task data; removed from pending. */
+  dangling: string[];
+}
+
+/** Result of a write on an active task: `not-active` when it was no longer in active (nothing written). */
+export type LifecycleResult = "ok" | "not-active";
 
 /** Everything the client, server and inspector need from Redis. */
 export interface Broker {
@@ -33,7 +58,44 @@ export interface Broker {
   queueSizes(queue: string): Promise<QueueSizes>;
   /** Names of every registered queue. */
   queues(): Promise<string[]>;
-  /** Releases the connection if the broker owns it. */
+  /** Moves up to `max` oldest pending tasks to active, leased until `leaseExpiresAtMs` (spec §4.10). */
+  dequeue(queue: string, max: number, leaseExpiresAtMs: number): Promise<DequeueResult>;
+  /** Success without retention, or RevokeTask: deletes the task (spec §4.11). */
+  done(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult>;
+  /** Success with retention: keeps the task as completed until `expirySeconds` (spec §4.12). */
+  markComplete(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    nowMs: number,
+    expirySeconds: number,
+  ): Promise<LifecycleResult>;
+  /** Schedules a retry at `retryAtMs` (spec §4.14). */
+  retry(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    retryAtMs: number,
+    isFailure: boolean,
+    nowMs: number,
+  ): Promise<LifecycleResult>;
+  /** Archives the task and releases its unique lock (spec §4.15, without trimming). */
+  archive(queue: string, id: string, msg: TaskMessage, nowMs: number): Promise<LifecycleResult>;
+  /** Deletes the oldest archived tasks beyond `maxSize` or older than `maxAgeMs`; returns how many. */
+  trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number>;
+  /** Puts an active task back at the front of pending (spec §4.13). */
+  requeue(queue: string, id: string): Promise<LifecycleResult>;
+  /** Archives an active task whose message cannot be read, leaving its data as it is. */
+  quarantine(queue: string, id: string, nowMs: number): Promise<LifecycleResult>;
+  /** Deletes an active task, counting it as failed (an expired task with `onExpired: "delete"`). */
+  deleteActive(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult>;
+  /** Stores a task's result; `not-found` when the task no longer exists. */
+  writeResult(queue: string, id: string, bytes: Uint8Array): Promise<"ok" | "not-found">;
+  /** Extends the leases of active tasks (spec §4.18). */
+  extendLease(queue: string, ids: readonly string[], leaseExpiresAtMs: number): Promise<void>;
+  /** Resolves when one of the queues has a pending task, or after about `timeoutMs`. */
+  waitForPending(queues: readonly string[], timeoutMs: number): Promise<void>;
+  /** Releases the connections the broker owns. */
   close(): Promise<void>;
 }
 
@@ -43,6 +105,7 @@ const NOSCRIPT_ROUNDS = 3;
 /** The Redis implementation of Broker. */
 export class RedisBroker implements Broker {
   private readonly redis: Redis;
+  private waiter: PendingWaiter | undefined;
 
   constructor(private readonly connection: OpenedConnection) {
     this.redis = connection.redis;
@@ -138,7 +201,87 @@ export class RedisBroker implements Broker {
     return wrap("broker.queues", () => this.redis.smembers(keys.ALL_QUEUES));
   }
 
+  async dequeue(queue: string, max: number, leaseExpiresAtMs: number): Promise<DequeueResult> {
+    const result = await wrap("broker.dequeue", () => dequeue(this.redis, queue, max, leaseExpiresAtMs));
+    return { ...result, tasks: result.tasks.map((t) => ({ queue, id: t.id, msg: t.msg })) };
+  }
+
+  done(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult> {
+    return wrap("broker.done", () => lifecycle.done(this.redis, queue, id, uniqueKey, nowMs));
+  }
+
+  markComplete(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    nowMs: number,
+    expirySeconds: number,
+  ): Promise<LifecycleResult> {
+    return wrap("broker.markComplete", () =>
+      lifecycle.markComplete(
+        this.redis,
+        queue,
+        id,
+        encodeTaskMessage(msg),
+        msg.uniqueKey,
+        nowMs,
+        expirySeconds,
+      ),
+    );
+  }
+
+  retry(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    retryAtMs: number,
+    isFailure: boolean,
+    nowMs: number,
+  ): Promise<LifecycleResult> {
+    return wrap("broker.retry", () =>
+      lifecycle.retry(this.redis, queue, id, encodeTaskMessage(msg), retryAtMs, isFailure, nowMs),
+    );
+  }
+
+  archive(queue: string, id: string, msg: TaskMessage, nowMs: number): Promise<LifecycleResult> {
+    return wrap("broker.archive", () =>
+      lifecycle.archive(this.redis, queue, id, encodeTaskMessage(msg), msg.uniqueKey, nowMs),
+    );
+  }
+
+  trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number> {
+    return wrap("broker.trimArchive", () =>
+      lifecycle.trimArchive(this.redis, queue, nowMs, maxSize, maxAgeMs),
+    );
+  }
+
+  requeue(queue: string, id: string): Promise<LifecycleResult> {
+    return wrap("broker.requeue", () => lifecycle.requeue(this.redis, queue, id));
+  }
+
+  quarantine(queue: string, id: string, nowMs: number): Promise<LifecycleResult> {
+    return wrap("broker.quarantine", () => lifecycle.quarantine(this.redis, queue, id, nowMs));
+  }
+
+  deleteActive(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult> {
+    return wrap("broker.deleteActive", () => lifecycle.deleteActive(this.redis, queue, id, uniqueKey, nowMs));
+  }
+
+  writeResult(queue: string, id: string, bytes: Uint8Array): Promise<"ok" | "not-found"> {
+    return wrap("broker.writeResult", () => lifecycle.writeResult(this.redis, queue, id, bytes));
+  }
+
+  extendLease(queue: string, ids: readonly string[], leaseExpiresAtMs: number): Promise<void> {
+    return wrap("broker.extendLease", () => lifecycle.extendLease(this.redis, queue, ids, leaseExpiresAtMs));
+  }
+
+  waitForPending(queues: readonly string[], timeoutMs: number): Promise<void> {
+    this.waiter ??= new PendingWaiter(this.redis);
+    return wrap("broker.waitForPending", () => this.waiter!.wait(queues, timeoutMs));
+  }
+
   async close(): Promise<void> {
+    this.waiter?.close();
     await closeConnection(this.connection);
   }
 }

@@ -1,0 +1,175 @@
+// Server configuration: every option documented with its default, validated and resolved once here.
+import { availableParallelism } from "node:os";
+import { ValidationError } from "../errors.js";
+import { systemClock, type Clock } from "../internal/clock.js";
+import { consoleLogger, leveledLogger, type Logger, type LogLevel } from "../internal/logger.js";
+import type { HandlerTask } from "./mux.js";
+import { normalizeQueues } from "./queue-order.js";
+import { defaultRetryDelay, type RetryDelayFn } from "./retry-delay.js";
+
+/** Facts about a task given to the error handler. */
+export interface FailedTaskInfo {
+  id: string;
+  queue: string;
+  /** Failures counted before this one. */
+  retried: number;
+  maxRetry: number;
+}
+
+/** Options of a Server. Durations are milliseconds. */
+export interface ServerConfig {
+  /**
+   * Maximum number of tasks processed at once.
+   * @defaultValue the number of CPUs (`os.availableParallelism()`), as asynq
+   */
+  concurrency?: number;
+  /**
+   * Queues to serve, name -> priority (a positive integer).
+   * @defaultValue `{ default: 1 }`
+   */
+  queues?: Record<string, number>;
+  /**
+   * With strict priority, a lower queue is served only while every higher one is empty; otherwise
+   * a queue comes first with probability priority / sum of priorities (spec §5.2).
+   * @defaultValue false
+   */
+  strictPriority?: boolean;
+  /**
+   * Delay before retry number `retried + 1`, in ms.
+   * @defaultValue asynq's: (retried⁴ + 15 + random(0..29) × (retried + 1)) seconds
+   */
+  retryDelay?: RetryDelayFn;
+  /**
+   * Whether an error counts as a failure. Non-failures are retried without counting a retry or the
+   * failed counters (asynq's IsFailure). @defaultValue every error is a failure
+   */
+  isFailure?: (error: Error) => boolean;
+  /** Called for every failed attempt and every expired task, before the task is retried or archived. */
+  errorHandler?: (error: Error, task: HandlerTask, info: FailedTaskInfo) => void | Promise<void>;
+  /**
+   * How long `shutdown()` waits for running tasks before putting them back in their queue.
+   * @defaultValue 8000
+   */
+  shutdownTimeout?: number;
+  /**
+   * What happens to a task whose deadline passed before it could start: archived (with a
+   * `task expired: …` error) or deleted. Either way it is never retried.
+   * @defaultValue "archive"
+   */
+  onExpired?: "archive" | "delete";
+  /** Limits of each queue's archive; the oldest tasks beyond them are deleted with their data. */
+  archive?: {
+    /** @defaultValue 10000 */
+    maxSize?: number;
+    /** @defaultValue 90 days */
+    maxAge?: number;
+  };
+  /**
+   * How long a dequeued task is leased to this server; heartbeats extend it. Keep asynq's default
+   * when Go servers share the queues. @defaultValue 30000
+   */
+  leaseDuration?: number;
+  /**
+   * How often an idle server re-checks its queues when nothing wakes it earlier (new tasks wake it
+   * within milliseconds). @defaultValue 1000
+   */
+  pollInterval?: number;
+  /** Where to log. @defaultValue the console */
+  logger?: Logger;
+  /** @defaultValue "info" */
+  logLevel?: LogLevel;
+  /** Source of time, for tests. @defaultValue the system clock */
+  clock?: Clock;
+}
+
+/** The configuration with every default applied; what components receive. */
+export interface ResolvedServerConfig {
+  readonly concurrency: number;
+  readonly queues: Readonly<Record<string, number>>;
+  readonly strictPriority: boolean;
+  readonly retryDelay: RetryDelayFn;
+  readonly isFailure: (error: Error) => boolean;
+  readonly errorHandler: ServerConfig["errorHandler"];
+  readonly shutdownTimeout: number;
+  readonly onExpired: "archive" | "delete";
+  readonly archiveMaxSize: number;
+  readonly archiveMaxAge: number;
+  readonly leaseDuration: number;
+  readonly pollInterval: number;
+  readonly logger: Logger;
+  readonly clock: Clock;
+}
+
+const DAY = 24 * 3600 * 1000;
+const KNOWN = new Set([
+  "concurrency",
+  "queues",
+  "strictPriority",
+  "retryDelay",
+  "isFailure",
+  "errorHandler",
+  "shutdownTimeout",
+  "onExpired",
+  "archive",
+  "leaseDuration",
+  "pollInterval",
+  "logger",
+  "logLevel",
+  "clock",
+]);
+
+/**
+ * Applies defaults and validates.
+ * @throws ValidationError naming the first invalid option.
+ */
+export function resolveServerConfig(config: ServerConfig = {}): ResolvedServerConfig {
+  if (typeof config !== "object" || config === null)
+    throw new ValidationError("config", config, "expected an object");
+  for (const key of Object.keys(config)) {
+    if (!KNOWN.has(key))
+      throw new ValidationError(`config.${key}`, (config as Record<string, unknown>)[key], "unknown option");
+  }
+  const level = config.logLevel ?? "info";
+  if (!["debug", "info", "warn", "error", "silent"].includes(level)) {
+    throw new ValidationError(
+      "config.logLevel",
+      level,
+      'expected "debug", "info", "warn", "error" or "silent"',
+    );
+  }
+  const onExpired = config.onExpired ?? "archive";
+  if (onExpired !== "archive" && onExpired !== "delete") {
+    throw new ValidationError("config.onExpired", onExpired, 'expected "archive" or "delete"');
+  }
+  return Object.freeze({
+    concurrency: integer(config.concurrency, "config.concurrency", 1) ?? availableParallelism(),
+    queues: Object.freeze(normalizeQueues(config.queues)),
+    strictPriority: config.strictPriority ?? false,
+    retryDelay: fn(config.retryDelay, "config.retryDelay") ?? defaultRetryDelay,
+    isFailure: fn(config.isFailure, "config.isFailure") ?? (() => true),
+    errorHandler: fn(config.errorHandler, "config.errorHandler"),
+    shutdownTimeout: integer(config.shutdownTimeout, "config.shutdownTimeout", 0) ?? 8000,
+    onExpired,
+    archiveMaxSize: integer(config.archive?.maxSize, "config.archive.maxSize", 1) ?? 10_000,
+    archiveMaxAge: integer(config.archive?.maxAge, "config.archive.maxAge", 1000) ?? 90 * DAY,
+    leaseDuration: integer(config.leaseDuration, "config.leaseDuration", 1000) ?? 30_000,
+    pollInterval: integer(config.pollInterval, "config.pollInterval", 10) ?? 1000,
+    logger: leveledLogger(config.logger ?? consoleLogger, level),
+    clock: config.clock ?? systemClock,
+  });
+}
+
+function integer(value: unknown, field: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    throw new ValidationError(field, value, `expected an integer >= ${min}`);
+  }
+  return value;
+}
+
+function fn<T>(value: T | undefined, field: string): T | undefined {
+  if (value !== undefined && typeof value !== "function") {
+    throw new ValidationError(field, value, "expected a function");
+  }
+  return value;
+}

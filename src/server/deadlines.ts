@@ -1,0 +1,60 @@
+// One timer for every running task's deadline, instead of a timer per task: the timer is armed for
+// the earliest deadline and re-armed when that one fires or leaves.
+
+interface Entry {
+  at: number;
+  fire: () => void;
+}
+
+/** Calls each registered callback when its deadline (ms since the epoch) is reached. */
+export class DeadlineWatcher {
+  /** Sorted by `at`, earliest first. Small (at most `concurrency` entries), so insertion is cheap. */
+  private readonly entries: Entry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private armedFor = Infinity;
+
+  constructor(private readonly now: () => number) {}
+
+  /** Registers `fire` for `at`; returns a function that unregisters it. */
+  add(at: number, fire: () => void): () => void {
+    const entry: Entry = { at, fire };
+    let i = this.entries.length;
+    while (i > 0 && this.entries[i - 1]!.at > at) i--;
+    this.entries.splice(i, 0, entry);
+    if (i === 0) this.arm();
+    return () => {
+      const k = this.entries.indexOf(entry);
+      if (k >= 0) this.entries.splice(k, 1);
+      if (k === 0) this.arm();
+    };
+  }
+
+  /** Cancels the timer and forgets every entry. */
+  clear(): void {
+    this.entries.length = 0;
+    this.arm();
+  }
+
+  private arm(): void {
+    const next = this.entries[0]?.at ?? Infinity;
+    if (next === this.armedFor) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedFor = next;
+    if (next === Infinity) return;
+    // setTimeout caps at 2^31-1 ms (~24.8 days); longer deadlines re-arm when that fires.
+    const delay = Math.min(Math.max(0, next - this.now()), 2 ** 31 - 1);
+    this.timer = setTimeout(() => this.fireDue(), delay);
+    this.timer.unref();
+  }
+
+  private fireDue(): void {
+    this.timer = undefined;
+    this.armedFor = Infinity;
+    const now = this.now();
+    while (this.entries.length > 0 && this.entries[0]!.at <= now) {
+      this.entries.shift()!.fire();
+    }
+    this.arm();
+  }
+}

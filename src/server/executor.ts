@@ -1,0 +1,233 @@
+// Runs one dequeued task as a pipeline of small steps: decode, check expiry, run the handler under
+// its deadline, then settle the outcome (outcomes.ts). Also tracks what is running, for shutdown.
+import type { Broker, DequeuedTask } from "../broker/broker.js";
+import { AsynqError, ValidationError } from "../errors.js";
+import { encodePayload } from "../client/payload.js";
+import type { TaskMessage } from "../wire/messages.js";
+import { decodeTaskMessage } from "../wire/proto.js";
+import type { ResolvedServerConfig } from "./config.js";
+import { TaskAbortedError, type AbortReason, type ResultValue, type TaskContext } from "./context.js";
+import type { DeadlineWatcher } from "./deadlines.js";
+import type { Handler, HandlerTask } from "./mux.js";
+import { Outcomes } from "./outcomes.js";
+
+/** asynq's fallback when a task has neither timeout nor deadline (spec §5.4). */
+const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
+
+/** A task this server is working on. */
+export interface RunningTask {
+  readonly id: string;
+  readonly queue: string;
+  readonly msg: TaskMessage;
+  readonly startedAt: number;
+  /** When this attempt is cut short (ms since the epoch). */
+  readonly deadline: number;
+  /** `handler` while the handler runs; `settling` while its outcome is written. */
+  phase: "handler" | "settling";
+  readonly controller: AbortController;
+  /** Settles when the task has left this server (outcome written, or requeued). */
+  readonly finished: Promise<void>;
+}
+
+/** Starts tasks, tracks them, and drains them at shutdown. */
+export class Executor {
+  private readonly tasks = new Map<string, RunningTask>();
+  private readonly outcomes: Outcomes;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly config: ResolvedServerConfig,
+    private readonly handler: Handler,
+    private readonly deadlines: DeadlineWatcher,
+    private readonly onSlotFree: () => void,
+  ) {
+    this.outcomes = new Outcomes(broker, config);
+  }
+
+  /** Number of tasks running. */
+  get running(): number {
+    return this.tasks.size;
+  }
+
+  /** The tasks running now. */
+  runningTasks(): IterableIterator<RunningTask> {
+    return this.tasks.values();
+  }
+
+  /** Aborts a running task's signal; false if this server is not running it. */
+  abort(id: string, reason: AbortReason): boolean {
+    const task = this.tasks.get(id);
+    if (task === undefined) return false;
+    task.controller.abort(new TaskAbortedError(reason, id));
+    return true;
+  }
+
+  /** Starts processing a dequeued task; never throws (every failure ends in a defined state). */
+  start(dequeued: DequeuedTask): void {
+    const msg = this.decode(dequeued);
+    if (msg === undefined) return;
+    const now = this.config.clock.now();
+    const controller = new AbortController();
+    let finish: () => void = () => {};
+    const task: RunningTask = {
+      id: dequeued.id,
+      queue: dequeued.queue,
+      msg,
+      startedAt: now,
+      deadline: attemptDeadline(msg, now),
+      phase: "handler",
+      controller,
+      finished: new Promise<void>((resolve) => (finish = resolve)),
+    };
+    this.tasks.set(task.id, task);
+    this.process(task)
+      .catch((error: unknown) =>
+        this.config.logger.error(`task "${task.id}" failed to settle: ${String(error)}`),
+      )
+      .finally(() => {
+        this.tasks.delete(task.id);
+        finish();
+        this.onSlotFree();
+      });
+  }
+
+  /**
+   * Waits up to `timeoutMs` for running tasks; then puts each task whose handler is still running
+   * back at the front of its queue and aborts its signal (spec §5.9). Outcomes being written are
+   * awaited.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const all = () => Promise.all([...this.tasks.values()].map((t) => t.finished));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([all(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    for (const task of this.tasks.values()) {
+      if (task.phase === "handler") task.controller.abort(new TaskAbortedError("shutdown", task.id));
+    }
+    await all();
+  }
+
+  /** Decodes the message; a task that cannot be read is moved aside (archived as it is) and logged. */
+  private decode(dequeued: DequeuedTask): TaskMessage | undefined {
+    let problem: string;
+    try {
+      if (dequeued.msg === null) throw new Error("the task hash has no msg field");
+      const msg = decodeTaskMessage(dequeued.msg);
+      if (msg.id === dequeued.id && msg.queue === dequeued.queue) return msg;
+      problem = `its message names task "${msg.id}" in queue "${msg.queue}"`;
+    } catch (error) {
+      problem = error instanceof Error ? error.message : String(error);
+    }
+    const { id, queue } = dequeued;
+    this.config.logger.error(
+      `task "${id}" in queue "${queue}" is corrupt and was archived unread: ${problem}`,
+    );
+    this.broker
+      .quarantine(queue, id, this.config.clock.now())
+      .catch((error: unknown) =>
+        this.config.logger.error(`cannot archive corrupt task "${id}" in queue "${queue}": ${String(error)}`),
+      );
+    return undefined;
+  }
+
+  private async process(task: RunningTask): Promise<void> {
+    const { msg } = task;
+    if (msg.deadline > 0n && task.startedAt >= Number(msg.deadline) * 1000) {
+      task.phase = "settling";
+      return this.outcomes.expired(task);
+    }
+    const reason: AbortReason =
+      msg.deadline > 0n && Number(msg.deadline) * 1000 <= task.deadline ? "deadline" : "timeout";
+    const unwatch = this.deadlines.add(task.deadline, () =>
+      task.controller.abort(new TaskAbortedError(reason, task.id)),
+    );
+    let outcome: { error?: unknown; failed: boolean };
+    try {
+      outcome = await this.runHandler(task);
+    } finally {
+      unwatch();
+    }
+    task.phase = "settling";
+    const abortReason = task.controller.signal.aborted ? abortReasonOf(task.controller.signal) : undefined;
+    if (abortReason === "shutdown") return this.outcomes.requeue(task);
+    if (abortReason === "lease-lost") {
+      this.config.logger.warn(`task "${task.id}" lost its lease; leaving it to the recoverer`);
+      return;
+    }
+    // Mark done before writing so that a late result write fails instead of racing the outcome.
+    if (!task.controller.signal.aborted) task.controller.abort(new TaskAbortedError("canceled", task.id));
+    if (outcome.failed) return this.outcomes.failure(task, outcome.error);
+    return this.outcomes.success(task);
+  }
+
+  /** Runs the handler; settles at the first of: the handler settling, the signal aborting. */
+  private runHandler(task: RunningTask): Promise<{ error?: unknown; failed: boolean }> {
+    const { signal } = task.controller;
+    const handlerTask: HandlerTask = {
+      type: task.msg.type,
+      payload: task.msg.payload,
+      headers: task.msg.headers,
+    };
+    const ctx: TaskContext = {
+      id: task.id,
+      queue: task.queue,
+      retryCount: task.msg.retried,
+      maxRetry: task.msg.retry,
+      deadline: new Date(task.deadline),
+      signal,
+      result: { write: (value) => this.writeResult(task, value) },
+    };
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve({ error: signal.reason, failed: true });
+      const onAbort = () => resolve({ error: signal.reason, failed: true });
+      signal.addEventListener("abort", onAbort, { once: true });
+      Promise.resolve()
+        .then(() => this.handler(handlerTask, ctx))
+        .then(
+          () => resolve({ failed: false }),
+          (error: unknown) =>
+            resolve({ error: error ?? new Error("handler rejected with undefined"), failed: true }),
+        )
+        .finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  }
+
+  private async writeResult(task: RunningTask, value: ResultValue): Promise<number> {
+    if (task.controller.signal.aborted) {
+      throw new AsynqError(
+        "ERR_RESULT_AFTER_DONE",
+        "failed to write task result: the task is no longer running",
+        {
+          op: "result.write",
+        },
+      );
+    }
+    const bytes = encodePayload(value, "result");
+    if (bytes === undefined) throw new ValidationError("result", value, "a result value is required");
+    if ((await this.broker.writeResult(task.queue, task.id, bytes)) === "not-found") {
+      throw new AsynqError(
+        "ERR_RESULT_AFTER_DONE",
+        "failed to write task result: the task no longer exists",
+        {
+          op: "result.write",
+        },
+      );
+    }
+    return bytes.length;
+  }
+}
+
+/** The deadline of one attempt (spec §5.4): start + timeout, capped by the task's deadline. */
+function attemptDeadline(msg: TaskMessage, now: number): number {
+  const timeout = Number(msg.timeout) * 1000;
+  const deadline = Number(msg.deadline) * 1000;
+  if (timeout > 0 && deadline > 0) return Math.min(now + timeout, deadline);
+  if (timeout > 0) return now + timeout;
+  if (deadline > 0) return deadline;
+  return now + DEFAULT_TIMEOUT_MS;
+}
+
+function abortReasonOf(signal: AbortSignal): AbortReason | undefined {
+  const reason: unknown = signal.reason;
+  return reason instanceof TaskAbortedError ? reason.reason : undefined;
+}
