@@ -1,0 +1,66 @@
+-- retry: moves a failed task from active to the retry zset (spec §4.14). The uniqueness lock is kept.
+-- Unlike asynq, nothing is written when the task is not in active.
+--
+-- KEYS[1] -> asynq:{<q>}:t:<id>
+-- KEYS[2] -> asynq:{<q>}:active
+-- KEYS[3] -> asynq:{<q>}:lease
+-- KEYS[4] -> asynq:{<q>}:retry
+-- KEYS[5] -> asynq:{<q>}:processed:<YYYY-MM-DD>
+-- KEYS[6] -> asynq:{<q>}:failed:<YYYY-MM-DD>
+-- KEYS[7] -> asynq:{<q>}:processed
+-- KEYS[8] -> asynq:{<q>}:failed
+--
+-- ARGV[1] -> task ID
+-- ARGV[2] -> encoded TaskMessage (retried, error_msg, last_failed_at updated by the caller)
+-- ARGV[3] -> retry time, unix seconds
+-- ARGV[4] -> expiry of a new daily counter: now + 90 days, unix seconds
+-- ARGV[5] -> is a failure: "1" counts it as processed and failed, "0" changes no counter
+--
+-- Returns:
+--   1  moved to retry, msg and state rewritten, counted when a failure
+--   0  the task is not in active; nothing written
+-- ---- shared: counters (spec §4.8); identical in done, mark_complete, retry, archive, delete_active ----
+local MAX_INT64 = "9223372036854775807"
+
+-- INCR a daily counter; its first increment sets the expiry (EXPIREAT expire_at).
+local function incr_daily(key, expire_at)
+  if redis.call("INCR", key) == 1 then
+    redis.call("EXPIREAT", key, expire_at)
+  end
+end
+
+-- INCR an all-time counter, or SET it to 1 when it wraps.
+local function incr_total(key, wrap)
+  if wrap then
+    redis.call("SET", key, 1)
+  else
+    redis.call("INCR", key)
+  end
+end
+
+-- Counts one processed task, and one failed task when the failed keys are given. As in asynq, both
+-- totals restart at 1 when the processed total is MAX_INT64; the failed total also restarts on its
+-- own at MAX_INT64 (where asynq's INCR would fail).
+local function count(expire_at, processed_day, processed_total, failed_day, failed_total)
+  incr_daily(processed_day, expire_at)
+  if failed_day then
+    incr_daily(failed_day, expire_at)
+  end
+  local wrap = redis.call("GET", processed_total) == MAX_INT64
+  incr_total(processed_total, wrap)
+  if failed_total then
+    incr_total(failed_total, wrap or redis.call("GET", failed_total) == MAX_INT64)
+  end
+end
+-- ---- end shared: counters ----
+
+if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
+  return 0
+end
+redis.call("ZREM", KEYS[3], ARGV[1])
+redis.call("ZADD", KEYS[4], ARGV[3], ARGV[1])
+redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "retry")
+if ARGV[5] == "1" then
+  count(ARGV[4], KEYS[5], KEYS[7], KEYS[6], KEYS[8])
+end
+return 1

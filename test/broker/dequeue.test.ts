@@ -1,0 +1,179 @@
+// Dequeue against a real Redis: FIFO claims, pause, dangling IDs, corrupt hashes, concurrent workers, NOSCRIPT.
+import { Redis } from "ioredis";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Client } from "../../src/client/client.js";
+import { dequeue } from "../../src/broker/dequeue.js";
+import { LuaScript, runScript } from "../../src/broker/scripts.js";
+import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
+import * as keys from "../../src/wire/keys.js";
+import { decodeTaskMessage } from "../../src/wire/proto.js";
+import { dumpDb } from "../support/redis-dump.js";
+import { freshRedis, testRedisUrl } from "../support/redis.js";
+
+const Q = "default";
+const NOW = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
+const LEASE = NOW + 30_000;
+
+let redis: Redis;
+let client: Client;
+
+beforeAll(async () => {
+  redis = await freshRedis();
+  client = new Client(redis, { clock: new ManualClock(NOW) });
+});
+beforeEach(async () => {
+  await redis.flushdb();
+});
+
+/** Enqueues tasks with the given IDs, in order (the first is the oldest). */
+async function enqueue(...ids: string[]): Promise<void> {
+  for (const id of ids) await client.enqueue({ type: "t", payload: id }, { taskId: id, queue: Q });
+}
+
+describe("dequeue", () => {
+  it("claims the oldest tasks first (FIFO) and moves each to active with a lease", async () => {
+    await enqueue("a", "b", "c");
+    const first = await dequeue(redis, Q, 2, LEASE);
+    expect(first).toMatchObject({ paused: false, dangling: [] });
+    expect(first.tasks.map((t) => t.id)).toEqual(["a", "b"]);
+    expect(decodeTaskMessage(first.tasks[0]!.msg!)).toMatchObject({ id: "a", type: "t", queue: Q });
+
+    expect(await redis.lrange(keys.pendingKey(Q), 0, -1)).toEqual(["c"]);
+    expect(await redis.lrange(keys.activeKey(Q), 0, -1)).toEqual(["b", "a"]); // pushed onto the head
+    expect(await redis.zrange(keys.leaseKey(Q), 0, -1, "WITHSCORES")).toEqual([
+      "a",
+      String(unixSeconds(LEASE)),
+      "b",
+      String(unixSeconds(LEASE)),
+    ]);
+    const hash = await redis.hgetallBuffer(keys.taskKey(Q, "a"));
+    expect(Object.keys(hash).sort()).toEqual(["msg", "state"]); // pending_since removed
+    expect(hash.state!.toString()).toBe("active");
+    expect(hash.msg!.equals(first.tasks[0]!.msg!)).toBe(true);
+
+    const second = await dequeue(redis, Q, 5, LEASE);
+    expect(second.tasks.map((t) => t.id)).toEqual(["c"]);
+    expect(await dequeue(redis, Q, 5, LEASE)).toEqual({ tasks: [], paused: false, dangling: [] });
+  });
+
+  it("returns msg as exact binary bytes", async () => {
+    await client.enqueue({ type: "bin", payload: new Uint8Array([0, 0xff, 0x80, 0x0a]) }, { taskId: "b1" });
+    const stored = await redis.hgetBuffer(keys.taskKey(Q, "b1"), "msg");
+    const { tasks } = await dequeue(redis, Q, 1, LEASE);
+    expect(tasks[0]!.msg!.equals(stored!)).toBe(true);
+  });
+
+  it("moves nothing from a paused queue", async () => {
+    await enqueue("a", "b");
+    await redis.set(keys.pausedKey(Q), String(unixSeconds(NOW)));
+    const before = await dumpDb(redis);
+    expect(await dequeue(redis, Q, 5, LEASE)).toEqual({ tasks: [], paused: true, dangling: [] });
+    expect(await dumpDb(redis)).toEqual(before);
+  });
+
+  it("the script itself refuses a queue paused after the peek", async () => {
+    await enqueue("a");
+    await redis.set(keys.pausedKey(Q), "1");
+    const before = await dumpDb(redis);
+    const reply = await runScript(
+      redis,
+      LuaScript.fromFile("dequeue"),
+      [keys.pendingKey(Q), keys.pausedKey(Q), keys.activeKey(Q), keys.leaseKey(Q), keys.taskKey(Q, "a")],
+      [unixSeconds(LEASE), "a"],
+      true,
+    );
+    expect(reply).toBe(0);
+    expect(await dumpDb(redis)).toEqual(before);
+  });
+
+  it("drops and reports a dangling pending ID without creating a hash", async () => {
+    await redis.lpush(keys.pendingKey(Q), "ghost");
+    await enqueue("a");
+    const result = await dequeue(redis, Q, 5, LEASE);
+    expect(result).toMatchObject({ paused: false, dangling: ["ghost"] });
+    expect(result.tasks.map((t) => t.id)).toEqual(["a"]);
+    expect(await redis.exists(keys.taskKey(Q, "ghost"))).toBe(0);
+    expect(await redis.lrange(keys.activeKey(Q), 0, -1)).toEqual(["a"]);
+    expect(await redis.zrange(keys.leaseKey(Q), 0, -1)).toEqual(["a"]);
+    expect(await redis.exists(keys.pendingKey(Q))).toBe(0);
+  });
+
+  it("keeps going after a round made only of dangling IDs", async () => {
+    await redis.lpush(keys.pendingKey(Q), "ghost1", "ghost2");
+    await enqueue("a");
+    const result = await dequeue(redis, Q, 2, LEASE);
+    expect(result.dangling).toEqual(["ghost1", "ghost2"]);
+    expect(result.tasks.map((t) => t.id)).toEqual(["a"]);
+  });
+
+  it("reports only dangling IDs when the queue holds nothing else", async () => {
+    await redis.lpush(keys.pendingKey(Q), "ghost");
+    expect(await dequeue(redis, Q, 1, LEASE)).toEqual({ tasks: [], paused: false, dangling: ["ghost"] });
+    expect(await redis.keys("*")).toEqual([]);
+  });
+
+  it("claims a task whose hash has no msg field, with msg null", async () => {
+    await redis.hset(keys.taskKey(Q, "x"), "state", "pending");
+    await redis.lpush(keys.pendingKey(Q), "x");
+    const result = await dequeue(redis, Q, 1, LEASE);
+    expect(result.tasks).toEqual([{ id: "x", msg: null }]);
+    expect(await redis.hgetall(keys.taskKey(Q, "x"))).toEqual({ state: "active" });
+    expect(await redis.lrange(keys.activeKey(Q), 0, -1)).toEqual(["x"]);
+  });
+
+  it("the script stops at a candidate that is no longer the tail of pending", async () => {
+    await enqueue("a", "b");
+    const before = await dumpDb(redis);
+    // A stale peek: "b" is not the tail ("a" is), so nothing may move.
+    const reply = await runScript(
+      redis,
+      LuaScript.fromFile("dequeue"),
+      [keys.pendingKey(Q), keys.pausedKey(Q), keys.activeKey(Q), keys.leaseKey(Q), keys.taskKey(Q, "b")],
+      [unixSeconds(LEASE), "b"],
+      true,
+    );
+    expect(reply).toEqual([[], []]);
+    expect(await dumpDb(redis)).toEqual(before);
+  });
+
+  it("two concurrent workers never claim the same task and claim all 200", async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `task-${i}`);
+    const results = await client.enqueueBatch(
+      ids.map((id) => ({ type: "t", payload: id, options: { taskId: id } })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const second = new Redis(testRedisUrl());
+    try {
+      const worker = async (conn: Redis): Promise<string[]> => {
+        const claimed: string[] = [];
+        while ((await conn.llen(keys.pendingKey(Q))) > 0) {
+          const { tasks } = await dequeue(conn, Q, 3, LEASE);
+          claimed.push(...tasks.map((t) => t.id));
+        }
+        return claimed;
+      };
+      const [a, b] = await Promise.all([worker(redis), worker(second)]);
+      const all = [...a, ...b];
+      expect(new Set(all).size).toBe(all.length);
+      expect(all.sort()).toEqual([...ids].sort());
+      expect(await redis.llen(keys.activeKey(Q))).toBe(200);
+      expect(await redis.zcard(keys.leaseKey(Q))).toBe(200);
+      expect(a.length).toBeGreaterThan(0);
+      expect(b.length).toBeGreaterThan(0);
+    } finally {
+      second.disconnect();
+    }
+  });
+
+  it("falls back to EVAL after SCRIPT FLUSH", async () => {
+    await enqueue("a");
+    await redis.script("FLUSH");
+    const { tasks } = await dequeue(redis, Q, 1, LEASE);
+    expect(tasks.map((t) => t.id)).toEqual(["a"]);
+  });
+
+  it("rejects a max below 1", async () => {
+    await expect(dequeue(redis, Q, 0, LEASE)).rejects.toThrow(RangeError);
+    await expect(dequeue(redis, Q, 1.5, LEASE)).rejects.toThrow(RangeError);
+  });
+});
