@@ -1,5 +1,5 @@
 // The one place that creates Redis connections. Standalone today; Cluster and Sentinel plug in here.
-import { Redis, type RedisOptions } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import { ValidationError } from "../errors.js";
 
 /**
@@ -25,6 +25,16 @@ export function openConnection(
   overrides: RedisOptions = {},
 ): OpenedConnection {
   if (conn instanceof Redis) return { redis: conn, owned: false };
+  if ((conn as unknown) instanceof Cluster || isClientLike(conn)) {
+    throw new ValidationError(
+      "redis",
+      conn,
+      "Redis Cluster and clients other than an ioredis Redis are not supported yet",
+      {
+        op,
+      },
+    );
+  }
   if (typeof conn === "string") {
     let url: URL;
     try {
@@ -35,10 +45,10 @@ export function openConnection(
     if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
       throw new ValidationError("redis", conn, "the URL scheme must be redis:// or rediss://", { op });
     }
-    return { redis: new Redis(conn, { ...DEFAULTS, ...overrides }), owned: true };
+    return { redis: quiet(new Redis(conn, { ...DEFAULTS, ...overrides })), owned: true };
   }
   if (typeof conn === "object" && conn !== null && !Array.isArray(conn)) {
-    return { redis: new Redis({ ...DEFAULTS, ...overrides, ...conn }), owned: true };
+    return { redis: quiet(new Redis({ ...DEFAULTS, ...overrides, ...conn })), owned: true };
   }
   throw new ValidationError(
     "redis",
@@ -57,6 +67,24 @@ export function openConnection(
 const DEFAULTS: RedisOptions = {
   connectionName: "asynq-ts",
 };
+
+/** An object with a command method: a client of another library or another copy of ioredis. */
+function isClientLike(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { sendCommand?: unknown }).sendCommand === "function"
+  );
+}
+
+/**
+ * Connection errors reach callers as rejected commands; without a listener ioredis would also print
+ * "[ioredis] Unhandled error event" on every reconnect attempt of a connection we own.
+ */
+function quiet(redis: Redis): Redis {
+  redis.on("error", () => {});
+  return redis;
+}
 
 /** Closes a connection we own; leaves a borrowed one open. */
 export async function closeConnection(opened: OpenedConnection): Promise<void> {

@@ -71,6 +71,9 @@ export const DEFAULT_QUEUE = "default";
 export const DEFAULT_MAX_RETRY = 25;
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
 const MAX_INT32 = 2 ** 31 - 1;
+/** The last instant a Date can hold. */
+const MAX_INSTANT_MS = 8.64e15;
+const TASK_FIELDS: ReadonlySet<string> = new Set(["type", "payload", "headers", "options"]);
 
 /** A validated task ready to write, and the facts the client reports back. */
 export interface ResolvedTask {
@@ -93,6 +96,14 @@ export function resolveTask(
   const at = (field: string): string => `${path}.${field}`;
   if (typeof task !== "object" || task === null)
     throw new ValidationError(path, task, "a task object is required");
+  for (const key of Object.keys(task)) {
+    if (!TASK_FIELDS.has(key))
+      throw new ValidationError(
+        at(key),
+        (task as unknown as Record<string, unknown>)[key],
+        "unknown task field",
+      );
+  }
   const type = checkName(task.type, at("type"), "the task type");
   checkOptionsObject(task.options, at("options"));
   checkOptionsObject(options, "options");
@@ -114,7 +125,11 @@ export function resolveTask(
   }
   let processAtMs = nowMs;
   if (opts.processAt !== undefined) processAtMs = checkInstant(opts.processAt, o("processAt"));
-  if (opts.processIn !== undefined) processAtMs = nowMs + checkDuration(opts.processIn, o("processIn"), 0);
+  if (opts.processIn !== undefined) {
+    processAtMs = nowMs + checkDuration(opts.processIn, o("processIn"), 0);
+    if (processAtMs > MAX_INSTANT_MS)
+      throw new ValidationError(o("processIn"), opts.processIn, "the instant is out of range");
+  }
   const unique = opts.unique === undefined ? undefined : checkDuration(opts.unique, o("unique"), 1000, "1 s");
   const taskId =
     opts.taskId === undefined ? randomUUID() : checkName(opts.taskId, o("taskId"), "the task ID");
@@ -234,7 +249,7 @@ function checkInstant(value: unknown, field: string): number {
   if (typeof ms !== "number" || !Number.isFinite(ms)) {
     throw new ValidationError(field, value, "expected a valid Date or a finite number of ms since the epoch");
   }
-  if (ms < 0 || ms > 8.64e15) throw new ValidationError(field, value, "the instant is out of range");
+  if (ms < 0 || ms > MAX_INSTANT_MS) throw new ValidationError(field, value, "the instant is out of range");
   return ms;
 }
 
@@ -249,7 +264,8 @@ function checkHeaders(value: unknown, field: string): Record<string, string> {
       throw new ValidationError(`${field}.${k}`, v, "a header value must be a string");
     checkWellFormed(k, `${field} key`);
     checkWellFormed(v, `${field}.${k}`);
-    out[k] = v;
+    // defineProperty, so that a header named "__proto__" is stored as data.
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

@@ -143,7 +143,7 @@ export function resolveServerConfig(config: ServerConfig = {}): ResolvedServerCo
   }
   return Object.freeze({
     concurrency: integer(config.concurrency, "config.concurrency", 1) ?? availableParallelism(),
-    queues: Object.freeze(normalizeQueues(config.queues)),
+    queues: Object.freeze(normalizeQueues(config.queues, "config.queues")),
     strictPriority: config.strictPriority ?? false,
     retryDelay: fn(config.retryDelay, "config.retryDelay") ?? defaultRetryDelay,
     isFailure: fn(config.isFailure, "config.isFailure") ?? (() => true),

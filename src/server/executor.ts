@@ -185,8 +185,7 @@ export class Executor {
         .then(() => this.handler(handlerTask, ctx))
         .then(
           () => resolve({ failed: false }),
-          (error: unknown) =>
-            resolve({ error: error ?? new Error("handler rejected with undefined"), failed: true }),
+          (error: unknown) => resolve({ error, failed: true }),
         )
         .finally(() => signal.removeEventListener("abort", onAbort));
     });
@@ -221,7 +220,8 @@ export class Executor {
 function attemptDeadline(msg: TaskMessage, now: number): number {
   const timeout = Number(msg.timeout) * 1000;
   const deadline = Number(msg.deadline) * 1000;
-  if (timeout > 0 && deadline > 0) return Math.min(now + timeout, deadline);
+  // Both: Go's min(now_unix_s + T, D), in whole seconds.
+  if (timeout > 0 && deadline > 0) return Math.min(Math.floor(now / 1000) * 1000 + timeout, deadline);
   if (timeout > 0) return now + timeout;
   if (deadline > 0) return deadline;
   return now + DEFAULT_TIMEOUT_MS;

@@ -1,5 +1,6 @@
 // Settles a task's attempt in Redis: success (delete or keep as completed), retry with backoff,
 // archive (retries exhausted, SkipRetry, expired), revoke, requeue at shutdown (spec §5.5).
+import { inspect } from "node:util";
 import type { Broker, LifecycleResult } from "../broker/broker.js";
 import { AsynqError, RevokeTask, SkipRetry } from "../errors.js";
 import type { TaskMessage } from "../wire/messages.js";
@@ -57,7 +58,7 @@ export class Outcomes {
       return this.report(task, "revoke", this.broker.done(task.queue, task.id, msg.uniqueKey, now));
     }
     if (wraps(error, SkipRetry) || msg.retried >= msg.retry) return this.archive(task, error.message, now);
-    const failed = this.config.isFailure(error);
+    const failed = this.isFailure(error, task);
     const retryAt = now + this.retryDelay(msg, error);
     if (msg.deadline > 0n && retryAt >= Number(msg.deadline) * 1000) {
       // Retrying would only meet an expired deadline: stop here (asynq burns every retry instead).
@@ -119,6 +120,18 @@ export class Outcomes {
     }
   }
 
+  /** The user's isFailure; if it throws, the error counts as a failure (and that is logged). */
+  private isFailure(error: Error, task: RunningTask): boolean {
+    try {
+      return this.config.isFailure(error);
+    } catch (thrown) {
+      this.config.logger.error(
+        `isFailure threw for task "${task.id}" (${String(thrown)}); counting a failure`,
+      );
+      return true;
+    }
+  }
+
   private retryDelay(msg: TaskMessage, error: Error): number {
     const task: HandlerTask = { type: msg.type, payload: msg.payload, headers: msg.headers };
     try {
@@ -165,12 +178,13 @@ export class Outcomes {
 function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   if (thrown === undefined) return new Error("handler failed with undefined");
-  let text: string;
+  let text: string | undefined;
   try {
-    text = typeof thrown === "string" ? thrown : (JSON.stringify(thrown) ?? typeof thrown);
+    text = typeof thrown === "string" ? thrown : JSON.stringify(thrown);
   } catch {
-    text = Object.prototype.toString.call(thrown);
+    text = undefined; // a BigInt or a circular value
   }
+  text ??= inspect(thrown, { depth: 3, breakLength: Infinity });
   return new Error(`handler failed with a non-Error value: ${text}`, { cause: thrown });
 }
 

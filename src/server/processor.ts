@@ -88,6 +88,8 @@ export class Processor {
   /**
    * Takes up to `free` tasks. Each free slot picks its first queue by the priority rule; queues are
    * asked for their share in parallel; a shortfall is then filled from the other queues in order.
+   * A failing queue is logged and skipped, so it neither blocks the others nor loses what they
+   * returned; only when every queue fails does the fetch throw (and the loop backs off).
    */
   private async fetch(free: number): Promise<DequeuedTask[]> {
     const shares = new Map<string, number>();
@@ -95,26 +97,37 @@ export class Processor {
       const first = this.order.next()[0]!;
       shares.set(first, (shares.get(first) ?? 0) + 1);
     }
-    const leaseUntil = () => this.config.clock.now() + this.config.leaseDuration;
     const exhausted = new Set<string>();
-    this.paused.clear();
+    const failures: unknown[] = [];
     const taken: DequeuedTask[] = [];
+    this.paused.clear();
     const take = async (queue: string, max: number): Promise<void> => {
-      const result = await this.broker.dequeue(queue, max, leaseUntil());
-      for (const id of result.dangling) {
-        this.config.logger.warn(
-          `dropped task ID "${id}" from queue "${queue}": it was pending but had no task data`,
+      try {
+        const result = await this.broker.dequeue(
+          queue,
+          max,
+          this.config.clock.now() + this.config.leaseDuration,
         );
+        for (const id of result.dangling) {
+          this.config.logger.warn(
+            `dropped task ID "${id}" from queue "${queue}": it was pending but had no task data`,
+          );
+        }
+        if (result.paused) this.paused.add(queue);
+        if (result.tasks.length < max) exhausted.add(queue);
+        taken.push(...result.tasks);
+      } catch (error) {
+        exhausted.add(queue);
+        failures.push(error);
+        this.config.logger.error(`cannot dequeue from queue "${queue}": ${String(error)}`);
       }
-      if (result.paused) this.paused.add(queue);
-      if (result.tasks.length < max) exhausted.add(queue);
-      taken.push(...result.tasks);
     };
     await Promise.all([...shares].map(([queue, max]) => take(queue, max)));
     for (const queue of this.order.next()) {
       if (this.stopped || taken.length >= free) break;
       if (!exhausted.has(queue)) await take(queue, free - taken.length);
     }
+    if (taken.length === 0 && failures.length > 0 && failures.length >= exhausted.size) throw failures[0];
     return taken;
   }
 

@@ -23,18 +23,22 @@ export interface QueueOrderConfig {
  * free of `}` (it would cut the `{queue}` hash tag of the keys); a priority must be an integer from 1
  * to 2³¹ − 1 (protobuf int32 in `ServerInfo`).
  *
- * @throws {ValidationError} with field `queues` when `queues` is not a plain object, or
- * `queues.<name>` naming the first invalid entry.
+ * @param path - the option's name in error messages (`config.queues` from the server).
+ * @throws {ValidationError} with field `<path>` when `queues` is not a plain object, or
+ * `<path>.<name>` naming the first invalid entry.
  */
-export function normalizeQueues(queues: Record<string, number> | undefined): Record<string, number> {
+export function normalizeQueues(
+  queues: Record<string, number> | undefined,
+  path = "queues",
+): Record<string, number> {
   if (queues === undefined) return { default: 1 };
   if (typeof queues !== "object" || queues === null || Array.isArray(queues)) {
-    throw new ValidationError("queues", queues, "queues must be an object mapping queue names to priorities");
+    throw new ValidationError(path, queues, "queues must be an object mapping queue names to priorities");
   }
   const entries = Object.entries(queues);
   if (entries.length === 0) return { default: 1 };
   for (const [name, priority] of entries) {
-    const field = `queues.${name}`;
+    const field = `${path}.${name}`;
     if (name.trim() === "") throw new ValidationError(field, name, "a queue name cannot be blank");
     if (!name.isWellFormed()) {
       throw new ValidationError(field, name, "the queue name has a lone surrogate, so it is not valid UTF-8");

@@ -1,0 +1,454 @@
+// The Lua script layer: every script documents its KEYS, ARGV and reply; every key comes in KEYS
+// (Redis Cluster safety, spec §1.1); the calls built by the broker match the documented signatures;
+// runScript survives a flushed script cache.
+import { createHash, randomUUID } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import type { Redis } from "ioredis";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { enqueueCall, type EnqueueRequest } from "../../src/broker/enqueue.js";
+import { LuaScript, runScript } from "../../src/broker/scripts.js";
+import { newTaskMessage } from "../../src/wire/proto.js";
+import { uniqueKey } from "../../src/wire/unique.js";
+import { freshRedis } from "../support/redis.js";
+
+const SCRIPTS_DIR = new URL("../../src/broker/scripts/", import.meta.url);
+const files = readdirSync(SCRIPTS_DIR)
+  .filter((f) => f.endsWith(".lua"))
+  .sort();
+
+interface Documented {
+  /** Indices documented one by one: `KEYS[3] -> …`. */
+  fixed: number[];
+  /**
+   * Lowest index covered by a documented variable part (`KEYS[8...] -> …`, `KEYS[4+i] -> …`), if any:
+   * indices from there on may be used by number or through a variable.
+   */
+  variableFrom: number | undefined;
+}
+
+interface ParsedScript {
+  name: string;
+  source: string;
+  /** The leading comment lines. */
+  header: string[];
+  /** The code without comments and with string literals emptied (`""`). */
+  code: string;
+  keys: Documented;
+  argv: Documented;
+}
+
+function parse(file: string): ParsedScript {
+  return parseSource(file.replace(/\.lua$/, ""), readFileSync(new URL(file, SCRIPTS_DIR), "utf8"));
+}
+
+function parseSource(name: string, source: string): ParsedScript {
+  const lines = source.split("\n");
+  const end = lines.findIndex((line) => !line.startsWith("--"));
+  const header = lines.slice(0, end === -1 ? lines.length : end);
+  const code = lines
+    .slice(header.length)
+    .map((line) => line.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/--.*$/, ""))
+    .join("\n");
+  const documented = (kind: "KEYS" | "ARGV"): Documented => {
+    const fixed: number[] = [];
+    let variableFrom: number | undefined;
+    for (const line of header) {
+      const m = new RegExp(`^--\\s*${kind}\\[([^\\]]+)\\]\\s*->\\s*\\S`).exec(line);
+      if (!m) continue;
+      if (/^\d+$/.test(m[1]!)) fixed.push(Number(m[1]));
+      else variableFrom = Number(/^\d+/.exec(m[1]!)?.[0] ?? "1");
+    }
+    return { fixed, variableFrom };
+  };
+  return { name, source, header, code, keys: documented("KEYS"), argv: documented("ARGV") };
+}
+
+/** Indices used by number (`KEYS[2]`), and whether some index is a variable expression (`KEYS[i]`). */
+function used(code: string, kind: "KEYS" | "ARGV"): { fixed: number[]; variable: boolean } {
+  const fixed = [...code.matchAll(new RegExp(`\\b${kind}\\[(\\d+)\\]`, "g"))].map((m) => Number(m[1]));
+  const variable = new RegExp(`\\b${kind}\\[[^\\]]*[A-Za-z_]`).test(code);
+  return { fixed: [...new Set(fixed)].sort((a, b) => a - b), variable };
+}
+
+/** Splits an argument list at its top-level commas. */
+function splitArgs(inner: string): string[] {
+  const args: string[] = [];
+  let level = 0;
+  let current = "";
+  for (const ch of inner) {
+    if (ch === "(" || ch === "{" || ch === "[") level++;
+    if (ch === ")" || ch === "}" || ch === "]") level--;
+    if (ch === "," && level === 0) {
+      args.push(current.trim());
+      current = "";
+    } else current += ch;
+  }
+  if (current.trim() !== "") args.push(current.trim());
+  return args;
+}
+
+/** The text between the parenthesis opened just before `from` and its matching `)`. */
+function parenthesized(code: string, from: number): string {
+  let depth = 1;
+  let i = from;
+  for (; i < code.length && depth > 0; i++) {
+    if (code[i] === "(") depth++;
+    if (code[i] === ")") depth--;
+  }
+  return code.slice(from, i - 1);
+}
+
+/** Each `redis.call(...)` / `redis.pcall(...)`: its command argument (as parsed) and the other arguments. */
+function redisCalls(code: string): Array<{ command: string; args: string[] }> {
+  return [...code.matchAll(/redis\.p?call\(/g)].map((m) => {
+    const args = splitArgs(parenthesized(code, m.index + m[0].length));
+    return { command: args[0] ?? "", args: args.slice(1) };
+  });
+}
+
+/**
+ * Names that can only ever hold a KEYS element: locals assigned from KEYS[...] (or from such names),
+ * and function parameters to which every call passes such a value. A greatest fixed point, so helper
+ * functions calling each other are followed.
+ */
+function keyOnlyNames(code: string): Set<string> {
+  const bindings = new Map<string, string[]>();
+  const bind = (name: string, expr: string): void => {
+    if (expr === "nil") return;
+    bindings.set(name, [...(bindings.get(name) ?? []), expr]);
+  };
+  for (const m of code.matchAll(/^[ \t]*(?:local\s+)?([A-Za-z_]\w*)\s*=(?!=)\s*(.+)$/gm))
+    bind(m[1]!, m[2]!.trim());
+  for (const f of code.matchAll(/\bfunction\s+([A-Za-z_]\w*)\s*\(([^)]*)\)/g)) {
+    const params = splitArgs(f[2]!);
+    // A parameter no call passes is always nil: it holds no key at all.
+    for (const p of params) if (!bindings.has(p)) bindings.set(p, []);
+    for (const call of code.matchAll(new RegExp(`(?<!function\\s+)\\b${f[1]}\\s*\\(`, "g"))) {
+      const args = splitArgs(parenthesized(code, call.index + call[0].length));
+      params.forEach((p, i) => {
+        if (args[i] !== undefined) bind(p, args[i]);
+      });
+    }
+  }
+  const safe = new Set(bindings.keys());
+  const isSafe = (expr: string): boolean => /^KEYS\[[^\]]+\]$/.test(expr) || safe.has(expr);
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const name of [...safe]) {
+      if (!bindings.get(name)!.every(isSafe)) {
+        safe.delete(name);
+        changed = true;
+      }
+    }
+  }
+  return safe;
+}
+
+/** How many leading arguments of a command are key names (all of them for multi-key commands). */
+const KEY_ARGS: Record<string, number> = {
+  DEL: Infinity,
+  UNLINK: Infinity,
+  EXISTS: Infinity,
+  MGET: Infinity,
+  TOUCH: Infinity,
+  SUNION: Infinity,
+  SINTER: Infinity,
+  SDIFF: Infinity,
+  RPOPLPUSH: 2,
+  LMOVE: 2,
+  SMOVE: 2,
+};
+/** Commands without any key argument. */
+const KEYLESS = new Set(["TIME", "PUBLISH", "ECHO"]);
+
+/** What is wrong with the KEYS or ARGV documentation of a script (empty when nothing). */
+function docProblems(script: ParsedScript, kind: "KEYS" | "ARGV"): string[] {
+  const doc = kind === "KEYS" ? script.keys : script.argv;
+  const u = used(script.code, kind);
+  const problems: string[] = [];
+  for (const n of u.fixed) {
+    if (!doc.fixed.includes(n) && (doc.variableFrom === undefined || n < doc.variableFrom)) {
+      problems.push(`${kind}[${n}] is used but not documented`);
+    }
+  }
+  if (u.variable && doc.variableFrom === undefined) {
+    problems.push(`${kind} is indexed by a variable but no ${kind}[n...] / ${kind}[n+i] entry documents it`);
+  }
+  for (const n of doc.fixed)
+    if (!u.fixed.includes(n)) problems.push(`${kind}[${n}] is documented but not used`);
+  doc.fixed.forEach((n, i) => {
+    if (n !== i + 1) problems.push(`documented ${kind} are not numbered 1..k in order (found ${kind}[${n}])`);
+  });
+  return problems;
+}
+
+/** What is wrong with the `Returns:` section (empty when nothing). */
+function returnsProblems(script: ParsedScript): string[] {
+  const at = script.header.findIndex((line) => /^--\s*Returns:/.test(line));
+  if (at === -1) return ["no 'Returns:' line in the header"];
+  const described = script.header.slice(at + 1).filter((line) => /^--\s+\S/.test(line));
+  return described.length > 0 ? [] : ["the Returns: section is empty"];
+}
+
+/** Key arguments of redis.call that do not come from KEYS (empty when none). */
+function keyProblems(script: ParsedScript): string[] {
+  const calls = redisCalls(script.code);
+  const safe = keyOnlyNames(script.code);
+  // The command literals were emptied in `code`; read them from the source (same order).
+  const commands = [...script.source.matchAll(/redis\.p?call\(\s*["']([A-Za-z]+)["']/g)].map((m) =>
+    m[1]!.toUpperCase(),
+  );
+  const problems: string[] = [];
+  if (commands.length !== calls.length) problems.push("a redis.call has no string-literal command name");
+  calls.forEach((call, i) => {
+    const command = commands[i] ?? "?";
+    if (KEYLESS.has(command)) return;
+    for (const arg of call.args.slice(0, KEY_ARGS[command] ?? 1)) {
+      if (!/^KEYS\[[^\]]+\]$/.test(arg) && !safe.has(arg))
+        problems.push(`${command} ${arg}: key not from KEYS`);
+    }
+  });
+  return problems;
+}
+
+/** Code lines using the `..` operator. */
+function concatenations(script: ParsedScript): string[] {
+  return script.code.split("\n").filter((line) => /(?<!\.)\.\.(?!\.)/.test(line));
+}
+
+describe("Lua script files", () => {
+  it("finds the scripts", () => {
+    expect(files.length).toBeGreaterThanOrEqual(8);
+    expect(files).toEqual(expect.arrayContaining(["enqueue.lua", "enqueue_unique.lua", "get_task_info.lua"]));
+  });
+
+  describe.each(files.map((f) => [f, parse(f)] as const))("%s", (_, script) => {
+    it("opens with a header naming the script", () => {
+      expect(script.header.length).toBeGreaterThan(3);
+      expect(script.header[0]).toMatch(new RegExp(`^-- ${script.name}: \\S`));
+    });
+
+    it("documents every KEYS[n] it uses, and uses every KEYS[n] it documents", () => {
+      expect(docProblems(script, "KEYS")).toEqual([]);
+    });
+
+    it("documents every ARGV[n] it uses, and uses every ARGV[n] it documents", () => {
+      expect(docProblems(script, "ARGV")).toEqual([]);
+    });
+
+    it("has a Returns: section that describes the reply", () => {
+      expect(returnsProblems(script)).toEqual([]);
+    });
+
+    it("takes every key name it passes to redis.call from KEYS", () => {
+      expect(redisCalls(script.code).length).toBeGreaterThan(0);
+      expect(keyProblems(script)).toEqual([]);
+    });
+
+    it("never concatenates strings (no `..` operator, so no key name is built in Lua)", () => {
+      // None of these scripts needs `..`. Should one ever need it for a non-key value (an error
+      // text), allow that use explicitly here rather than dropping the check.
+      expect(concatenations(script)).toEqual([]);
+    });
+  });
+});
+
+// The checks above must be able to fail: they do on these bad scripts.
+describe("the script checks themselves", () => {
+  const header = (body: string): string =>
+    `-- bad: a test script\n--\n-- KEYS[1] -> a key\n--\n-- ARGV[1] -> a value\n--\n-- Returns:\n--   1\n${body}`;
+
+  it("accept a well-formed script", () => {
+    const ok = parseSource("bad", header('redis.call("SET", KEYS[1], ARGV[1])\nreturn 1'));
+    expect([
+      ...docProblems(ok, "KEYS"),
+      ...docProblems(ok, "ARGV"),
+      ...returnsProblems(ok),
+      ...keyProblems(ok),
+    ]).toEqual([]);
+    expect(concatenations(ok)).toEqual([]);
+  });
+
+  it("find a key built by concatenation, directly or through a local or a helper's parameter", () => {
+    const direct = parseSource(
+      "bad",
+      header('redis.call("SET", KEYS[1], 1)\nredis.call("HSET", ARGV[1] .. ":t", "f", 1)'),
+    );
+    expect(keyProblems(direct)).toEqual(['HSET ARGV[1] .. "": key not from KEYS']);
+    expect(concatenations(direct)).toHaveLength(1);
+
+    const viaLocal = parseSource(
+      "bad",
+      header('local k = "asynq:{" .. ARGV[1]\nredis.call("DEL", KEYS[1], k)'),
+    );
+    expect(keyProblems(viaLocal)).toEqual(["DEL k: key not from KEYS"]);
+
+    const viaHelper = parseSource(
+      "bad",
+      header(
+        'local function touch(key)\n  redis.call("INCR", key)\nend\ntouch(KEYS[1])\ntouch(ARGV[1])\nreturn 1',
+      ),
+    );
+    expect(keyProblems(viaHelper)).toEqual(["INCR key: key not from KEYS"]);
+  });
+
+  it("accept a key reached through a local or a helper's parameter that only ever holds KEYS", () => {
+    const ok = parseSource(
+      "bad",
+      header(
+        'local function touch(key, other)\n  redis.call("INCR", key)\nend\nlocal k = KEYS[1]\ntouch(k, ARGV[1])\nreturn 1',
+      ),
+    );
+    expect(keyProblems(ok)).toEqual([]);
+  });
+
+  it("find undocumented, unused and variable-indexed KEYS / ARGV, and a missing Returns:", () => {
+    const bad = parseSource(
+      "bad",
+      "-- bad: x\n--\n-- KEYS[1] -> a\n-- KEYS[3] -> c\n--\n" +
+        'redis.call("GET", KEYS[2])\nfor i = 1, #ARGV do redis.call("GET", KEYS[i]) end\nreturn ARGV[1]',
+    );
+    expect(docProblems(bad, "KEYS")).toEqual([
+      "KEYS[2] is used but not documented",
+      "KEYS is indexed by a variable but no KEYS[n...] / KEYS[n+i] entry documents it",
+      "KEYS[1] is documented but not used",
+      "KEYS[3] is documented but not used",
+      "documented KEYS are not numbered 1..k in order (found KEYS[3])",
+    ]);
+    expect(docProblems(bad, "ARGV")).toEqual(["ARGV[1] is used but not documented"]);
+    expect(returnsProblems(bad)).toEqual(["no 'Returns:' line in the header"]);
+  });
+});
+
+describe("enqueue calls match the script headers", () => {
+  const msg = newTaskMessage({ type: "t", id: "id-1", queue: "q{x", payload: Buffer.from("p") });
+  const unique = uniqueKey("q{x", "t", Buffer.from("p"));
+  const requests: Array<[string, EnqueueRequest]> = [
+    ["pending", { msg, target: { kind: "pending" } }],
+    [
+      "pending unique",
+      { msg: { ...msg, uniqueKey: unique }, target: { kind: "pending" }, uniqueTtlSeconds: 5 },
+    ],
+    ["scheduled", { msg, target: { kind: "scheduled", processAtSeconds: 2_000_000_000 } }],
+    [
+      "scheduled unique",
+      {
+        msg: { ...msg, uniqueKey: unique },
+        target: { kind: "scheduled", processAtSeconds: 2_000_000_000 },
+        uniqueTtlSeconds: 5,
+      },
+    ],
+    ["group", { msg: { ...msg, groupKey: "g" }, target: { kind: "group", group: "g" } }],
+    [
+      "group unique",
+      {
+        msg: { ...msg, groupKey: "g", uniqueKey: unique },
+        target: { kind: "group", group: "g" },
+        uniqueTtlSeconds: 5,
+      },
+    ],
+  ];
+
+  it.each(requests)("%s: as many KEYS and ARGV as documented, all keys in the queue's slot", (_, req) => {
+    const call = enqueueCall(req, 2_000_000_000_000, "2000000000000000000");
+    const script = parse(`${call.script.name}.lua`);
+    expect(call.keys).toHaveLength(script.keys.fixed.length);
+    expect(call.args).toHaveLength(script.argv.fixed.length);
+    for (const key of call.keys) expect(key.startsWith("asynq:{q{x}:"), key).toBe(true);
+    expect(call.script.sha).toBe(
+      createHash("sha1")
+        .update(readFileSync(new URL(`${call.script.name}.lua`, SCRIPTS_DIR), "utf8"))
+        .digest("hex"),
+    );
+  });
+});
+
+describe("runScript", () => {
+  let redis: Redis;
+
+  beforeAll(async () => {
+    redis = await freshRedis();
+  });
+
+  afterAll(() => {
+    redis.disconnect();
+  });
+
+  beforeEach(async () => {
+    await redis.flushdb();
+  });
+
+  /** A script no one else has loaded (unique source, so a unique SHA). */
+  function freshScript(body: string): LuaScript {
+    return new LuaScript("test", `-- ${randomUUID()}\n${body}`);
+  }
+
+  async function cached(script: LuaScript): Promise<boolean> {
+    const [exists] = (await redis.script("EXISTS", script.sha)) as number[];
+    return exists === 1;
+  }
+
+  it("runs a cached script with EVALSHA", async () => {
+    const script = freshScript("return redis.call('INCR', KEYS[1]) + tonumber(ARGV[1])");
+    await redis.script("LOAD", script.source);
+    expect(await runScript(redis, script, ["counter"], [10])).toBe(11);
+    expect(await redis.get("counter")).toBe("1");
+  });
+
+  it("falls back to EVAL after SCRIPT FLUSH, which caches the script again", async () => {
+    const script = freshScript("return {KEYS[1], ARGV[1], redis.call('INCR', KEYS[1])}");
+    await redis.script("LOAD", script.source);
+    expect(await cached(script)).toBe(true);
+    await redis.script("FLUSH");
+    expect(await cached(script)).toBe(false);
+
+    expect(await runScript(redis, script, ["k"], ["v"])).toEqual(["k", "v", 1]);
+    expect(await cached(script)).toBe(true);
+    // Run exactly once: the NOSCRIPT attempt did not execute anything.
+    expect(await redis.get("k")).toBe("1");
+  });
+
+  it("falls back to EVAL in Buffer mode too (binary replies)", async () => {
+    const script = freshScript("return ARGV[1]");
+    await redis.script("FLUSH");
+    const bytes = Buffer.from([0, 255, 128, 1]);
+    const reply = await runScript(redis, script, [], [bytes], true);
+    expect(reply).toEqual(bytes);
+    expect(await cached(script)).toBe(true);
+  });
+
+  it("falls back to EVAL for a script never loaded", async () => {
+    const script = freshScript("return 'first time'");
+    expect(await cached(script)).toBe(false);
+    expect(await runScript(redis, script, [], [])).toBe("first time");
+  });
+
+  it("propagates a script error without re-running the script", async () => {
+    const script = freshScript("redis.call('INCR', KEYS[1]); return redis.error_reply('boom')");
+    await redis.script("LOAD", script.source);
+    await expect(runScript(redis, script, ["runs"], [])).rejects.toThrow(/boom/);
+    expect(await redis.get("runs")).toBe("1");
+  });
+
+  it("propagates a script error after a NOSCRIPT fallback, having run the script once", async () => {
+    const script = freshScript("redis.call('INCR', KEYS[1]); return redis.error_reply('boom')");
+    await expect(runScript(redis, script, ["runs"], [])).rejects.toThrow(/boom/);
+    expect(await redis.get("runs")).toBe("1");
+  });
+
+  it("loads every script file, with the SHA1 of its source", () => {
+    for (const file of files) {
+      const script = LuaScript.fromFile(file.replace(/\.lua$/, ""));
+      const source = readFileSync(new URL(file, SCRIPTS_DIR), "utf8");
+      expect(script.source).toBe(source);
+      expect(script.sha).toBe(createHash("sha1").update(source).digest("hex"));
+    }
+  });
+
+  it("runs every script file on Redis without a Lua error (syntax check via SCRIPT LOAD)", async () => {
+    for (const file of files) {
+      const script = LuaScript.fromFile(file.replace(/\.lua$/, ""));
+      expect(await redis.script("LOAD", script.source)).toBe(script.sha);
+    }
+  });
+});

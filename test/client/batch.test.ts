@@ -1,0 +1,413 @@
+// Client.enqueueBatch: many tasks in one pipeline, per-task results in order, every route and option,
+// and recovery from a flushed script cache (spec §4.9, with our deliberate differences).
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { Client, type BatchResult } from "../../src/client/client.js";
+import { AsynqError, BrokerError, DuplicateTaskError, TaskIdConflictError } from "../../src/errors.js";
+import { ManualClock, unixNanos } from "../../src/internal/clock.js";
+import type { Task, TaskInfo } from "../../src/task.js";
+import { decodeTaskMessage } from "../../src/wire/proto.js";
+import { ping } from "../../tools/redis.js";
+import { freshRedis, testRedisUrl } from "../support/redis.js";
+
+const NOW = Date.UTC(2030, 0, 1, 12, 0, 0) + 750;
+const NOW_S = Math.floor(NOW / 1000);
+
+let redis: Redis;
+let clock: ManualClock;
+let client: Client;
+
+beforeAll(async () => {
+  redis = await freshRedis();
+  clock = new ManualClock(NOW);
+  client = new Client(testRedisUrl(), { clock });
+});
+
+afterAll(async () => {
+  await client.close();
+  redis.disconnect();
+});
+
+beforeEach(async () => {
+  await redis.flushdb();
+  clock.set(NOW);
+});
+
+const md5 = (s: string): string => createHash("md5").update(s).digest("hex");
+
+function okInfo(result: BatchResult | undefined): TaskInfo {
+  expect(result?.ok, `expected success, got ${result?.ok === false ? String(result.error) : "nothing"}`).toBe(
+    true,
+  );
+  return (result as { ok: true; info: TaskInfo }).info;
+}
+
+function failure(result: BatchResult | undefined): Error {
+  expect(result?.ok, "expected a failed result").toBe(false);
+  return (result as { ok: false; error: Error }).error;
+}
+
+async function countKeys(pattern: string): Promise<number> {
+  let cursor = "0";
+  let count = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    count += keys.length;
+  } while (cursor !== "0");
+  return count;
+}
+
+describe("enqueueBatch", () => {
+  it("writes 10,000 tasks in one call, results in task order", async () => {
+    const n = 10_000;
+    const tasks: Task[] = Array.from({ length: n }, (_, i) => ({ type: "bulk", payload: { i } }));
+    const results = await client.enqueueBatch(tasks);
+
+    expect(results).toHaveLength(n);
+    const ids = results.map((r, i) => {
+      const info = okInfo(r);
+      expect(info.state).toBe("pending");
+      expect(Buffer.from(info.payload).toString()).toBe(`{"i":${i}}`);
+      return info.id;
+    });
+    expect(new Set(ids).size).toBe(n);
+
+    expect(await redis.llen("asynq:{default}:pending")).toBe(n);
+    expect(await countKeys("asynq:{default}:t:*")).toBe(n);
+    expect(await redis.dbsize()).toBe(n + 2); // + pending + asynq:queues
+
+    // Each result describes the task written for the task at the same index.
+    const pipeline = redis.pipeline();
+    for (const id of ids) pipeline.hgetBuffer(`asynq:{default}:t:${id}`, "msg");
+    const replies = (await pipeline.exec())!;
+    replies.forEach(([error, msg], i) => {
+      expect(error).toBeNull();
+      const decoded = decodeTaskMessage(msg as Buffer);
+      expect(decoded.id).toBe(ids[i]);
+      expect(Buffer.from(decoded.payload).toString()).toBe(`{"i":${i}}`);
+    });
+    // Written in order: the first task is the first to be consumed (tail of the list).
+    expect(await redis.lindex("asynq:{default}:pending", -1)).toBe(ids[0]);
+    expect(await redis.lindex("asynq:{default}:pending", 0)).toBe(ids[n - 1]);
+    // One pending_since for the whole call, as Go's BatchEnqueue does.
+    for (const id of [ids[0]!, ids[4999]!, ids[n - 1]!]) {
+      expect(await redis.hget(`asynq:{default}:t:${id}`, "pending_since")).toBe(unixNanos(NOW));
+    }
+  });
+
+  it("returns [] for an empty batch and writes nothing", async () => {
+    expect(await client.enqueueBatch([])).toEqual([]);
+    expect(await redis.dbsize()).toBe(0);
+  });
+
+  it("gives per-task DuplicateTaskError / TaskIdConflictError while the others succeed", async () => {
+    await client.enqueue({ type: "seed" }, { taskId: "taken" });
+    await client.enqueue({ type: "locked", payload: "p" }, { unique: 60_000, taskId: "lock-holder" });
+
+    const tasks: Task[] = [
+      /* 0 */ { type: "plain", payload: 0 },
+      /* 1 */ { type: "u", payload: "one", options: { unique: 60_000, taskId: "u-first" } },
+      /* 2 */ { type: "u", payload: "one", options: { unique: 60_000, taskId: "u-second" } }, // dup in batch
+      /* 3 */ { type: "plain", payload: 3, options: { taskId: "taken" } }, // conflict with Redis
+      /* 4 */ { type: "plain", payload: 4, options: { taskId: "twice" } },
+      /* 5 */ { type: "plain", payload: 5, options: { taskId: "twice" } }, // conflict in batch
+      /* 6 */ { type: "locked", payload: "p", options: { unique: 60_000 } }, // dup with Redis
+      /* 7 */ { type: "grouped", payload: 7, options: { group: "g1", taskId: "g-7" } },
+      /* 8 */ { type: "plain", payload: 8, options: { processIn: 30_000, taskId: "s-8" } },
+      /* 9 */ { type: "ux", payload: "nine", options: { unique: 60_000, taskId: "taken" } }, // conflict, lock freed
+    ];
+    const results = await client.enqueueBatch(tasks);
+    expect(results).toHaveLength(tasks.length);
+
+    const ok = [0, 1, 4, 7, 8].map((i) => okInfo(results[i]));
+    expect(ok.map((i) => i.state)).toEqual(["pending", "pending", "pending", "aggregating", "scheduled"]);
+
+    for (const i of [2, 6]) {
+      const error = failure(results[i]);
+      expect(error, `task ${i}`).toBeInstanceOf(DuplicateTaskError);
+      expect(error).toBeInstanceOf(AsynqError);
+      expect((error as DuplicateTaskError).code).toBe("ERR_DUPLICATE_TASK");
+      expect((error as DuplicateTaskError).op).toBe("client.enqueueBatch");
+    }
+    expect((failure(results[2]) as DuplicateTaskError).uniqueKey).toBe(
+      `asynq:{default}:unique:u:${md5("one")}`,
+    );
+    for (const [i, id] of [
+      [3, "taken"],
+      [5, "twice"],
+      [9, "taken"],
+    ] as const) {
+      const error = failure(results[i]);
+      expect(error, `task ${i}`).toBeInstanceOf(TaskIdConflictError);
+      expect((error as TaskIdConflictError).code).toBe("ERR_TASK_ID_CONFLICT");
+      expect((error as TaskIdConflictError).taskId).toBe(id);
+    }
+
+    // Redis holds exactly the successes, and the refused tasks left nothing behind.
+    const pending = await redis.lrange("asynq:{default}:pending", 0, -1);
+    expect(pending.sort()).toEqual([ok[0]!.id, "lock-holder", "taken", "twice", "u-first"].sort());
+    expect(await redis.zrange("asynq:{default}:g:g1", 0, -1)).toEqual(["g-7"]);
+    expect(await redis.zrange("asynq:{default}:scheduled", 0, -1)).toEqual(["s-8"]);
+    expect(await redis.exists("asynq:{default}:t:u-second")).toBe(0);
+    expect(await redis.get(`asynq:{default}:unique:u:${md5("one")}`)).toBe("u-first");
+    expect(await redis.get(`asynq:{default}:unique:locked:${md5("p")}`)).toBe("lock-holder");
+    expect(await redis.exists(`asynq:{default}:unique:ux:${md5("nine")}`)).toBe(0);
+    expect(decodeTaskMessage((await redis.hgetBuffer("asynq:{default}:t:taken", "msg"))!).type).toBe("seed");
+    expect(decodeTaskMessage((await redis.hgetBuffer("asynq:{default}:t:twice", "msg"))!).payload).toEqual(
+      Buffer.from("4"),
+    );
+  });
+
+  it("reports a Redis error inside one task's script as that task's BrokerError", async () => {
+    await redis.set("asynq:{broken}:pending", "not a list");
+    const results = await client.enqueueBatch([
+      { type: "t", payload: 1 },
+      { type: "t", payload: 2, options: { queue: "broken" } },
+      { type: "t", payload: 3 },
+    ]);
+    okInfo(results[0]);
+    okInfo(results[2]);
+    const error = failure(results[1]);
+    expect(error).toBeInstanceOf(BrokerError);
+    expect((error as BrokerError).code).toBe("ERR_BROKER");
+    expect(error.message).toMatch(/WRONGTYPE/);
+    expect(await redis.llen("asynq:{default}:pending")).toBe(2);
+  });
+
+  it("supports unique and group tasks (locks, group zsets, hash fields)", async () => {
+    const results = await client.enqueueBatch([
+      { type: "u", payload: "a", options: { unique: 120_000 } },
+      { type: "u", payload: "b", options: { unique: 60_000, processIn: 60_000 } },
+      { type: "g", payload: 1, options: { group: "daily" } },
+      { type: "g", payload: 2, options: { group: "daily", unique: 30_000 } },
+      { type: "g", payload: 3, options: { group: "weekly", queue: "other" } },
+    ]);
+    const [a, b, g1, g2, g3] = results.map(okInfo);
+
+    expect(await redis.get(`asynq:{default}:unique:u:${md5("a")}`)).toBe(a!.id);
+    expect(await redis.ttl(`asynq:{default}:unique:u:${md5("a")}`)).toBeGreaterThanOrEqual(119);
+    expect(await redis.get(`asynq:{default}:unique:u:${md5("b")}`)).toBe(b!.id);
+    expect(await redis.ttl(`asynq:{default}:unique:u:${md5("b")}`)).toBeGreaterThanOrEqual(119);
+    expect(await redis.zscore("asynq:{default}:scheduled", b!.id)).toBe(
+      String(Math.floor((NOW + 60_000) / 1000)),
+    );
+    expect(await redis.hget(`asynq:{default}:t:${a!.id}`, "unique_key")).toBe(
+      `asynq:{default}:unique:u:${md5("a")}`,
+    );
+
+    expect((await redis.zrange("asynq:{default}:g:daily", 0, -1)).sort()).toEqual([g1!.id, g2!.id].sort());
+    expect(await redis.zscore("asynq:{default}:g:daily", g1!.id)).toBe(String(NOW_S));
+    expect(await redis.smembers("asynq:{default}:groups")).toEqual(["daily"]);
+    expect(await redis.hget(`asynq:{default}:t:${g1!.id}`, "group")).toBe("daily");
+    expect(await redis.hget(`asynq:{default}:t:${g2!.id}`, "unique_key")).toBe(
+      `asynq:{default}:unique:g:${md5("2")}`,
+    );
+    expect(await redis.get(`asynq:{default}:unique:g:${md5("2")}`)).toBe(g2!.id);
+    expect(await redis.zrange("asynq:{other}:g:weekly", 0, -1)).toEqual([g3!.id]);
+    expect(await redis.smembers("asynq:{other}:groups")).toEqual(["weekly"]);
+  });
+
+  it("keeps headers and per-task options in batch mode (unlike Go, §9.10)", async () => {
+    const [r] = await client.enqueueBatch([
+      { type: "h", headers: { a: "1" }, options: { headers: { b: "2" }, maxRetry: 4, timeout: 2_000 } },
+    ]);
+    const info = okInfo(r);
+    const msg = decodeTaskMessage((await redis.hgetBuffer(`asynq:{default}:t:${info.id}`, "msg"))!);
+    expect(msg.headers).toEqual({ a: "1", b: "2" });
+    expect(msg.retry).toBe(4);
+    expect(msg.timeout).toBe(2n);
+  });
+
+  it("registers every queue of the batch", async () => {
+    const results = await client.enqueueBatch([
+      { type: "t", options: { queue: "a" } },
+      { type: "t", options: { queue: "b", processIn: 1000 } },
+      { type: "t", options: { queue: "c", group: "g" } },
+      { type: "t", options: { queue: "a" } },
+      { type: "t" },
+    ]);
+    results.forEach(okInfo);
+    expect((await redis.smembers("asynq:queues")).sort()).toEqual(["a", "b", "c", "default"]);
+    expect(await redis.llen("asynq:{a}:pending")).toBe(2);
+    expect(await redis.zcard("asynq:{b}:scheduled")).toBe(1);
+    expect(await redis.zcard("asynq:{c}:g:g")).toBe(1);
+    expect(await redis.llen("asynq:{default}:pending")).toBe(1);
+  });
+
+  it("still works after SCRIPT FLUSH (NOSCRIPT: scripts are loaded again), batch and single", async () => {
+    // Warm the script cache, then drop it.
+    await client.enqueueBatch([{ type: "warm" }]);
+    await redis.flushdb();
+    await redis.script("FLUSH");
+
+    const results = await client.enqueueBatch([
+      { type: "t", payload: 1 },
+      { type: "t", payload: 2, options: { unique: 60_000 } },
+      { type: "t", payload: 3, options: { processIn: 10_000 } },
+      { type: "t", payload: 4, options: { processIn: 10_000, unique: 60_000 } },
+      { type: "t", payload: 5, options: { group: "g" } },
+      { type: "t", payload: 6, options: { group: "g", unique: 60_000 } },
+    ]);
+    results.forEach(okInfo);
+    expect(await redis.llen("asynq:{default}:pending")).toBe(2);
+    expect(await redis.zcard("asynq:{default}:scheduled")).toBe(2);
+    expect(await redis.zcard("asynq:{default}:g:g")).toBe(2);
+    expect(await redis.keys("asynq:{default}:unique:*")).toHaveLength(3);
+
+    await redis.script("FLUSH");
+    const single = await client.enqueue({ type: "single" }, { unique: 60_000 });
+    expect(await redis.get("asynq:{default}:unique:single:")).toBe(single.id);
+    await redis.script("FLUSH");
+    const scheduled = await client.enqueue({ type: "single" }, { processIn: 5_000 });
+    expect(await redis.zscore("asynq:{default}:scheduled", scheduled.id)).not.toBeNull();
+
+    // Duplicates and conflicts are still reported as such after a reload.
+    await redis.script("FLUSH");
+    const again = await client.enqueueBatch([
+      { type: "t", payload: 2, options: { unique: 60_000 } },
+      { type: "x", options: { taskId: single.id } },
+    ]);
+    expect(failure(again[0])).toBeInstanceOf(DuplicateTaskError);
+    expect(failure(again[1])).toBeInstanceOf(TaskIdConflictError);
+  });
+});
+
+// Counting commands needs a Redis whose statistics and script cache nobody else touches (other test
+// files run SCRIPT FLUSH and CONFIG RESETSTAT is server-wide): a private server for this block.
+const redisServer = spawnSync("redis-server", ["--version"]).status === 0;
+
+describe.skipIf(!redisServer)("enqueueBatch round trips and commands, on a private Redis", () => {
+  let server: ChildProcess | undefined;
+  let dir: string | undefined;
+  let url = "";
+  let admin: Redis;
+
+  beforeAll(async () => {
+    const port = await new Promise<number>((resolve, reject) => {
+      const probe = createServer();
+      probe.on("error", reject);
+      probe.listen(0, "127.0.0.1", () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+      });
+    });
+    dir = mkdtempSync(join(tmpdir(), "asynq-ts-batch-test-"));
+    server = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+      { stdio: "ignore" },
+    );
+    for (let i = 0; i < 100 && !(await ping("127.0.0.1", port)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    url = `redis://127.0.0.1:${port}/0`;
+    admin = new Redis(url);
+  });
+
+  afterAll(async () => {
+    admin?.disconnect();
+    if (server !== undefined && server.exitCode === null) {
+      const exited = new Promise((resolve) => server!.once("exit", resolve));
+      server.kill("SIGTERM");
+      await exited;
+    }
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function commandStats(): Promise<Record<string, { calls: number; failed: number }>> {
+    const out: Record<string, { calls: number; failed: number }> = {};
+    for (const line of (await admin.info("commandstats")).split("\r\n")) {
+      const m = /^cmdstat_([^:]+):calls=(\d+),.*?(?:failed_calls=(\d+))?$/.exec(line);
+      if (!m) continue;
+      // Subcommands are listed as `script|load`: count them under the full name and under `script`.
+      for (const name of new Set([m[1]!, m[1]!.split("|")[0]!])) {
+        const entry = (out[name] ??= { calls: 0, failed: 0 });
+        entry.calls += Number(m[2]);
+        entry.failed += Number(m[3] ?? 0);
+      }
+    }
+    return out;
+  }
+
+  it("sends the whole batch in one pipeline and no single commands when the scripts are cached", async () => {
+    const own = new Redis(url);
+    const mine = new Client(own, { clock });
+    try {
+      // Warm the cache with the two scripts the batch uses (enqueue, enqueue_unique).
+      await mine.enqueueBatch([{ type: "warm" }, { type: "warm", options: { unique: 1000 } }]);
+      const pipelineSpy = vi.spyOn(own, "pipeline");
+      const singles = (["evalsha", "eval", "sadd", "script", "call", "callBuffer"] as const).map((name) =>
+        vi.spyOn(own, name),
+      );
+
+      const tasks: Task[] = Array.from({ length: 500 }, (_, i) => ({
+        type: "t",
+        payload: i,
+        options: { queue: i % 2 === 0 ? "even" : "odd", unique: i % 5 === 0 ? 60_000 : undefined },
+      }));
+      const results = await mine.enqueueBatch(tasks);
+      results.forEach(okInfo);
+      expect(pipelineSpy).toHaveBeenCalledTimes(1);
+      for (const spy of singles) expect(spy, spy.getMockName()).not.toHaveBeenCalled();
+
+      // After a flush of the script cache: the NOSCRIPT calls are re-sent in one more pipeline, not one by one.
+      await admin.script("FLUSH");
+      pipelineSpy.mockClear();
+      const evalSpy = vi.spyOn(own, "eval");
+      const more = await mine.enqueueBatch(tasks.map((t, i) => ({ ...t, payload: `again ${i}` })));
+      more.forEach(okInfo);
+      expect(pipelineSpy).toHaveBeenCalledTimes(2);
+      expect(evalSpy).not.toHaveBeenCalled();
+    } finally {
+      vi.restoreAllMocks();
+      await mine.close();
+      own.disconnect();
+    }
+  });
+  it("uses one EVALSHA per task, one SADD per queue, and no EVAL when the scripts are cached", async () => {
+    const batchClient = new Client(url, { clock });
+    try {
+      // Warm the cache with the two scripts the batch uses (enqueue, enqueue_unique).
+      await batchClient.enqueueBatch([{ type: "warm" }, { type: "warm", options: { unique: 1000 } }]);
+      await admin.flushdb();
+      await admin.config("RESETSTAT");
+
+      const n = 1000;
+      const tasks: Task[] = Array.from({ length: n }, (_, i) => ({
+        type: "t",
+        payload: i,
+        options: { queue: ["a", "b", "c"][i % 3]!, unique: i % 10 === 0 ? 60_000 : undefined },
+      }));
+      (await batchClient.enqueueBatch(tasks)).forEach(okInfo);
+
+      const stats = await commandStats();
+      expect(stats.evalsha?.calls).toBe(n);
+      expect(stats.evalsha?.failed).toBe(0);
+      expect(stats.sadd?.calls).toBe(3); // asynq:queues, once per queue of the batch (no group task here)
+      expect(stats.eval).toBeUndefined();
+      expect(stats.script).toBeUndefined();
+      expect(await admin.llen("asynq:{a}:pending")).toBe(334);
+
+      // After SCRIPT FLUSH the batch loads the scripts (SCRIPT LOAD), re-sends the NOSCRIPT calls, and never EVALs.
+      await admin.script("FLUSH");
+      await admin.config("RESETSTAT");
+      (await batchClient.enqueueBatch(tasks.map((t) => ({ ...t, type: "again" })))).forEach(okInfo);
+      const after = await commandStats();
+      expect(after.eval).toBeUndefined();
+      expect(after.evalsha?.calls).toBeGreaterThanOrEqual(n);
+      expect(after.evalsha!.calls - after.evalsha!.failed).toBe(n);
+      expect(after.script?.calls).toBeGreaterThanOrEqual(1);
+      expect(after["script|exists"]?.calls).toBe(1);
+      expect(after["script|load"]?.calls).toBe(2); // enqueue and enqueue_unique
+      expect(await admin.llen("asynq:{a}:pending")).toBe(668);
+    } finally {
+      await batchClient.close();
+    }
+  });
+});
