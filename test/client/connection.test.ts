@@ -176,13 +176,8 @@ describe("invalid connection arguments", () => {
   });
 });
 
-// KNOWN BUG (library, not this test): src/broker/connection.ts openConnection treats any object that
-// is not `instanceof Redis` as ioredis *options*. An ioredis Cluster (or a Redis instance from another
-// copy of ioredis) is therefore spread into `new Redis({...})`, and the Client silently connects to the
-// default 127.0.0.1:6379 instead of the given servers. Its own doc promises a ValidationError for an
-// argument "of no known kind". TypeScript rejects a Cluster, so plain-JS callers (or `as any`) hit it.
 describe("an argument that is a connection, but not an ioredis Redis", () => {
-  it("rejects an ioredis Cluster with a ValidationError (KNOWN BUG: it is taken as options)", () => {
+  it("rejects an ioredis Cluster with a ValidationError", () => {
     const cluster = new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true });
     let client: Client | undefined;
     try {
