@@ -1,5 +1,6 @@
 // Helpers for the server tests on a real Redis: polling waits, a collecting logger, fast bulk
 // enqueues, raw (Go-style) task writes, and a per-DB command counter.
+import { createConnection } from "node:net";
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterEach } from "vitest";
@@ -155,18 +156,42 @@ export async function countCommands(
   total: () => number;
   stop: () => void;
 }> {
-  const monitor = await redis.monitor(); // a new connection, in MONITOR mode
+  // A raw socket in MONITOR mode: ioredis's monitor() can fail with "Command queue state error" when
+  // monitor lines arrive before its own reply is handled.
+  const { host, port } = redis.options;
+  const socket = createConnection({ host: host ?? "127.0.0.1", port: port ?? 6379 });
   const counts = new Map<string, number>();
-  monitor.on("monitor", (_time: string, args: string[], source: string, database: string) => {
-    if (Number(database) !== db || source === "lua") return;
-    const name = String(args[0] ?? "").toLowerCase();
-    counts.set(name, (counts.get(name) ?? 0) + 1);
+  let buffer = "";
+  let ready = false;
+  socket.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString("utf8");
+    let end: number;
+    while ((end = buffer.indexOf("\r\n")) >= 0) {
+      const line = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (line === "+OK") ready = true;
+      // +1700000000.123456 [9 127.0.0.1:5555] "evalsha" "…"   (source "lua" for commands run by scripts)
+      const match = /^\+\d+\.\d+ \[(\d+) (\S+)\] "([^"]*)"/.exec(line);
+      if (match === null || Number(match[1]) !== db || match[2] === "lua") continue;
+      const name = match[3]!.toLowerCase();
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
   });
+  socket.on("error", () => {});
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", () => {
+      socket.write("MONITOR\r\n");
+      resolve();
+    });
+    socket.once("error", reject);
+  });
+  // Wait for MONITOR's +OK so that no command of the measured period is missed.
+  while (!ready) await new Promise((r) => setTimeout(r, 5));
   return {
     counts,
     total: () => [...counts.values()].reduce((a, b) => a + b, 0),
     stop: () => {
-      monitor.disconnect();
+      socket.destroy();
     },
   };
 }
