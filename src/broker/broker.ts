@@ -29,6 +29,8 @@ export interface DequeuedTask {
   id: string;
   /** The encoded TaskMessage; null when the hash has no `msg` field (a corrupt task). */
   msg: Uint8Array | null;
+  /** When the lease written by the dequeue runs out (ms; whole seconds, as stored in Redis). */
+  leaseExpiresAt: number;
 }
 
 /** What a dequeue did. */
@@ -203,7 +205,9 @@ export class RedisBroker implements Broker {
 
   async dequeue(queue: string, max: number, leaseExpiresAtMs: number): Promise<DequeueResult> {
     const result = await wrap("broker.dequeue", () => dequeue(this.redis, queue, max, leaseExpiresAtMs));
-    return { ...result, tasks: result.tasks.map((t) => ({ queue, id: t.id, msg: t.msg })) };
+    // Redis keeps the lease in whole seconds (truncated): our local view must not outlive it.
+    const leaseExpiresAt = Math.floor(leaseExpiresAtMs / 1000) * 1000;
+    return { ...result, tasks: result.tasks.map((t) => ({ queue, id: t.id, msg: t.msg, leaseExpiresAt })) };
   }
 
   done(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult> {

@@ -22,6 +22,11 @@ export interface RunningTask {
   readonly startedAt: number;
   /** When this attempt is cut short (ms since the epoch). */
   readonly deadline: number;
+  /**
+   * When this server's lease on the task runs out (ms). The heartbeater extends it; once it has
+   * passed, the task may be recovered by any server, so this one must not write its outcome.
+   */
+  leaseExpiresAt: number;
   /** `handler` while the handler runs; `settling` while its outcome is written. */
   phase: "handler" | "settling";
   readonly controller: AbortController;
@@ -75,6 +80,7 @@ export class Executor {
       msg,
       startedAt: now,
       deadline: attemptDeadline(msg, now),
+      leaseExpiresAt: dequeued.leaseExpiresAt,
       phase: "handler",
       controller,
       finished: new Promise<void>((resolve) => (finish = resolve)),
@@ -150,7 +156,8 @@ export class Executor {
     task.phase = "settling";
     const abortReason = task.controller.signal.aborted ? abortReasonOf(task.controller.signal) : undefined;
     if (abortReason === "shutdown") return this.outcomes.requeue(task);
-    if (abortReason === "lease-lost") {
+    if (abortReason === "lease-lost" || this.config.clock.now() > task.leaseExpiresAt) {
+      // Another server may already have recovered the task: writing now could apply it twice.
       this.config.logger.warn(`task "${task.id}" lost its lease; leaving it to the recoverer`);
       return;
     }
