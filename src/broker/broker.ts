@@ -62,8 +62,17 @@ export interface Broker {
   queues(): Promise<string[]>;
   /** Moves up to `max` oldest pending tasks to active, leased until `leaseExpiresAtMs` (spec §4.10). */
   dequeue(queue: string, max: number, leaseExpiresAtMs: number): Promise<DequeueResult>;
+  // The writes below take `fence`, the encoded message as dequeued: nothing is written unless the
+  // stored message is still that one, so a late write after the task was recovered cannot apply twice.
+
   /** Success without retention, or RevokeTask: deletes the task (spec §4.11). */
-  done(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult>;
+  done(
+    queue: string,
+    id: string,
+    uniqueKey: string,
+    nowMs: number,
+    fence?: Uint8Array,
+  ): Promise<LifecycleResult>;
   /** Success with retention: keeps the task as completed until `expirySeconds` (spec §4.12). */
   markComplete(
     queue: string,
@@ -71,6 +80,7 @@ export interface Broker {
     msg: TaskMessage,
     nowMs: number,
     expirySeconds: number,
+    fence?: Uint8Array,
   ): Promise<LifecycleResult>;
   /** Schedules a retry at `retryAtMs` (spec §4.14). */
   retry(
@@ -80,17 +90,30 @@ export interface Broker {
     retryAtMs: number,
     isFailure: boolean,
     nowMs: number,
+    fence?: Uint8Array,
   ): Promise<LifecycleResult>;
   /** Archives the task and releases its unique lock (spec §4.15, without trimming). */
-  archive(queue: string, id: string, msg: TaskMessage, nowMs: number): Promise<LifecycleResult>;
+  archive(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    nowMs: number,
+    fence?: Uint8Array,
+  ): Promise<LifecycleResult>;
   /** Deletes the oldest archived tasks beyond `maxSize` or older than `maxAgeMs`; returns how many. */
   trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number>;
   /** Puts an active task back at the front of pending (spec §4.13). */
-  requeue(queue: string, id: string): Promise<LifecycleResult>;
+  requeue(queue: string, id: string, fence?: Uint8Array): Promise<LifecycleResult>;
   /** Archives an active task whose message cannot be read, leaving its data as it is. */
   quarantine(queue: string, id: string, nowMs: number): Promise<LifecycleResult>;
   /** Deletes an active task, counting it as failed (an expired task with `onExpired: "delete"`). */
-  deleteActive(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult>;
+  deleteActive(
+    queue: string,
+    id: string,
+    uniqueKey: string,
+    nowMs: number,
+    fence?: Uint8Array,
+  ): Promise<LifecycleResult>;
   /** Stores a task's result; `not-found` when the task no longer exists. */
   writeResult(queue: string, id: string, bytes: Uint8Array): Promise<"ok" | "not-found">;
   /** Extends the leases of active tasks (spec §4.18). */
@@ -210,8 +233,14 @@ export class RedisBroker implements Broker {
     return { ...result, tasks: result.tasks.map((t) => ({ queue, id: t.id, msg: t.msg, leaseExpiresAt })) };
   }
 
-  done(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult> {
-    return wrap("broker.done", () => lifecycle.done(this.redis, queue, id, uniqueKey, nowMs));
+  done(
+    queue: string,
+    id: string,
+    uniqueKey: string,
+    nowMs: number,
+    fence?: Uint8Array,
+  ): Promise<LifecycleResult> {
+    return wrap("broker.done", () => lifecycle.done(this.redis, queue, id, uniqueKey, nowMs, fence));
   }
 
   markComplete(
@@ -220,6 +249,7 @@ export class RedisBroker implements Broker {
     msg: TaskMessage,
     nowMs: number,
     expirySeconds: number,
+    fence?: Uint8Array,
   ): Promise<LifecycleResult> {
     return wrap("broker.markComplete", () =>
       lifecycle.markComplete(
@@ -230,6 +260,7 @@ export class RedisBroker implements Broker {
         msg.uniqueKey,
         nowMs,
         expirySeconds,
+        fence,
       ),
     );
   }
@@ -241,15 +272,22 @@ export class RedisBroker implements Broker {
     retryAtMs: number,
     isFailure: boolean,
     nowMs: number,
+    fence?: Uint8Array,
   ): Promise<LifecycleResult> {
     return wrap("broker.retry", () =>
-      lifecycle.retry(this.redis, queue, id, encodeTaskMessage(msg), retryAtMs, isFailure, nowMs),
+      lifecycle.retry(this.redis, queue, id, encodeTaskMessage(msg), retryAtMs, isFailure, nowMs, fence),
     );
   }
 
-  archive(queue: string, id: string, msg: TaskMessage, nowMs: number): Promise<LifecycleResult> {
+  archive(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    nowMs: number,
+    fence?: Uint8Array,
+  ): Promise<LifecycleResult> {
     return wrap("broker.archive", () =>
-      lifecycle.archive(this.redis, queue, id, encodeTaskMessage(msg), msg.uniqueKey, nowMs),
+      lifecycle.archive(this.redis, queue, id, encodeTaskMessage(msg), msg.uniqueKey, nowMs, fence),
     );
   }
 
@@ -259,16 +297,24 @@ export class RedisBroker implements Broker {
     );
   }
 
-  requeue(queue: string, id: string): Promise<LifecycleResult> {
-    return wrap("broker.requeue", () => lifecycle.requeue(this.redis, queue, id));
+  requeue(queue: string, id: string, fence?: Uint8Array): Promise<LifecycleResult> {
+    return wrap("broker.requeue", () => lifecycle.requeue(this.redis, queue, id, fence));
   }
 
   quarantine(queue: string, id: string, nowMs: number): Promise<LifecycleResult> {
     return wrap("broker.quarantine", () => lifecycle.quarantine(this.redis, queue, id, nowMs));
   }
 
-  deleteActive(queue: string, id: string, uniqueKey: string, nowMs: number): Promise<LifecycleResult> {
-    return wrap("broker.deleteActive", () => lifecycle.deleteActive(this.redis, queue, id, uniqueKey, nowMs));
+  deleteActive(
+    queue: string,
+    id: string,
+    uniqueKey: string,
+    nowMs: number,
+    fence?: Uint8Array,
+  ): Promise<LifecycleResult> {
+    return wrap("broker.deleteActive", () =>
+      lifecycle.deleteActive(this.redis, queue, id, uniqueKey, nowMs, fence),
+    );
   }
 
   writeResult(queue: string, id: string, bytes: Uint8Array): Promise<"ok" | "not-found"> {

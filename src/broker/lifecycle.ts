@@ -31,6 +31,8 @@ const MAX_TRIM_STALLS = 3;
  * and total), and releases its uniqueness lock if the lock still holds this ID.
  *
  * @param uniqueKey the task's lock key (msg.uniqueKey), "" when it has none.
+ * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
+ *   message is still that one (a late write after the task was recovered elsewhere is dropped).
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function done(
@@ -39,6 +41,7 @@ export async function done(
   id: string,
   uniqueKey: string,
   nowMs: number,
+  fence?: Uint8Array,
 ): Promise<ActiveOutcome> {
   return runTransition(
     redis,
@@ -50,7 +53,7 @@ export async function done(
       ...processedKeys(queue, nowMs),
       ...lockKeys(uniqueKey),
     ],
-    [id, statsExpireAt(nowMs)],
+    [id, statsExpireAt(nowMs), fenceArg(fence)],
   );
 }
 
@@ -63,6 +66,8 @@ export async function done(
  * @param uniqueKey the task's lock key, "" when it has none.
  * @param completedExpirySeconds the completed zset score: the absolute unix second at which the
  *   retention ends (completed_at + retention), when the janitor may delete the task.
+ * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
+ *   message is still that one (a late write after the task was recovered elsewhere is dropped).
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function markComplete(
@@ -73,6 +78,7 @@ export async function markComplete(
   uniqueKey: string,
   nowMs: number,
   completedExpirySeconds: number,
+  fence?: Uint8Array,
 ): Promise<ActiveOutcome> {
   return runTransition(
     redis,
@@ -85,7 +91,7 @@ export async function markComplete(
       ...processedKeys(queue, nowMs),
       ...lockKeys(uniqueKey),
     ],
-    [id, statsExpireAt(nowMs), completedExpirySeconds, toBuffer(encodedMsg)],
+    [id, statsExpireAt(nowMs), completedExpirySeconds, toBuffer(encodedMsg), fenceArg(fence)],
   );
 }
 
@@ -95,6 +101,8 @@ export async function markComplete(
  * error_msg and last_failed_at) and `state`. When `isFailure`, counts it as processed and failed.
  * The uniqueness lock is kept.
  *
+ * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
+ *   message is still that one (a late write after the task was recovered elsewhere is dropped).
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function retry(
@@ -105,6 +113,7 @@ export async function retry(
   retryAtMs: number,
   isFailure: boolean,
   nowMs: number,
+  fence?: Uint8Array,
 ): Promise<ActiveOutcome> {
   return runTransition(
     redis,
@@ -117,7 +126,14 @@ export async function retry(
       ...dailyKeys(queue, nowMs),
       ...totalKeys(queue),
     ],
-    [id, toBuffer(encodedMsg), unixSeconds(retryAtMs), statsExpireAt(nowMs), isFailure ? 1 : 0],
+    [
+      id,
+      toBuffer(encodedMsg),
+      unixSeconds(retryAtMs),
+      statsExpireAt(nowMs),
+      isFailure ? 1 : 0,
+      fenceArg(fence),
+    ],
   );
 }
 
@@ -128,6 +144,8 @@ export async function retry(
  * owned (archived is not a live state) and does not trim the archive: call {@link trimArchive}.
  *
  * @param uniqueKey the task's lock key, "" when it has none.
+ * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
+ *   message is still that one (a late write after the task was recovered elsewhere is dropped).
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function archive(
@@ -137,6 +155,7 @@ export async function archive(
   encodedMsg: Uint8Array,
   uniqueKey: string,
   nowMs: number,
+  fence?: Uint8Array,
 ): Promise<ActiveOutcome> {
   return runTransition(
     redis,
@@ -150,7 +169,7 @@ export async function archive(
       ...totalKeys(queue),
       ...lockKeys(uniqueKey),
     ],
-    [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs)],
+    [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs), fenceArg(fence)],
   );
 }
 
@@ -159,14 +178,21 @@ export async function archive(
  * msg, retried, counters and `pending_since` are left alone. An active ID whose hash is missing is
  * only removed from active and lease.
  *
+ * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
+ *   message is still that one (a late write after the task was recovered elsewhere is dropped).
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
-export async function requeue(redis: Redis, queue: string, id: string): Promise<ActiveOutcome> {
+export async function requeue(
+  redis: Redis,
+  queue: string,
+  id: string,
+  fence?: Uint8Array,
+): Promise<ActiveOutcome> {
   return runTransition(
     redis,
     scripts.requeue,
     [keys.activeKey(queue), keys.leaseKey(queue), keys.pendingKey(queue), keys.taskKey(queue, id)],
-    [id],
+    [id, fenceArg(fence)],
   );
 }
 
@@ -196,6 +222,8 @@ export async function quarantine(
  * its hash, counts it as processed and failed, and releases its lock if still owned.
  *
  * @param uniqueKey the task's lock key, "" when it has none.
+ * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
+ *   message is still that one (a late write after the task was recovered elsewhere is dropped).
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function deleteActive(
@@ -204,6 +232,7 @@ export async function deleteActive(
   id: string,
   uniqueKey: string,
   nowMs: number,
+  fence?: Uint8Array,
 ): Promise<ActiveOutcome> {
   return runTransition(
     redis,
@@ -216,7 +245,7 @@ export async function deleteActive(
       ...totalKeys(queue),
       ...lockKeys(uniqueKey),
     ],
-    [id, statsExpireAt(nowMs)],
+    [id, statsExpireAt(nowMs), fenceArg(fence)],
   );
 }
 
@@ -335,6 +364,11 @@ function replyCode(reply: unknown, name: string): boolean {
   if (reply === 1) return true;
   if (reply === 0) return false;
   throw new Error(`${name}: unexpected script reply ${String(reply)}`);
+}
+
+/** The fencing argument: the dequeued message, or "" for no check. */
+function fenceArg(fence: Uint8Array | undefined): ScriptArg {
+  return fence === undefined ? "" : toBuffer(fence);
 }
 
 /** The daily counters' expiry: now + 90 days, unix seconds (spec §4.8). */

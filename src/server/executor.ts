@@ -19,6 +19,8 @@ export interface RunningTask {
   readonly id: string;
   readonly queue: string;
   readonly msg: TaskMessage;
+  /** The message bytes as dequeued: the fencing token of every write about this attempt. */
+  readonly raw: Uint8Array;
   readonly startedAt: number;
   /** When this attempt is cut short (ms since the epoch). */
   readonly deadline: number;
@@ -78,6 +80,7 @@ export class Executor {
       id: dequeued.id,
       queue: dequeued.queue,
       msg,
+      raw: dequeued.msg!,
       startedAt: now,
       deadline: attemptDeadline(msg, now),
       leaseExpiresAt: dequeued.leaseExpiresAt,
@@ -99,18 +102,22 @@ export class Executor {
 
   /**
    * Waits up to `timeoutMs` for running tasks; then puts each task whose handler is still running
-   * back at the front of its queue and aborts its signal (spec §5.9). Outcomes being written are
-   * awaited.
+   * back at the front of its queue and aborts its signal (spec §5.9). Outcomes being written get
+   * one more `timeoutMs` (Redis may be away); what is still unwritten then is left to the recoverer.
    */
   async drain(timeoutMs: number): Promise<void> {
-    const all = () => Promise.all([...this.tasks.values()].map((t) => t.finished));
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([all(), new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
-    clearTimeout(timer);
-    for (const task of this.tasks.values()) {
-      if (task.phase === "handler") task.controller.abort(new TaskAbortedError("shutdown", task.id));
+    const all = () => Promise.all([...this.tasks.values()].map((t) => t.finished)).then(() => true);
+    if (!(await raceTimeout(all(), timeoutMs))) {
+      for (const task of this.tasks.values()) {
+        if (task.phase === "handler") task.controller.abort(new TaskAbortedError("shutdown", task.id));
+      }
+      if (!(await raceTimeout(all(), Math.max(timeoutMs, 1000)))) {
+        this.outcomes.closing = true;
+        this.config.logger.error(
+          `${this.tasks.size} task outcome(s) could not be written before shutdown; the recoverer will handle them`,
+        );
+      }
     }
-    await all();
   }
 
   /** Decodes the message; a task that cannot be read is moved aside (archived as it is) and logged. */
@@ -220,6 +227,17 @@ export class Executor {
       );
     }
     return bytes.length;
+  }
+}
+
+/** Resolves true when `promise` settles within `ms`, false otherwise. */
+async function raceTimeout(promise: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

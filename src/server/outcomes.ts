@@ -19,12 +19,17 @@ export class TaskExpiredError extends AsynqError {
   }
 }
 
+/** Longest pause between two tries of an outcome write while Redis is away. */
+const SYNC_MAX_BACKOFF_MS = 2000;
+
 /** How often, at most, a queue's archive is trimmed after an archive write. */
 const TRIM_INTERVAL_MS = 1000;
 
 /** Writes outcomes through the broker. */
 export class Outcomes {
   private readonly lastTrim = new Map<string, number>();
+  /** Set at shutdown: a failing write gets no further tries. */
+  closing = false;
 
   constructor(
     private readonly broker: Broker,
@@ -39,13 +44,13 @@ export class Outcomes {
       const completedAt = BigInt(Math.floor(now / 1000));
       const updated = { ...msg, completedAt };
       const expiry = Number(completedAt + msg.retention);
-      return this.report(
-        task,
-        "complete",
-        this.broker.markComplete(task.queue, task.id, updated, now, expiry),
+      return this.report(task, "complete", () =>
+        this.broker.markComplete(task.queue, task.id, updated, now, expiry, task.raw),
       );
     }
-    return this.report(task, "done", this.broker.done(task.queue, task.id, msg.uniqueKey, now));
+    return this.report(task, "done", () =>
+      this.broker.done(task.queue, task.id, msg.uniqueKey, now, task.raw),
+    );
   }
 
   /** The handler failed: revoke, archive, or retry with backoff, after telling the error handler. */
@@ -55,7 +60,9 @@ export class Outcomes {
     await this.notify(error, task);
     const now = this.config.clock.now();
     if (wraps(error, RevokeTask)) {
-      return this.report(task, "revoke", this.broker.done(task.queue, task.id, msg.uniqueKey, now));
+      return this.report(task, "revoke", () =>
+        this.broker.done(task.queue, task.id, msg.uniqueKey, now, task.raw),
+      );
     }
     if (wraps(error, SkipRetry) || msg.retried >= msg.retry) return this.archive(task, error.message, now);
     const failed = this.isFailure(error, task);
@@ -75,7 +82,9 @@ export class Outcomes {
       errorMsg: utf8Safe(error.message),
       lastFailedAt: BigInt(Math.floor(now / 1000)),
     };
-    return this.report(task, "retry", this.broker.retry(task.queue, task.id, updated, retryAt, failed, now));
+    return this.report(task, "retry", () =>
+      this.broker.retry(task.queue, task.id, updated, retryAt, failed, now, task.raw),
+    );
   }
 
   /** The deadline passed before the task started: archive or delete it; never retry it. */
@@ -85,10 +94,8 @@ export class Outcomes {
     await this.notify(new TaskExpiredError(text, deadline), task);
     const now = this.config.clock.now();
     if (this.config.onExpired === "delete") {
-      return this.report(
-        task,
-        "delete expired",
-        this.broker.deleteActive(task.queue, task.id, task.msg.uniqueKey, now),
+      return this.report(task, "delete expired", () =>
+        this.broker.deleteActive(task.queue, task.id, task.msg.uniqueKey, now, task.raw),
       );
     }
     return this.archive(task, text, now);
@@ -96,7 +103,7 @@ export class Outcomes {
 
   /** Shutdown came first: put the task back at the front of its queue, unchanged. */
   async requeue(task: RunningTask): Promise<void> {
-    return this.report(task, "requeue", this.broker.requeue(task.queue, task.id));
+    return this.report(task, "requeue", () => this.broker.requeue(task.queue, task.id, task.raw));
   }
 
   private async archive(task: RunningTask, errorText: string, now: number): Promise<void> {
@@ -105,7 +112,9 @@ export class Outcomes {
       errorMsg: utf8Safe(errorText),
       lastFailedAt: BigInt(Math.floor(now / 1000)),
     };
-    await this.report(task, "archive", this.broker.archive(task.queue, task.id, updated, now));
+    await this.report(task, "archive", () =>
+      this.broker.archive(task.queue, task.id, updated, now, task.raw),
+    );
     await this.trim(task.queue, now);
   }
 
@@ -163,12 +172,39 @@ export class Outcomes {
     }
   }
 
-  /** Awaits a lifecycle write; a task that left active meanwhile (recovered, deleted) is logged. */
-  private async report(task: RunningTask, what: string, write: Promise<LifecycleResult>): Promise<void> {
-    const result = await write;
+  /**
+   * Writes an outcome. A write that fails (Redis away, a failover) is tried again with back-off
+   * until the task's lease runs out (the syncer of asynq); after that the recoverer takes over. The
+   * writes are fenced by the dequeued message, so a retry can never apply twice.
+   */
+  private async report(
+    task: RunningTask,
+    what: string,
+    write: () => Promise<LifecycleResult>,
+  ): Promise<void> {
+    let result: LifecycleResult;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        result = await write();
+        break;
+      } catch (error) {
+        if (this.closing || this.config.clock.now() >= task.leaseExpiresAt) {
+          this.config.logger.error(
+            `cannot ${what} task "${task.id}" in queue "${task.queue}" (${String(error)}); ` +
+              "its lease will run out and the recoverer will retry it",
+          );
+          return;
+        }
+        if (attempt === 0)
+          this.config.logger.warn(`cannot ${what} task "${task.id}" yet, retrying: ${String(error)}`);
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(200 * 2 ** attempt, SYNC_MAX_BACKOFF_MS)),
+        );
+      }
+    }
     if (result === "not-active") {
       this.config.logger.warn(
-        `task "${task.id}" in queue "${task.queue}" was no longer active; ${what} skipped`,
+        `task "${task.id}" in queue "${task.queue}" was no longer active (recovered or deleted); ${what} skipped`,
       );
     }
   }

@@ -17,10 +17,11 @@
 -- ARGV[2] -> encoded TaskMessage (error_msg, last_failed_at updated by the caller)
 -- ARGV[3] -> now, unix seconds (the archived zset score)
 -- ARGV[4] -> expiry of a new daily counter: now + 90 days, unix seconds
+-- ARGV[5] -> optional: the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
 --
 -- Returns:
 --   1  archived, msg and state rewritten, counted as processed and failed, lock released if owned
---   0  the task is not in active; nothing written
+--   0  the task is not in active; nothing written (or its message changed: fenced)
 -- ---- shared: counters (spec §4.8); identical in done, mark_complete, retry, archive, delete_active ----
 local MAX_INT64 = "9223372036854775807"
 
@@ -65,6 +66,11 @@ local function release_lock(lock_key, id)
 end
 -- ---- end shared: lock ----
 
+-- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
+-- and has moved on (it may be running elsewhere now): a late write must not apply.
+if ARGV[5] and ARGV[5] ~= "" and redis.call("HGET", KEYS[1], "msg") ~= ARGV[5] then
+  return 0
+end
 if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
   return 0
 end

@@ -12,10 +12,11 @@
 --
 -- ARGV[1] -> task ID
 -- ARGV[2] -> expiry of a new daily counter: now + 90 days, unix seconds
+-- ARGV[3] -> optional: the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
 --
 -- Returns:
 --   1  deleted: removed from active and lease, hash deleted, counted, lock released if still owned
---   0  the task is not in active; nothing written
+--   0  the task is not in active; nothing written (or its message changed: fenced)
 -- ---- shared: counters (spec §4.8); identical in done, mark_complete, retry, archive, delete_active ----
 local MAX_INT64 = "9223372036854775807"
 
@@ -60,6 +61,11 @@ local function release_lock(lock_key, id)
 end
 -- ---- end shared: lock ----
 
+-- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
+-- and has moved on (it may be running elsewhere now): a late write must not apply.
+if ARGV[3] and ARGV[3] ~= "" and redis.call("HGET", KEYS[3], "msg") ~= ARGV[3] then
+  return 0
+end
 if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
   return 0
 end

@@ -9,10 +9,16 @@
 -- KEYS[4] -> asynq:{<q>}:t:<id>
 --
 -- ARGV[1] -> task ID
+-- ARGV[2] -> optional: the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
 --
 -- Returns:
 --   1  requeued (or, when its hash was missing, removed from active and lease)
---   0  the task is not in active; nothing written
+--   0  the task is not in active; nothing written (or its message changed: fenced)
+-- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
+-- and has moved on (it may be running elsewhere now): a late write must not apply.
+if ARGV[2] and ARGV[2] ~= "" and redis.call("HGET", KEYS[4], "msg") ~= ARGV[2] then
+  return 0
+end
 if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
   return 0
 end

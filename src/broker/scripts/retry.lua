@@ -15,10 +15,11 @@
 -- ARGV[3] -> retry time, unix seconds
 -- ARGV[4] -> expiry of a new daily counter: now + 90 days, unix seconds
 -- ARGV[5] -> is a failure: "1" counts it as processed and failed, "0" changes no counter
+-- ARGV[6] -> optional: the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
 --
 -- Returns:
 --   1  moved to retry, msg and state rewritten, counted when a failure
---   0  the task is not in active; nothing written
+--   0  the task is not in active; nothing written (or its message changed: fenced)
 -- ---- shared: counters (spec §4.8); identical in done, mark_complete, retry, archive, delete_active ----
 local MAX_INT64 = "9223372036854775807"
 
@@ -54,6 +55,11 @@ local function count(expire_at, processed_day, processed_total, failed_day, fail
 end
 -- ---- end shared: counters ----
 
+-- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
+-- and has moved on (it may be running elsewhere now): a late write must not apply.
+if ARGV[6] and ARGV[6] ~= "" and redis.call("HGET", KEYS[1], "msg") ~= ARGV[6] then
+  return 0
+end
 if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
   return 0
 end

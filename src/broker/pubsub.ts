@@ -1,0 +1,35 @@
+// The cancelation channel (spec §4.26): PUBLISH asynq:cancel <id>; servers SUBSCRIBE to it.
+import type { Redis } from "ioredis";
+import { CANCEL_CHANNEL } from "../wire/keys.js";
+
+/** Asks every server to abort the task with this ID if it is running it. Returns how many servers heard it. */
+export async function publishCancel(redis: Redis, id: string): Promise<number> {
+  return redis.publish(CANCEL_CHANNEL, id);
+}
+
+/** A live subscription to the cancelation channel. */
+export interface CancelSubscription {
+  /** Unsubscribes and closes the subscription's connection. */
+  close(): void;
+}
+
+/**
+ * Subscribes to the cancelation channel on a dedicated connection. ioredis reconnects and
+ * re-subscribes by itself after a connection loss; `onState` hears of it for logging.
+ */
+export function subscribeCancel(
+  base: Redis,
+  onCancel: (id: string) => void,
+  onState: (event: "subscribed" | "error", error?: Error) => void,
+): CancelSubscription {
+  const redis = base.duplicate({ maxRetriesPerRequest: null, connectionName: "asynq-ts:subscriber" });
+  redis.on("message", (channel: string, message: string) => {
+    if (channel === CANCEL_CHANNEL) onCancel(message);
+  });
+  redis.on("error", (error: Error) => onState("error", error));
+  redis.on("ready", () => onState("subscribed"));
+  redis.subscribe(CANCEL_CHANNEL).catch((error: unknown) => {
+    onState("error", error instanceof Error ? error : new Error(String(error)));
+  });
+  return { close: () => redis.disconnect() };
+}

@@ -1,0 +1,47 @@
+// The health checker: pings Redis on an interval and tells the user's callback (null when healthy).
+import type { Logger } from "../internal/logger.js";
+
+/** Health checker parameters. */
+export interface HealthCheckerParams {
+  ping: () => Promise<void>;
+  logger: Logger;
+  /** Called after each check with the error, or null when Redis answered. */
+  callback: (error: Error | null) => void;
+  /** @defaultValue 15000 (asynq's) */
+  interval?: number;
+}
+
+/** Runs `callback` after a PING every `interval` ms. */
+export class HealthChecker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly params: HealthCheckerParams) {}
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => {
+      this.running ??= this.check().finally(() => (this.running = undefined));
+    }, this.params.interval ?? 15_000);
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  private async check(): Promise<void> {
+    let error: Error | null = null;
+    try {
+      await this.params.ping();
+    } catch (thrown) {
+      error = thrown instanceof Error ? thrown : new Error(String(thrown));
+    }
+    try {
+      this.params.callback(error);
+    } catch (thrown) {
+      this.params.logger.error(`healthCheck callback threw: ${String(thrown)}`);
+    }
+  }
+}
