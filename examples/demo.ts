@@ -1,81 +1,142 @@
-// The demo: finds or starts a Redis, enqueues a few realistic tasks the way an application would,
-// and prints what was written and how big each queue now is. (Processing arrives with the Server.)
-import { Client, DuplicateTaskError, Inspector, type TaskInfo } from "../src/index.js";
+// The demo: finds or starts a Redis, runs a worker server with a few realistic handlers (some fail
+// and retry, one has a deadline that expires), keeps enqueuing, and prints a live summary of queue
+// sizes, throughput and outcomes until Ctrl-C (or DEMO_SECONDS), then shuts down gracefully.
+import {
+  Client,
+  Inspector,
+  Server,
+  ServeMux,
+  SkipRetry,
+  TaskExpiredError,
+  type QueueSizes,
+} from "../src/index.js";
 import { ensureRedis } from "../tools/redis.js";
 
 const db = Number(process.env.DEMO_DB ?? "0");
+const seconds = Number(process.env.DEMO_SECONDS ?? "0"); // 0 = until Ctrl-C
 const redis = await ensureRedis((line) => console.log(`[redis] ${line}`));
 const url = `${redis.url.replace(/\/\d*$/, "")}/${db}`;
+const queues = { critical: 6, default: 3, low: 1 };
+
+const outcomes = { succeeded: 0, failed: 0, expired: 0, skipped: 0 };
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    });
+  });
+const json = (payload: Uint8Array) =>
+  JSON.parse(Buffer.from(payload).toString("utf8")) as Record<string, unknown>;
+
+const mux = new ServeMux();
+mux.use((next) => async (task, ctx) => {
+  await next(task, ctx);
+  outcomes.succeeded++;
+});
+mux.handle("email:welcome", async (_task, ctx) => {
+  await sleep(20 + Math.random() * 60, ctx.signal); // talk to the mail service
+});
+mux.handle("image:resize", async (task, ctx) => {
+  await sleep(50 + Math.random() * 150, ctx.signal);
+  if (Math.random() < 0.3) throw new Error(`resize of ${String(json(task.payload).src)} timed out upstream`);
+  await ctx.result.write({ width: json(task.payload).width, bytes: 48_213 });
+});
+mux.handle("report:daily", async (task, ctx) => {
+  if (json(task.payload).broken === true) throw new SkipRetry("report template is missing");
+  await sleep(100, ctx.signal);
+});
+mux.handle("invoice:send", async (_task, ctx) => {
+  await sleep(30, ctx.signal); // only reached when started before its deadline
+});
+
+const server = new Server(url, {
+  concurrency: 8,
+  queues,
+  logLevel: "warn",
+  retryDelay: (retried) => 1000 * (retried + 1), // fast retries for the demo (asynq's default is minutes)
+  errorHandler: (error) => {
+    if (error instanceof TaskExpiredError) outcomes.expired++;
+    else if (error instanceof SkipRetry) outcomes.skipped++;
+    else outcomes.failed++;
+  },
+});
 const client = new Client(url);
 const inspector = new Inspector(url);
 
-function show(info: TaskInfo): void {
-  const when = info.nextProcessAt === null ? "" : ` next at ${info.nextProcessAt.toISOString()}`;
-  const group = info.group === "" ? "" : ` group ${info.group}`;
-  console.log(
-    `  ${info.state.padEnd(11)} ${info.queue.padEnd(9)} ${info.type.padEnd(16)} id ${info.id}${when}${group}` +
-      ` (maxRetry ${info.maxRetry}, timeout ${info.timeout / 1000}s)`,
-  );
-}
+await server.start(mux);
+console.log(`\nServer running on ${url} with queues critical:6, default:3, low:1. Ctrl-C to stop.\n`);
 
-try {
-  console.log(`\nEnqueuing demo tasks into ${url}:`);
-  show(await client.enqueue({ type: "email:welcome", payload: { userId: 42, to: "ada@example.com" } }));
-  show(
-    await client.enqueue(
-      { type: "image:resize", payload: { src: "s3://bucket/cat.png", width: 640 } },
-      { queue: "critical", maxRetry: 5, timeout: 60_000 },
-    ),
-  );
-  show(await client.enqueue({ type: "report:daily", payload: "2026-11-21" }, { processIn: 60 * 60 * 1000 }));
-  show(
-    await client.enqueue(
-      { type: "invoice:send", payload: { invoice: 1001 } },
-      { deadline: new Date(Date.now() + 10 * 60 * 1000), retention: 24 * 3600 * 1000 },
-    ),
-  );
-  show(
-    await client.enqueue({ type: "notify:digest", payload: { user: 7, event: "like" } }, { group: "user:7" }),
-  );
+let enqueued = 0;
+const producer = setInterval(() => {
+  const now = Date.now();
+  const batch = [
+    { type: "email:welcome", payload: { userId: enqueued }, options: { queue: "default" } },
+    {
+      type: "image:resize",
+      payload: { src: `s3://photos/${enqueued}.png`, width: 640 },
+      options: { queue: "critical", maxRetry: 3 },
+    },
+    { type: "report:daily", payload: { broken: enqueued % 25 === 0 }, options: { queue: "low" } },
+    // Scheduled after its own deadline: it can never start in time, so it expires (never retried).
+    {
+      type: "invoice:send",
+      payload: { invoice: enqueued },
+      options: { processIn: 1500, deadline: now + 1000 },
+    },
+  ];
+  client
+    .enqueueBatch(batch)
+    .then((results) => (enqueued += results.filter((r) => r.ok).length))
+    .catch((error: unknown) => console.error(`enqueue failed: ${String(error)}`));
+}, 250);
 
-  const unique = { type: "cache:warm", payload: { page: "/home" } };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    // The second attempt (and the first, if the demo ran in the last 5 minutes) meets the lock.
-    const info = await client
-      .enqueue(unique, { unique: 5 * 60 * 1000, queue: "low" })
-      .catch(rethrowUnlessDuplicate);
-    if (info === undefined)
-      console.log("  duplicate   low       cache:warm       rejected: task already exists (unique)");
-    else show(info);
-  }
-
-  const batch = await client.enqueueBatch(
-    Array.from({ length: 100 }, (_, i) => ({
-      type: "thumbnail:make",
-      payload: { photo: i },
-      options: { queue: "low" },
-    })),
-  );
-  console.log(
-    `  batch: ${batch.filter((r) => r.ok).length} of ${batch.length} thumbnail tasks enqueued in one round trip`,
-  );
-
-  console.log("\nQueue sizes:");
-  for (const queue of await inspector.queues()) {
-    const s = await inspector.queueSizes(queue);
+let last = { at: Date.now(), done: 0 };
+const report = setInterval(() => {
+  void (async () => {
+    const sizes: Record<string, QueueSizes> = {};
+    for (const q of Object.keys(queues)) sizes[q] = await inspector.queueSizes(q).catch(() => emptySizes());
+    const done = outcomes.succeeded + outcomes.failed + outcomes.expired + outcomes.skipped;
+    const rate = ((done - last.done) * 1000) / Math.max(1, Date.now() - last.at);
+    last = { at: Date.now(), done };
+    const line = Object.entries(sizes)
+      .map(([q, s]) => `${q}: ${s.pending}p ${s.active}a ${s.scheduled}s ${s.retry}r ${s.archived}x`)
+      .join(" | ");
     console.log(
-      `  ${queue.padEnd(9)} pending ${s.pending}, scheduled ${s.scheduled}, aggregating ${s.aggregating}, ` +
-        `retry ${s.retry}, archived ${s.archived}, completed ${s.completed} (total ${s.size})`,
+      `${line} || ${rate.toFixed(0)}/s  ok ${outcomes.succeeded}  failed ${outcomes.failed}  ` +
+        `expired ${outcomes.expired}  skipped ${outcomes.skipped}  (enqueued ${enqueued})`,
     );
-  }
-  console.log("\nGo asynq servers and the asynq CLI read these queues as they are (try: asynq queue ls).");
-} finally {
+  })();
+}, 1000);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  clearInterval(producer);
+  clearInterval(report);
+  console.log("\nShutting down: running tasks get up to 8 s, the rest go back to their queues…");
+  await server.shutdown();
   await client.close();
   await inspector.close();
   await redis.stop();
+  console.log("Bye.");
 }
+process.once("SIGINT", () => void stop());
+process.once("SIGTERM", () => void stop());
+if (seconds > 0) setTimeout(() => void stop(), seconds * 1000);
 
-function rethrowUnlessDuplicate(error: unknown): undefined {
-  if (error instanceof DuplicateTaskError) return undefined;
-  throw error;
+function emptySizes(): QueueSizes {
+  return {
+    pending: 0,
+    active: 0,
+    scheduled: 0,
+    retry: 0,
+    archived: 0,
+    completed: 0,
+    aggregating: 0,
+    size: 0,
+    paused: false,
+  };
 }

@@ -17,6 +17,7 @@ import { isNoScript, pipelineScript, preloadScripts, runScript } from "./scripts
 import * as lifecycle from "./lifecycle.js";
 import { dequeue } from "./dequeue.js";
 import { PendingWaiter } from "./waiter.js";
+import { publishCancel, subscribeCancel, type CancelSubscription } from "./pubsub.js";
 import { encodeTaskMessage } from "../wire/proto.js";
 import type { TaskMessage } from "../wire/messages.js";
 
@@ -120,6 +121,15 @@ export interface Broker {
   extendLease(queue: string, ids: readonly string[], leaseExpiresAtMs: number): Promise<void>;
   /** Resolves when one of the queues has a pending task, or after about `timeoutMs`. */
   waitForPending(queues: readonly string[], timeoutMs: number): Promise<void>;
+  /** Asks every server to abort the task with this ID (spec §4.26); returns how many servers heard it. */
+  publishCancel(id: string): Promise<number>;
+  /** Listens for cancelations on a dedicated connection that re-subscribes by itself. */
+  subscribeCancel(
+    onCancel: (id: string) => void,
+    onState: (event: "subscribed" | "error", error?: Error) => void,
+  ): CancelSubscription;
+  /** PING, failing after `timeoutMs` when Redis does not answer. */
+  ping(timeoutMs: number): Promise<void>;
   /** Releases the connections the broker owns. */
   close(): Promise<void>;
 }
@@ -131,6 +141,7 @@ const NOSCRIPT_ROUNDS = 3;
 export class RedisBroker implements Broker {
   private readonly redis: Redis;
   private waiter: PendingWaiter | undefined;
+  private readonly subscriptions = new Set<CancelSubscription>();
 
   constructor(private readonly connection: OpenedConnection) {
     this.redis = connection.redis;
@@ -330,7 +341,42 @@ export class RedisBroker implements Broker {
     return wrap("broker.waitForPending", () => this.waiter!.wait(queues, timeoutMs));
   }
 
+  publishCancel(id: string): Promise<number> {
+    return wrap("broker.publishCancel", () => publishCancel(this.redis, id));
+  }
+
+  subscribeCancel(
+    onCancel: (id: string) => void,
+    onState: (event: "subscribed" | "error", error?: Error) => void,
+  ): CancelSubscription {
+    const subscription = subscribeCancel(this.redis, onCancel, onState);
+    this.subscriptions.add(subscription);
+    return {
+      close: () => {
+        this.subscriptions.delete(subscription);
+        subscription.close();
+      },
+    };
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new BrokerError(`Redis did not answer PING within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([wrap("broker.ping", () => this.redis.ping()), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
+    for (const subscription of this.subscriptions) subscription.close();
+    this.subscriptions.clear();
     this.waiter?.close();
     await closeConnection(this.connection);
   }

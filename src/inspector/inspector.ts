@@ -91,6 +91,19 @@ export class Inspector {
     return this.broker.queueSizes(queue);
   }
 
+  /**
+   * Asks the server running the task to abort it (asynq's CancelProcessing): its signal is aborted
+   * with reason "canceled" and the attempt fails with "context canceled", so the task is retried or
+   * archived as after any failure. Nothing happens if no server is running it.
+   * @returns how many servers received the request (each ignores IDs it is not running).
+   * @throws ValidationError for a blank ID.
+   * @throws BrokerError when Redis fails.
+   */
+  async cancelProcessing(id: string): Promise<number> {
+    checkName(id, "id");
+    return this.broker.publishCancel(id);
+  }
+
   /** Closes the Redis connection if the inspector created it. */
   async close(): Promise<void> {
     await this.broker.close();
