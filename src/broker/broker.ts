@@ -18,11 +18,14 @@ import * as lifecycle from "./lifecycle.js";
 import { dequeue } from "./dequeue.js";
 import { PendingWaiter } from "./waiter.js";
 import { publishCancel, subscribeCancel, type CancelSubscription } from "./pubsub.js";
+import { forwardDue, type ForwardResult } from "./forward.js";
+import { deleteExpiredCompleted } from "./janitor.js";
 import { encodeTaskMessage } from "../wire/proto.js";
 import type { TaskMessage } from "../wire/messages.js";
 
 export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "./enqueue.js";
 export type { QueueSizes, TaskRecord } from "./inspect.js";
+export type { ForwardResult } from "./forward.js";
 
 /** A task moved from pending to active by {@link Broker.dequeue}. */
 export interface DequeuedTask {
@@ -130,6 +133,10 @@ export interface Broker {
   ): CancelSubscription;
   /** PING, failing after `timeoutMs` when Redis does not answer. */
   ping(timeoutMs: number): Promise<void>;
+  /** Moves due scheduled and retry tasks of these queues to pending or their group (spec §4.16). */
+  forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult>;
+  /** Deletes up to `batchSize` completed tasks whose retention ran out; returns how many. */
+  deleteExpiredCompleted(queue: string, nowMs: number, batchSize: number): Promise<number>;
   /** Releases the connections the broker owns. */
   close(): Promise<void>;
 }
@@ -357,6 +364,16 @@ export class RedisBroker implements Broker {
         subscription.close();
       },
     };
+  }
+
+  forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult> {
+    return wrap("broker.forwardDue", () => forwardDue(this.redis, queues, nowMs));
+  }
+
+  deleteExpiredCompleted(queue: string, nowMs: number, batchSize: number): Promise<number> {
+    return wrap("broker.deleteExpiredCompleted", () =>
+      deleteExpiredCompleted(this.redis, queue, nowMs, batchSize),
+    );
   }
 
   async ping(timeoutMs: number): Promise<void> {

@@ -1,0 +1,159 @@
+// The janitor: deletes completed tasks whose retention ran out and keeps every archive within its limits.
+import type { Clock } from "../internal/clock.js";
+import type { Logger } from "../internal/logger.js";
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** What the janitor needs from the broker. */
+export interface JanitorBroker {
+  /**
+   * Deletes the completed tasks of `queue` whose retention ended at or before `nowMs`, with their
+   * data, in script calls of at most `batchSize` tasks (spec §4.17); returns how many.
+   */
+  deleteExpiredCompleted(queue: string, nowMs: number, batchSize: number): Promise<number>;
+  /** Deletes the oldest archived tasks beyond `maxSize` or older than `maxAgeMs`, with their data; returns how many. */
+  trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number>;
+}
+
+/** Parameters of a {@link Janitor}. Durations are milliseconds. */
+export interface JanitorParams {
+  broker: JanitorBroker;
+  clock: Clock;
+  logger: Logger;
+  /** Queues to clean. */
+  queues: readonly string[];
+  /** Time between the end of a run and the start of the next. @defaultValue 8000 (asynq's JanitorInterval) */
+  interval?: number;
+  /** Completed tasks deleted per script call. @defaultValue 100 (asynq's JanitorBatchSize) */
+  batchSize?: number;
+  /** Most archived tasks kept per queue. @defaultValue 10000 */
+  archiveMaxSize?: number;
+  /** How long an archived task is kept. @defaultValue 90 days */
+  archiveMaxAge?: number;
+}
+
+/** What one janitor run deleted. */
+export interface JanitorRun {
+  /** Completed tasks whose retention ran out. */
+  completed: number;
+  /** Archived tasks beyond the archive limits. */
+  archived: number;
+}
+
+/**
+ * Every `interval`, for each queue, deletes the completed tasks whose retention ran out and trims
+ * the archive to `archiveMaxSize` / `archiveMaxAge` (also archives written by Go servers or the
+ * inspector). A queue that fails is logged (once per outage at error level) and skipped; the next
+ * run happens on schedule.
+ */
+export class Janitor {
+  private readonly broker: JanitorBroker;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly queues: readonly string[];
+  private readonly interval: number;
+  private readonly batchSize: number;
+  private readonly archiveMaxSize: number;
+  private readonly archiveMaxAge: number;
+  private failing = false;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<JanitorRun> | undefined;
+  private running = false;
+
+  /** @throws RangeError when a numeric parameter is out of range. */
+  constructor(params: JanitorParams) {
+    this.broker = params.broker;
+    this.clock = params.clock;
+    this.logger = params.logger;
+    this.queues = Object.freeze([...params.queues]);
+    this.interval = checked("interval", params.interval ?? 8000, (v) => Number.isFinite(v) && v > 0);
+    this.batchSize = checked("batchSize", params.batchSize ?? 100, (v) => Number.isInteger(v) && v >= 1);
+    this.archiveMaxSize = checked(
+      "archiveMaxSize",
+      params.archiveMaxSize ?? 10_000,
+      (v) => Number.isInteger(v) && v >= 0,
+    );
+    this.archiveMaxAge = checked("archiveMaxAge", params.archiveMaxAge ?? 90 * DAY_MS, (v) => v >= 0);
+  }
+
+  /** Starts cleaning; the first run is after one interval (as asynq's). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule();
+  }
+
+  /** Stops the timer and waits for a run in progress. */
+  async shutdown(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+
+  /**
+   * Runs once now (joining the run in progress, if any). Failures are logged, never thrown.
+   * @returns what was deleted (queues that failed count 0).
+   */
+  runOnce(): Promise<JanitorRun> {
+    this.inFlight ??= this.clean().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private schedule(): void {
+    if (!this.running || this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const next = (): void => this.schedule();
+      // runOnce logs its failures; the rejection path only guards against a throwing logger.
+      void this.runOnce().then(next, next);
+    }, this.interval);
+  }
+
+  private async clean(): Promise<JanitorRun> {
+    const total: JanitorRun = { completed: 0, archived: 0 };
+    const failures: string[] = [];
+    for (const queue of this.queues) {
+      try {
+        const nowMs = this.clock.now();
+        total.completed += await this.broker.deleteExpiredCompleted(queue, nowMs, this.batchSize);
+        total.archived += await this.broker.trimArchive(
+          queue,
+          nowMs,
+          this.archiveMaxSize,
+          this.archiveMaxAge,
+        );
+      } catch (error) {
+        failures.push(`queue "${queue}": ${String(error)}`);
+      }
+    }
+    if (total.completed + total.archived > 0) {
+      this.logger.debug(
+        `janitor: deleted ${total.completed} expired completed and ${total.archived} trimmed archived task(s)`,
+      );
+    }
+    this.report(failures);
+    return total;
+  }
+
+  /** Logs failures: the first run of an outage at error level, the repeats at debug, the recovery at info. */
+  private report(failures: readonly string[]): void {
+    if (failures.length === 0) {
+      if (this.failing) this.logger.info("janitor: working again");
+      this.failing = false;
+      return;
+    }
+    const message = `janitor: cannot clean ${failures.join("; ")}`;
+    if (this.failing) this.logger.debug(message);
+    else this.logger.error(`${message} (retrying on schedule; repeats are logged at debug level)`);
+    this.failing = true;
+  }
+}
+
+/** Returns `value` when `ok(value)`. @throws RangeError naming the parameter otherwise. */
+function checked(name: string, value: number, ok: (v: number) => boolean): number {
+  if (!ok(value)) throw new RangeError(`janitor: bad ${name} ${value}`);
+  return value;
+}
