@@ -20,6 +20,7 @@ import { PendingWaiter } from "./waiter.js";
 import { publishCancel, subscribeCancel, type CancelSubscription } from "./pubsub.js";
 import { forwardDue, type ForwardResult } from "./forward.js";
 import { deleteExpiredCompleted } from "./janitor.js";
+import * as recover from "./recover.js";
 import { encodeTaskMessage } from "../wire/proto.js";
 import type { TaskMessage } from "../wire/messages.js";
 
@@ -133,6 +134,42 @@ export interface Broker {
   ): CancelSubscription;
   /** PING, failing after `timeoutMs` when Redis does not answer. */
   ping(timeoutMs: number): Promise<void>;
+  /** Up to `limit` tasks whose lease ran out at or before `cutoffMs`, oldest first, after `offset` (spec §4.18). */
+  listLeaseExpired(
+    queue: string,
+    cutoffMs: number,
+    offset: number,
+    limit: number,
+  ): Promise<recover.OrphanCandidate[]>;
+  /** IDs in the active list that have no lease at all. */
+  listUnleased(queue: string): Promise<string[]>;
+  /** The encoded msg of each task (null when absent). */
+  readMessages(queue: string, ids: readonly string[]): Promise<Array<Uint8Array | null>>;
+  /** Retry for a recovered task, if `guard` still holds (spec §5.8). */
+  recoverRetry(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    retryAtMs: number,
+    isFailure: boolean,
+    nowMs: number,
+    guard: recover.LeaseGuard,
+  ): Promise<recover.RecoverWrite>;
+  /** Archive for a recovered task, if `guard` still holds; releases its lock. */
+  recoverArchive(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    nowMs: number,
+    guard: recover.LeaseGuard,
+  ): Promise<recover.RecoverWrite>;
+  /** Archives a recovered task whose msg is unreadable, or removes a dangling ID, if `guard` still holds. */
+  recoverQuarantine(
+    queue: string,
+    id: string,
+    nowMs: number,
+    guard: recover.LeaseGuard,
+  ): Promise<recover.QuarantineWrite>;
   /** Moves due scheduled and retry tasks of these queues to pending or their group (spec §4.16). */
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult>;
   /** Deletes up to `batchSize` completed tasks whose retention ran out; returns how many. */
@@ -364,6 +401,62 @@ export class RedisBroker implements Broker {
         subscription.close();
       },
     };
+  }
+
+  listLeaseExpired(
+    queue: string,
+    cutoffMs: number,
+    offset: number,
+    limit: number,
+  ): Promise<recover.OrphanCandidate[]> {
+    return wrap("broker.listLeaseExpired", () =>
+      recover.listLeaseExpired(this.redis, queue, cutoffMs, offset, limit),
+    );
+  }
+
+  listUnleased(queue: string): Promise<string[]> {
+    return wrap("broker.listUnleased", () => recover.listUnleased(this.redis, queue));
+  }
+
+  readMessages(queue: string, ids: readonly string[]): Promise<Array<Uint8Array | null>> {
+    return wrap("broker.readMessages", () => recover.readMessages(this.redis, queue, ids));
+  }
+
+  recoverRetry(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    retryAtMs: number,
+    isFailure: boolean,
+    nowMs: number,
+    guard: recover.LeaseGuard,
+  ): Promise<recover.RecoverWrite> {
+    return wrap("broker.recoverRetry", () =>
+      recover.recoverRetry(this.redis, queue, id, encodeTaskMessage(msg), retryAtMs, isFailure, nowMs, guard),
+    );
+  }
+
+  recoverArchive(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    nowMs: number,
+    guard: recover.LeaseGuard,
+  ): Promise<recover.RecoverWrite> {
+    return wrap("broker.recoverArchive", () =>
+      recover.recoverArchive(this.redis, queue, id, encodeTaskMessage(msg), msg.uniqueKey, nowMs, guard),
+    );
+  }
+
+  recoverQuarantine(
+    queue: string,
+    id: string,
+    nowMs: number,
+    guard: recover.LeaseGuard,
+  ): Promise<recover.QuarantineWrite> {
+    return wrap("broker.recoverQuarantine", () =>
+      recover.recoverQuarantine(this.redis, queue, id, nowMs, guard),
+    );
   }
 
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult> {

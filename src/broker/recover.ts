@@ -1,0 +1,224 @@
+// Recoverer-side Redis I/O (spec §4.18, §5.8): find orphaned active tasks; retry, archive or set them aside.
+import type { Redis } from "ioredis";
+import { unixSeconds } from "../internal/clock.js";
+import * as keys from "../wire/keys.js";
+import { STATS_TTL_SECONDS } from "./lifecycle.js";
+import { LuaScript, runScript, type ScriptArg } from "./scripts.js";
+
+const scripts = {
+  retry: LuaScript.fromFile("recover_retry"),
+  archive: LuaScript.fromFile("recover_archive"),
+  quarantine: LuaScript.fromFile("recover_quarantine"),
+};
+
+/**
+ * The lease the recoverer saw, which each write re-verifies atomically: `expired`, a lease that ran
+ * out at or before `cutoffMs` (stored in whole seconds); `unleased`, no lease at all.
+ */
+export type LeaseGuard = { kind: "expired"; cutoffMs: number } | { kind: "unleased" };
+
+/** An active task seen by a listing. */
+export interface OrphanCandidate {
+  id: string;
+  /** The encoded TaskMessage; null when the hash has no `msg` field or does not exist. */
+  msg: Buffer | null;
+}
+
+/** Outcome of a recovery write: `skipped` when the guard no longer held or the task left active. */
+export type RecoverWrite = "ok" | "skipped";
+
+/** Outcome of {@link recoverQuarantine}: archived as it is, dangling ID removed, or skipped. */
+export type QuarantineWrite = "archived" | "removed" | "skipped";
+
+/**
+ * Lists up to `limit` tasks of `queue` whose lease ran out at or before `cutoffMs` (whole seconds,
+ * as asynq's ListLeaseExpired), oldest lease first, skipping the first `offset`, with their `msg`
+ * (read in one pipeline). Read-only.
+ */
+export async function listLeaseExpired(
+  redis: Redis,
+  queue: string,
+  cutoffMs: number,
+  offset: number,
+  limit: number,
+): Promise<OrphanCandidate[]> {
+  const ids = await redis.zrangebyscore(
+    keys.leaseKey(queue),
+    "-inf",
+    unixSeconds(cutoffMs),
+    "LIMIT",
+    offset,
+    limit,
+  );
+  const msgs = await readMessages(redis, queue, ids);
+  return ids.map((id, i) => ({ id, msg: msgs[i] ?? null }));
+}
+
+/**
+ * Lists the IDs in the active list of `queue` that have no lease score (asynq#1144: asynq's
+ * recoverer never sees them), reading the list in chunks of `chunk` with LRANGE, each chunk's lease
+ * scores with one ZMSCORE pipelined with the next LRANGE. Read-only. The list may change while it is
+ * read, so an ID may be missed (found on a later call); none is listed twice.
+ */
+export async function listUnleased(redis: Redis, queue: string, chunk = 1000): Promise<string[]> {
+  const active = keys.activeKey(queue);
+  const unleased = new Set<string>();
+  let ids = await redis.lrange(active, 0, chunk - 1);
+  for (let start = chunk; ids.length > 0; start += chunk) {
+    const pipeline = redis.pipeline().zmscore(keys.leaseKey(queue), ...ids);
+    const more = ids.length === chunk;
+    if (more) pipeline.lrange(active, start, start + chunk - 1);
+    const [scores, next] = (await execPipeline(pipeline)) as [Array<string | null>, string[] | undefined];
+    ids.forEach((id, i) => {
+      if (scores[i] === null) unleased.add(id);
+    });
+    ids = more ? (next ?? []) : [];
+  }
+  return [...unleased];
+}
+
+/** The `msg` of each task hash (null when absent), in one pipeline. */
+export async function readMessages(
+  redis: Redis,
+  queue: string,
+  ids: readonly string[],
+): Promise<Array<Buffer | null>> {
+  if (ids.length === 0) return [];
+  const pipeline = redis.pipeline();
+  for (const id of ids) pipeline.hgetBuffer(keys.taskKey(queue, id), "msg");
+  return (await execPipeline(pipeline)) as Array<Buffer | null>;
+}
+
+/**
+ * Retries an orphaned active task as asynq's Retry does (spec §4.14): to the retry zset at
+ * `retryAtMs` (whole seconds) with `msg` and state rewritten, counted as processed and failed when
+ * `isFailure`; the lock is kept. Only while `guard` still holds and the task is in active with its hash.
+ */
+export async function recoverRetry(
+  redis: Redis,
+  queue: string,
+  id: string,
+  encodedMsg: Uint8Array,
+  retryAtMs: number,
+  isFailure: boolean,
+  nowMs: number,
+  guard: LeaseGuard,
+): Promise<RecoverWrite> {
+  const reply = await runScript(
+    redis,
+    scripts.retry,
+    [
+      keys.taskKey(queue, id),
+      keys.activeKey(queue),
+      keys.leaseKey(queue),
+      keys.retryKey(queue),
+      ...counterKeys(queue, nowMs),
+    ],
+    [
+      id,
+      toBuffer(encodedMsg),
+      unixSeconds(retryAtMs),
+      statsExpireAt(nowMs),
+      isFailure ? 1 : 0,
+      ...guardArgs(guard),
+    ],
+  );
+  return replyCode(reply, scripts.retry.name, [0, 1]) === 1 ? "ok" : "skipped";
+}
+
+/**
+ * Archives an orphaned active task as asynq's Archive does (spec §4.15, without trimming): to the
+ * archived zset at now with `msg` and state rewritten, counted as processed and failed; the lock is
+ * released if still owned (docs/compatibility.md P7). Only while `guard` still holds and the task is
+ * in active with its hash.
+ *
+ * @param uniqueKey the task's lock key (msg.uniqueKey), "" when it has none.
+ */
+export async function recoverArchive(
+  redis: Redis,
+  queue: string,
+  id: string,
+  encodedMsg: Uint8Array,
+  uniqueKey: string,
+  nowMs: number,
+  guard: LeaseGuard,
+): Promise<RecoverWrite> {
+  const reply = await runScript(
+    redis,
+    scripts.archive,
+    [
+      keys.taskKey(queue, id),
+      keys.activeKey(queue),
+      keys.leaseKey(queue),
+      keys.archivedKey(queue),
+      ...counterKeys(queue, nowMs),
+      ...(uniqueKey === "" ? [] : [uniqueKey]),
+    ],
+    [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs), ...guardArgs(guard)],
+  );
+  return replyCode(reply, scripts.archive.name, [0, 1]) === 1 ? "ok" : "skipped";
+}
+
+/**
+ * Sets aside an orphaned task whose msg is missing or undecodable, while `guard` still holds: a
+ * task with a hash is archived as it is (no counters, msg untouched); an ID without a hash is
+ * removed from active and lease.
+ */
+export async function recoverQuarantine(
+  redis: Redis,
+  queue: string,
+  id: string,
+  nowMs: number,
+  guard: LeaseGuard,
+): Promise<QuarantineWrite> {
+  const reply = await runScript(
+    redis,
+    scripts.quarantine,
+    [keys.activeKey(queue), keys.leaseKey(queue), keys.archivedKey(queue), keys.taskKey(queue, id)],
+    [id, unixSeconds(nowMs), ...guardArgs(guard)],
+  );
+  const code = replyCode(reply, scripts.quarantine.name, [0, 1, 2]);
+  return code === 1 ? "archived" : code === 2 ? "removed" : "skipped";
+}
+
+/** The guard's two script arguments: the mode and the cutoff in unix seconds. */
+function guardArgs(guard: LeaseGuard): ScriptArg[] {
+  return guard.kind === "expired" ? ["expired", unixSeconds(guard.cutoffMs)] : ["unleased", 0];
+}
+
+/** `[processed:<day>, failed:<day>, processed, failed]` for the UTC day of `nowMs`. */
+function counterKeys(queue: string, nowMs: number): string[] {
+  const day = new Date(nowMs);
+  return [
+    keys.processedKey(queue, day),
+    keys.failedKey(queue, day),
+    keys.processedTotalKey(queue),
+    keys.failedTotalKey(queue),
+  ];
+}
+
+/** The daily counters' expiry: now + 90 days, unix seconds (spec §4.8). */
+function statsExpireAt(nowMs: number): number {
+  return unixSeconds(nowMs) + STATS_TTL_SECONDS;
+}
+
+/** Reads an integer script reply. @throws Error on any reply not in `allowed`. */
+function replyCode(reply: unknown, name: string, allowed: readonly number[]): number {
+  if (typeof reply === "number" && allowed.includes(reply)) return reply;
+  throw new Error(`${name}: unexpected script reply ${String(reply)}`);
+}
+
+/** Runs a pipeline and returns its replies, throwing the first error. */
+async function execPipeline(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
+  const replies = await pipeline.exec();
+  if (replies === null) throw new Error("pipeline aborted");
+  return replies.map(([error, reply]) => {
+    if (error !== null) throw error;
+    return reply;
+  });
+}
+
+/** A Buffer view of the bytes (no copy). */
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

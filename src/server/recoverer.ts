@@ -1,0 +1,381 @@
+// The recoverer: at start, then every minute, retries or archives active tasks whose worker is gone (spec §5.8).
+import { AsynqError } from "../errors.js";
+import { unixSeconds, type Clock } from "../internal/clock.js";
+import type { Logger } from "../internal/logger.js";
+import type { TaskMessage } from "../wire/messages.js";
+import { decodeTaskMessage } from "../wire/proto.js";
+import type { RetryDelayFn } from "./retry-delay.js";
+
+/**
+ * The error a task fails with when its lease ran out, because the worker crashed or lost Redis
+ * (asynq's ErrLeaseExpired). The recoverer gives it to `retryDelay` and `isFailure`, and writes its
+ * message, `asynq: task lease expired`, into the task's `error_msg` (spec §5.7).
+ */
+export class LeaseExpiredError extends AsynqError {
+  constructor() {
+    super("ERR_LEASE_EXPIRED", "asynq: task lease expired", { op: "server.recover" });
+  }
+}
+
+/** The lease the recoverer saw, re-verified by every write: ran out at or before `cutoffMs`, or absent. */
+export type LeaseGuard = { kind: "expired"; cutoffMs: number } | { kind: "unleased" };
+
+/** An active task seen by a listing, with its encoded msg (null when the hash has none, or is gone). */
+export interface RecoveryCandidate {
+  id: string;
+  msg: Uint8Array | null;
+}
+
+/** What the recoverer needs from the broker; every write applies only while its guard holds. */
+export interface RecoverBroker {
+  /** Up to `limit` tasks whose lease ran out at or before `cutoffMs`, oldest first, after `offset`. */
+  listLeaseExpired(
+    queue: string,
+    cutoffMs: number,
+    offset: number,
+    limit: number,
+  ): Promise<RecoveryCandidate[]>;
+  /** IDs in the active list that have no lease. */
+  listUnleased(queue: string): Promise<string[]>;
+  /** The encoded msg of each task (null when absent). */
+  readMessages(queue: string, ids: readonly string[]): Promise<Array<Uint8Array | null>>;
+  /** As Broker.retry (spec §4.14). */
+  recoverRetry(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    retryAtMs: number,
+    isFailure: boolean,
+    nowMs: number,
+    guard: LeaseGuard,
+  ): Promise<"ok" | "skipped">;
+  /** As Broker.archive (spec §4.15 without trimming; the lock is released). */
+  recoverArchive(
+    queue: string,
+    id: string,
+    msg: TaskMessage,
+    nowMs: number,
+    guard: LeaseGuard,
+  ): Promise<"ok" | "skipped">;
+  /** Archives a task with an unreadable msg as it is, or removes a dangling ID. */
+  recoverQuarantine(
+    queue: string,
+    id: string,
+    nowMs: number,
+    guard: LeaseGuard,
+  ): Promise<"archived" | "removed" | "skipped">;
+}
+
+/** One task the recoverer wrote. */
+export interface RecoveredTask {
+  queue: string;
+  id: string;
+  /** Its lease ran out at least `grace` ago, or it sat in active with no lease for `grace`. */
+  found: "lease-expired" | "no-lease";
+  /**
+   * `retry`; `archive` (retries exhausted); `expire` (archived: its deadline passes before the
+   * retry); `quarantine` (msg missing or undecodable: archived as it is); `remove` (no task hash).
+   */
+  action: "retry" | "archive" | "expire" | "quarantine" | "remove";
+}
+
+/** Recoverer parameters. Durations are milliseconds. */
+export interface RecovererParams {
+  broker: RecoverBroker;
+  clock: Clock;
+  logger: Logger;
+  queues: readonly string[];
+  retryDelay: RetryDelayFn;
+  isFailure: (error: Error) => boolean;
+  /** Time between runs; the first run is at start. @defaultValue 60000 (asynq's) */
+  interval?: number;
+  /**
+   * How long a lease must have been expired, or missing, before the task is recovered.
+   * @defaultValue 30000 (asynq's)
+   */
+  grace?: number;
+  /** Called after each task written. */
+  onRecovered?: (task: RecoveredTask) => void;
+}
+
+/** Tasks per lease listing and per msg read (asynq reads every expired lease at once). */
+const BATCH = 100;
+/** Used when retryDelay throws or returns a bad value, as the processor does. */
+const FALLBACK_DELAY_MS = 15_000;
+
+/** What to write for a task with a readable msg. */
+type Plan =
+  | { action: "retry"; msg: TaskMessage; retryAt: number; isFailure: boolean }
+  | { action: "archive" | "expire"; msg: TaskMessage };
+
+/**
+ * Finds active tasks that no live worker holds and settles them as asynq's recoverer does: those
+ * whose lease ran out at least `grace` ago, and (unlike asynq, asynq#1144) those in active with no
+ * lease at all for `grace`. Each write re-verifies the lease it saw, so an owner that extends its
+ * lease in time keeps the task, and concurrent recoverers (Go's included) settle a task once.
+ */
+export class Recoverer {
+  private readonly interval: number;
+  private readonly grace: number;
+  /** Per queue: active IDs seen without a lease, and when each was first seen. */
+  private readonly unleased = new Map<string, Map<string, number>>();
+  private current: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private stopped = false;
+  private failing = false;
+
+  /** @throws RangeError when `interval` is not an integer >= 1 or `grace` not one >= 0. */
+  constructor(private readonly params: RecovererParams) {
+    this.interval = params.interval ?? 60_000;
+    this.grace = params.grace ?? 30_000;
+    if (!Number.isSafeInteger(this.interval) || this.interval < 1)
+      throw new RangeError(`recoverer: bad interval ${this.interval}`);
+    if (!Number.isSafeInteger(this.grace) || this.grace < 0)
+      throw new RangeError(`recoverer: bad grace ${this.grace}`);
+  }
+
+  /** Runs at once, then `interval` after the end of each run. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.loop();
+  }
+
+  /** Stops the timer and waits for a run in progress (which stops between batches). */
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.current;
+  }
+
+  /**
+   * One run over every queue, after any run in progress. Redis errors are logged, not thrown.
+   * @returns how many tasks it wrote.
+   */
+  runOnce(): Promise<number> {
+    const run = this.current.then(() => this.pass());
+    this.current = run.catch(() => 0);
+    return run;
+  }
+
+  private loop(): void {
+    const next = (): void => {
+      if (!this.stopped) this.timer = setTimeout(() => this.loop(), this.interval);
+    };
+    this.runOnce().then(next, (error: unknown) => {
+      this.params.logger.error(`recoverer: run failed: ${errorText(error)}`);
+      next();
+    });
+  }
+
+  private async pass(): Promise<number> {
+    const cutoffMs = this.params.clock.now() - this.grace;
+    const tally = { written: 0 };
+    let failure: { queue: string; error: unknown } | undefined;
+    for (const queue of this.params.queues) {
+      if (this.stopped) break;
+      try {
+        await this.recoverExpired(queue, cutoffMs, tally);
+        await this.recoverUnleased(queue, tally);
+      } catch (error) {
+        failure ??= { queue, error };
+      }
+    }
+    // asynq also reclaims stale aggregation sets here (spec §4.22): left to the aggregator's issue.
+    this.reportHealth(failure);
+    return tally.written;
+  }
+
+  /**
+   * Tasks whose lease ran out at or before the cutoff, in batches. Written tasks leave the lease
+   * zset and skipped ones stay, so the offset counts the skipped; one whose lease was extended
+   * leaves the range too, and the offset then passes over one task, which the next run finds.
+   */
+  private async recoverExpired(queue: string, cutoffMs: number, tally: { written: number }): Promise<void> {
+    const guard: LeaseGuard = { kind: "expired", cutoffMs };
+    for (let offset = 0; !this.stopped;) {
+      const batch = await this.params.broker.listLeaseExpired(queue, cutoffMs, offset, BATCH);
+      for (const candidate of batch) {
+        if (await this.settle(queue, candidate, guard, "lease-expired")) tally.written++;
+        else offset++;
+      }
+      if (batch.length < BATCH) break;
+    }
+  }
+
+  /** Active tasks without a lease: remembered when first seen, recovered once `grace` has passed. */
+  private async recoverUnleased(queue: string, tally: { written: number }): Promise<void> {
+    const ids = await this.params.broker.listUnleased(queue);
+    const now = this.params.clock.now();
+    const before = this.unleased.get(queue) ?? new Map<string, number>();
+    // Only IDs seen now are kept, so the map never outgrows the active list.
+    const seen = new Map(ids.map((id) => [id, before.get(id) ?? now]));
+    this.unleased.set(queue, seen);
+    const fresh = ids.filter((id) => !before.has(id));
+    if (fresh.length > 0) {
+      this.params.logger.info(
+        `recoverer: ${fresh.length} task(s) in active without a lease in queue "${queue}" ` +
+          `(e.g. "${fresh[0]}"); recovering them in ${this.grace} ms unless they get one`,
+      );
+    }
+    const due = ids.filter((id) => now - seen.get(id)! >= this.grace);
+    for (let i = 0; i < due.length && !this.stopped; i += BATCH) {
+      const chunk = due.slice(i, i + BATCH);
+      const msgs = await this.params.broker.readMessages(queue, chunk);
+      for (const [k, id] of chunk.entries()) {
+        const candidate = { id, msg: msgs[k] ?? null };
+        if (await this.settle(queue, candidate, { kind: "unleased" }, "no-lease")) {
+          tally.written++;
+          seen.delete(id);
+        }
+      }
+    }
+  }
+
+  /** Writes one task's outcome; false when its guard no longer held (nothing written). */
+  private async settle(
+    queue: string,
+    candidate: RecoveryCandidate,
+    guard: LeaseGuard,
+    found: RecoveredTask["found"],
+  ): Promise<boolean> {
+    const { id } = candidate;
+    const decoded = decode(candidate.msg);
+    if (typeof decoded === "string") return this.quarantine(queue, id, guard, found, decoded);
+    const now = this.params.clock.now();
+    const plan = this.plan(decoded, id, now);
+    const { broker } = this.params;
+    const result =
+      plan.action === "retry"
+        ? await broker.recoverRetry(queue, id, plan.msg, plan.retryAt, plan.isFailure, now, guard)
+        : await broker.recoverArchive(queue, id, plan.msg, now, guard);
+    if (result === "skipped") {
+      this.params.logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`);
+      return false;
+    }
+    const at = plan.action === "retry" ? `retry at ${iso(plan.retryAt)}` : plan.action;
+    this.params.logger.info(`recoverer: task "${id}" in queue "${queue}" (${found}): ${at}`);
+    this.notify({ queue, id, found, action: plan.action });
+    return true;
+  }
+
+  /** Archives a task whose msg is unreadable as it is, or removes a dangling ID; logs either. */
+  private async quarantine(
+    queue: string,
+    id: string,
+    guard: LeaseGuard,
+    found: RecoveredTask["found"],
+    reason: string,
+  ): Promise<boolean> {
+    const result = await this.params.broker.recoverQuarantine(queue, id, this.params.clock.now(), guard);
+    const { logger } = this.params;
+    if (result === "skipped") {
+      logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`);
+      return false;
+    }
+    if (result === "removed") {
+      logger.warn(`recoverer: removed task ID "${id}" of queue "${queue}" from active: it has no task data`);
+    } else {
+      logger.warn(`recoverer: archived task "${id}" of queue "${queue}" as it is: ${reason}`);
+    }
+    this.notify({ queue, id, found, action: result === "removed" ? "remove" : "quarantine" });
+    return true;
+  }
+
+  /**
+   * asynq's decision (spec §5.8): archive once retries are exhausted, else retry after
+   * retryDelay(retried, LeaseExpiredError); a retry at or past the deadline archives the task as
+   * expired instead (docs/compatibility.md P5).
+   */
+  private plan(msg: TaskMessage, id: string, now: number): Plan {
+    const error = new LeaseExpiredError();
+    const lastFailedAt = BigInt(unixSeconds(now));
+    if (msg.retried >= msg.retry) {
+      return { action: "archive", msg: { ...msg, errorMsg: error.message, lastFailedAt } };
+    }
+    const isFailure = this.isFailure(error, id);
+    const retryAt = now + this.retryDelay(msg, error);
+    if (msg.deadline > 0n && retryAt >= Number(msg.deadline) * 1000) {
+      const errorMsg =
+        `task expired: deadline ${iso(Number(msg.deadline) * 1000)} passes before the next retry at ` +
+        `${iso(retryAt)}; last error: ${error.message}`;
+      return { action: "expire", msg: { ...msg, errorMsg, lastFailedAt } };
+    }
+    const retried = isFailure ? msg.retried + 1 : msg.retried;
+    return {
+      action: "retry",
+      msg: { ...msg, retried, errorMsg: error.message, lastFailedAt },
+      retryAt,
+      isFailure,
+    };
+  }
+
+  /** The user's isFailure; if it throws, a failure (and that is logged), as in the processor. */
+  private isFailure(error: Error, id: string): boolean {
+    try {
+      return this.params.isFailure(error);
+    } catch (thrown) {
+      this.params.logger.error(`isFailure threw for task "${id}" (${String(thrown)}); counting a failure`);
+      return true;
+    }
+  }
+
+  /** The user's retryDelay; 15 s when it throws or returns a bad value (logged), as in the processor. */
+  private retryDelay(msg: TaskMessage, error: Error): number {
+    const task = { type: msg.type, payload: msg.payload, headers: msg.headers };
+    try {
+      const delay = this.params.retryDelay(msg.retried, error, task);
+      if (typeof delay === "number" && Number.isFinite(delay) && delay >= 0) return delay;
+      this.params.logger.error(`retryDelay returned ${String(delay)}; retrying task "${msg.id}" in 15 s`);
+    } catch (thrown) {
+      this.params.logger.error(`retryDelay threw (${String(thrown)}); retrying task "${msg.id}" in 15 s`);
+    }
+    return FALLBACK_DELAY_MS;
+  }
+
+  private notify(task: RecoveredTask): void {
+    try {
+      this.params.onRecovered?.(task);
+    } catch (thrown) {
+      this.params.logger.error(`recoverer: onRecovered threw: ${String(thrown)}`);
+    }
+  }
+
+  /** Logs a failed run at warn once per outage (then at debug), and the end of the outage at info. */
+  private reportHealth(failure: { queue: string; error: unknown } | undefined): void {
+    const { logger } = this.params;
+    if (failure === undefined) {
+      if (this.failing) logger.info("recoverer: Redis answers again; recovering tasks");
+      this.failing = false;
+      return;
+    }
+    const text =
+      `recoverer: could not recover tasks of queue "${failure.queue}": ` +
+      `${errorText(failure.error)}; next try in ${this.interval} ms`;
+    if (this.failing) logger.debug(text);
+    else logger.warn(text);
+    this.failing = true;
+  }
+}
+
+/** The decoded msg, or why it cannot be read. */
+function decode(bytes: Uint8Array | null): TaskMessage | string {
+  if (bytes === null) return "it has no msg";
+  try {
+    return decodeTaskMessage(bytes);
+  } catch (error) {
+    return `its msg cannot be decoded (${errorText(error)})`;
+  }
+}
+
+/** ISO-8601 of an instant, or the raw number when it is beyond what a Date holds. */
+function iso(ms: number): string {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? `${ms} ms` : date.toISOString();
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
