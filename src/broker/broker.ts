@@ -21,8 +21,9 @@ import { publishCancel, subscribeCancel, type CancelSubscription } from "./pubsu
 import { forwardDue, type ForwardResult } from "./forward.js";
 import { deleteExpiredCompleted } from "./janitor.js";
 import * as recover from "./recover.js";
+import * as heartbeat from "./heartbeat.js";
+import type { ServerInfo, TaskMessage, WorkerInfo } from "../wire/messages.js";
 import { encodeTaskMessage } from "../wire/proto.js";
-import type { TaskMessage } from "../wire/messages.js";
 
 export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "./enqueue.js";
 export type { QueueSizes, TaskRecord } from "./inspect.js";
@@ -170,6 +171,15 @@ export interface Broker {
     nowMs: number,
     guard: recover.LeaseGuard,
   ): Promise<recover.QuarantineWrite>;
+  /** Writes the server's ServerInfo and WorkerInfo with a TTL (spec §4.25). */
+  writeServerState(
+    info: ServerInfo,
+    workers: readonly WorkerInfo[],
+    nowMs: number,
+    ttlSeconds: number,
+  ): Promise<void>;
+  /** Removes the server's state (spec §4.25, at shutdown). */
+  clearServerState(host: string, pid: number, serverId: string): Promise<void>;
   /** Moves due scheduled and retry tasks of these queues to pending or their group (spec §4.16). */
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult>;
   /** Deletes up to `batchSize` completed tasks whose retention ran out; returns how many. */
@@ -457,6 +467,21 @@ export class RedisBroker implements Broker {
     return wrap("broker.recoverQuarantine", () =>
       recover.recoverQuarantine(this.redis, queue, id, nowMs, guard),
     );
+  }
+
+  writeServerState(
+    info: ServerInfo,
+    workers: readonly WorkerInfo[],
+    nowMs: number,
+    ttlSeconds: number,
+  ): Promise<void> {
+    return wrap("broker.writeServerState", () =>
+      heartbeat.writeServerState(this.redis, info, workers, nowMs, ttlSeconds),
+    );
+  }
+
+  clearServerState(host: string, pid: number, serverId: string): Promise<void> {
+    return wrap("broker.clearServerState", () => heartbeat.clearServerState(this.redis, host, pid, serverId));
   }
 
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult> {

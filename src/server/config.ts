@@ -74,6 +74,32 @@ export interface ServerConfig {
    * within milliseconds). @defaultValue 1000
    */
   pollInterval?: number;
+  /**
+   * Called every `healthCheckInterval` with null when Redis answered a PING, or the error.
+   * @defaultValue none (no health checks)
+   */
+  healthCheck?: (error: Error | null) => void;
+  /** @defaultValue 15000 */
+  healthCheckInterval?: number;
+  /**
+   * How often the server writes its state (asynqmon and the `asynq` CLI list servers from it) and
+   * extends its leases. Keep asynq's default when Go tools watch the queues. @defaultValue 5000
+   */
+  heartbeatInterval?: number;
+  /**
+   * How often the recoverer looks for tasks that no live server holds (a crashed worker's).
+   * @defaultValue 10000 (asynq: 60000)
+   */
+  recoverInterval?: number;
+  /**
+   * How long a lease must have run out (or an active task must have had none) before the task is
+   * recovered: room for clock skew and slow heartbeats. @defaultValue 30000 (asynq's)
+   */
+  recoveryGrace?: number;
+  /** How often completed tasks past their retention are deleted and archives trimmed. @defaultValue 8000 */
+  janitorInterval?: number;
+  /** Tasks per janitor script call. @defaultValue 100 */
+  janitorBatchSize?: number;
   /** Where to log. @defaultValue the console */
   logger?: Logger;
   /** @defaultValue "info" */
@@ -96,6 +122,13 @@ export interface ResolvedServerConfig {
   readonly archiveMaxAge: number;
   readonly leaseDuration: number;
   readonly pollInterval: number;
+  readonly healthCheck: ((error: Error | null) => void) | undefined;
+  readonly healthCheckInterval: number;
+  readonly heartbeatInterval: number;
+  readonly recoverInterval: number;
+  readonly recoveryGrace: number;
+  readonly janitorInterval: number;
+  readonly janitorBatchSize: number;
   readonly logger: Logger;
   readonly clock: Clock;
 }
@@ -113,6 +146,13 @@ const KNOWN = new Set([
   "archive",
   "leaseDuration",
   "pollInterval",
+  "healthCheck",
+  "healthCheckInterval",
+  "heartbeatInterval",
+  "recoverInterval",
+  "recoveryGrace",
+  "janitorInterval",
+  "janitorBatchSize",
   "logger",
   "logLevel",
   "clock",
@@ -154,6 +194,13 @@ export function resolveServerConfig(config: ServerConfig = {}): ResolvedServerCo
     archiveMaxAge: integer(config.archive?.maxAge, "config.archive.maxAge", 1000) ?? 90 * DAY,
     leaseDuration: integer(config.leaseDuration, "config.leaseDuration", 1000) ?? 30_000,
     pollInterval: integer(config.pollInterval, "config.pollInterval", 10) ?? 1000,
+    healthCheck: fn(config.healthCheck, "config.healthCheck"),
+    healthCheckInterval: integer(config.healthCheckInterval, "config.healthCheckInterval", 10) ?? 15_000,
+    heartbeatInterval: integer(config.heartbeatInterval, "config.heartbeatInterval", 10) ?? 5000,
+    recoverInterval: integer(config.recoverInterval, "config.recoverInterval", 10) ?? 10_000,
+    recoveryGrace: integer(config.recoveryGrace, "config.recoveryGrace", 0) ?? 30_000,
+    janitorInterval: integer(config.janitorInterval, "config.janitorInterval", 10) ?? 8000,
+    janitorBatchSize: integer(config.janitorBatchSize, "config.janitorBatchSize", 1) ?? 100,
     logger: leveledLogger(config.logger ?? consoleLogger, level),
     clock: config.clock ?? systemClock,
   });

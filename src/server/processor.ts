@@ -4,7 +4,8 @@
 import type { Broker, DequeuedTask } from "../broker/broker.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { DeadlineWatcher } from "./deadlines.js";
-import { Executor } from "./executor.js";
+import { Executor, type RunningTask } from "./executor.js";
+import type { AbortReason } from "./context.js";
 import type { Handler } from "./mux.js";
 import { QueueOrder } from "./queue-order.js";
 
@@ -37,6 +38,16 @@ export class Processor {
   /** Number of tasks running now. */
   get running(): number {
     return this.executor.running;
+  }
+
+  /** The tasks running now (for heartbeats). */
+  runningTasks(): IterableIterator<RunningTask> {
+    return this.executor.runningTasks();
+  }
+
+  /** Aborts a running task's signal; false if this server is not running it. */
+  abort(id: string, reason: AbortReason): boolean {
+    return this.executor.abort(id, reason);
   }
 
   start(): void {

@@ -1,18 +1,36 @@
 // The Server: processes tasks from Redis with a handler or a ServeMux, as a Go asynq server does.
 // It wires the components; each has the same shape (built from params, start(), shutdown()).
+import { randomUUID } from "node:crypto";
 import { RedisBroker, type Broker } from "../broker/broker.js";
 import { openConnection, type RedisConnection } from "../broker/connection.js";
 import { AsynqError, ValidationError } from "../errors.js";
 import { resolveServerConfig, type ResolvedServerConfig, type ServerConfig } from "./config.js";
+import { Forwarder } from "./forwarder.js";
+import { HealthChecker } from "./healthchecker.js";
+import { Heartbeater } from "./heartbeater.js";
+import { Janitor } from "./janitor.js";
 import { ServeMux, type Handler } from "./mux.js";
 import { Processor } from "./processor.js";
+import { Recoverer } from "./recoverer.js";
+import { Subscriber } from "./subscriber.js";
 
 type State = "new" | "active" | "stopped" | "closed";
+
+/** The components of a running server. */
+interface Components {
+  processor: Processor;
+  heartbeater: Heartbeater;
+  forwarder: Forwarder;
+  recoverer: Recoverer;
+  janitor: Janitor;
+  subscriber: Subscriber;
+  healthChecker: HealthChecker | undefined;
+}
 
 /**
  * A worker server: takes tasks from its queues and runs them with your handler, at most
  * `concurrency` at a time, with retries, deadlines and archiving as asynq does. Go asynq servers
- * and asynq-ts servers can serve the same queues.
+ * and asynq-ts servers can serve the same queues, and recover each other's tasks after a crash.
  *
  * Note: JavaScript cannot kill a promise. When a task's timeout or deadline passes, its signal is
  * aborted and the attempt fails at once, and its slot is freed; a handler that ignores the signal
@@ -26,16 +44,20 @@ type State = "new" | "active" | "stopped" | "closed";
  *   await sendMail(to, { signal: ctx.signal });
  * });
  * const server = new Server("redis://127.0.0.1:6379", { concurrency: 10, queues: { critical: 6, default: 3, low: 1 } });
- * await server.start(mux);
- * // …
- * await server.shutdown();
+ * await server.run(mux); // until SIGTERM or SIGINT, then a graceful shutdown
  * ```
  */
 export class Server {
+  /** This server's ID (UUID v4), as listed by asynqmon and the `asynq` CLI. */
+  readonly id = randomUUID();
   private readonly config: ResolvedServerConfig;
   private readonly broker: Broker;
-  private processor: Processor | undefined;
+  private components: Components | undefined;
   private state: State = "new";
+  private closing: Promise<void> | undefined;
+  private markClosed: () => void = () => {};
+  /** Resolves when shutdown has completed. */
+  private readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
 
   /**
    * @param redis a URL, ioredis options, or an ioredis connection you own (left open by `shutdown()`).
@@ -51,7 +73,9 @@ export class Server {
   }
 
   /**
-   * Starts processing with `handler` (a function or a ServeMux). Returns once the server runs.
+   * Starts processing with `handler` (a function or a ServeMux), and the background components:
+   * heartbeats and leases, the forwarder of scheduled tasks and retries, the recoverer of crashed
+   * workers' tasks, the janitor, cancelation, and the optional health check.
    * @throws ValidationError when the handler is neither a function nor a ServeMux.
    * @throws AsynqError (`ERR_SERVER_STATE`) when the server was started before.
    */
@@ -66,38 +90,142 @@ export class Server {
       });
     }
     this.state = "active";
-    this.processor = new Processor(this.broker, this.config, fn);
-    this.processor.start();
+    const c = this.build(fn);
+    this.components = c;
+    for (const component of [c.heartbeater, c.subscriber, c.processor, c.forwarder, c.recoverer, c.janitor]) {
+      component.start();
+    }
+    c.healthChecker?.start();
     const queues = Object.entries(this.config.queues).map(([q, p]) => `${q}:${p}`);
     this.config.logger.info(
-      `server started (concurrency ${this.config.concurrency}, queues ${queues.join(", ")})`,
+      `server ${this.id} started (concurrency ${this.config.concurrency}, queues ${queues.join(", ")})`,
     );
     return Promise.resolve();
+  }
+
+  /**
+   * Starts the server (as `start`) and handles signals as asynq's `Run` does: SIGTERM and SIGINT shut
+   * it down gracefully, SIGTSTP stops taking new tasks. Resolves once it has shut down.
+   * @throws as `start`.
+   */
+  async run(handler: Handler | ServeMux): Promise<void> {
+    await this.start(handler);
+    const onShutdown = (signal: NodeJS.Signals): void => {
+      this.config.logger.info(`${signal} received: shutting down`);
+      void this.shutdown();
+    };
+    const onStop = (): void => {
+      this.config.logger.info("SIGTSTP received: no new tasks will be taken");
+      void this.stop();
+    };
+    process.on("SIGTERM", onShutdown);
+    process.on("SIGINT", onShutdown);
+    process.on("SIGTSTP", onStop);
+    try {
+      await this.closed;
+    } finally {
+      process.off("SIGTERM", onShutdown);
+      process.off("SIGINT", onShutdown);
+      process.off("SIGTSTP", onStop);
+    }
   }
 
   /** Stops taking new tasks; running tasks go on until they finish. `shutdown()` still needs calling. */
   async stop(): Promise<void> {
     if (this.state !== "active") return;
     this.state = "stopped";
-    await this.processor?.stop();
+    await this.components?.processor.stop();
     this.config.logger.info("server stopped taking new tasks");
   }
 
   /**
-   * Shuts down: stops taking tasks, waits up to `shutdownTimeout` for running ones, puts those still
-   * running back at the front of their queues, and closes the connection if the server created it.
-   * Order (senders stop before receivers, as in asynq): processor, then the broker connection.
+   * Shuts down gracefully: stops taking tasks, waits up to `shutdownTimeout` for running ones, puts
+   * those still running back at the front of their queues, removes the server's state from Redis,
+   * and closes the connection if the server created it. Safe to call more than once.
    */
-  async shutdown(): Promise<void> {
-    if (this.state === "closed") return;
-    this.state = "closed";
-    await this.processor?.shutdown();
-    await this.broker.close();
-    this.config.logger.info("server shut down");
+  shutdown(): Promise<void> {
+    this.closing ??= this.close();
+    return this.closing;
   }
 
   /** Number of tasks running now. */
   get running(): number {
-    return this.processor?.running ?? 0;
+    let n = 0;
+    for (const _ of this.components?.processor.runningTasks() ?? []) n++;
+    return n;
+  }
+
+  // Shutdown order (spec §5.9; senders stop before receivers): the forwarder stops feeding pending;
+  // the processor stops taking tasks and drains (requeueing what outlives shutdownTimeout); then the
+  // recoverer, janitor, subscriber and health checker; the heartbeater last, which removes the
+  // server's state from Redis (its beats report "closed" meanwhile); then the connection.
+  private async close(): Promise<void> {
+    this.state = "closed";
+    const c = this.components;
+    if (c !== undefined) {
+      await c.forwarder.shutdown();
+      await c.processor.shutdown();
+      await Promise.all([c.recoverer.shutdown(), c.janitor.shutdown(), c.subscriber.shutdown()]);
+      await c.healthChecker?.shutdown();
+      await c.heartbeater.shutdown();
+    }
+    await this.broker.close();
+    this.config.logger.info(`server ${this.id} shut down`);
+    this.markClosed();
+  }
+
+  private build(handler: Handler): Components {
+    const { broker, config } = this;
+    const { clock, logger } = config;
+    const queues = Object.keys(config.queues);
+    const processor = new Processor(broker, config, handler);
+    return {
+      processor,
+      heartbeater: new Heartbeater({
+        broker,
+        clock,
+        logger,
+        serverId: this.id,
+        concurrency: config.concurrency,
+        queues: config.queues,
+        strictPriority: config.strictPriority,
+        leaseDuration: config.leaseDuration,
+        interval: config.heartbeatInterval,
+        status: () => (this.state === "new" ? "active" : this.state),
+        tasks: () => processor.runningTasks(),
+        onLeaseLost: (id) => processor.abort(id, "lease-lost"),
+      }),
+      forwarder: new Forwarder({ broker, clock, logger, queues }),
+      recoverer: new Recoverer({
+        broker,
+        clock,
+        logger,
+        queues,
+        retryDelay: config.retryDelay,
+        isFailure: config.isFailure,
+        interval: config.recoverInterval,
+        grace: config.recoveryGrace,
+      }),
+      janitor: new Janitor({
+        broker,
+        clock,
+        logger,
+        queues,
+        interval: config.janitorInterval,
+        batchSize: config.janitorBatchSize,
+        archiveMaxSize: config.archiveMaxSize,
+        archiveMaxAge: config.archiveMaxAge,
+      }),
+      subscriber: new Subscriber({ broker, logger, cancel: (id) => processor.abort(id, "canceled") }),
+      healthChecker:
+        config.healthCheck === undefined
+          ? undefined
+          : new HealthChecker({
+              ping: () => broker.ping(Math.max(1000, config.healthCheckInterval / 2)),
+              logger,
+              callback: config.healthCheck,
+              interval: config.healthCheckInterval,
+            }),
+    };
   }
 }
