@@ -18,9 +18,14 @@ export class LuaScript {
     this.sha = createHash("sha1").update(source).digest("hex");
   }
 
-  /** Reads `scripts/<name>.lua`. */
+  /**
+   * Reads `scripts/<name>.lua`, replacing each `-- @include <lib>` line with `scripts/lib/<lib>.lua`
+   * (Redis scripts cannot load one another; shared Lua lives once, in lib/).
+   */
   static fromFile(name: string): LuaScript {
-    const source = readFileSync(new URL(`./scripts/${name}.lua`, import.meta.url), "utf8");
+    const read = (path: string): string =>
+      readFileSync(new URL(`./scripts/${path}.lua`, import.meta.url), "utf8");
+    const source = read(name).replace(/^-- @include ([a-z_]+)\n/gm, (_, lib: string) => read(`lib/${lib}`));
     return new LuaScript(name, source);
   }
 }

@@ -356,9 +356,7 @@ describe("enqueue calls match the script headers", () => {
     expect(call.args).toHaveLength(script.argv.fixed.length);
     for (const key of call.keys) expect(key.startsWith("asynq:{q{x}:"), key).toBe(true);
     expect(call.script.sha).toBe(
-      createHash("sha1")
-        .update(readFileSync(new URL(`${call.script.name}.lua`, SCRIPTS_DIR), "utf8"))
-        .digest("hex"),
+      createHash("sha1").update(LuaScript.fromFile(call.script.name).source).digest("hex"),
     );
   });
 });
@@ -436,12 +434,22 @@ describe("runScript", () => {
     expect(await redis.get("runs")).toBe("1");
   });
 
-  it("loads every script file, with the SHA1 of its source", () => {
+  it("loads every script file with its includes expanded, and the SHA1 of that source", () => {
     for (const file of files) {
       const script = LuaScript.fromFile(file.replace(/\.lua$/, ""));
-      const source = readFileSync(new URL(file, SCRIPTS_DIR), "utf8");
-      expect(script.source).toBe(source);
-      expect(script.sha).toBe(createHash("sha1").update(source).digest("hex"));
+      const raw = readFileSync(new URL(file, SCRIPTS_DIR), "utf8");
+      const includes = [...raw.matchAll(/^-- @include ([a-z_]+)$/gm)].map((m) => m[1]!);
+      const expanded = includes.reduce(
+        (source, lib) =>
+          source.replace(
+            `-- @include ${lib}\n`,
+            readFileSync(new URL(`lib/${lib}.lua`, SCRIPTS_DIR), "utf8"),
+          ),
+        raw,
+      );
+      expect(script.source).toBe(expanded);
+      expect(script.source).not.toContain("@include");
+      expect(script.sha).toBe(createHash("sha1").update(expanded).digest("hex"));
     }
   });
 

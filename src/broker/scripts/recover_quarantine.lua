@@ -18,18 +18,7 @@
 --   1  archived as it is
 --   2  dangling ID removed from active and lease (no hash)
 --   0  the lease changed, or the task is no longer in active; nothing written
--- ---- shared: guard; identical in recover_retry, recover_archive, recover_quarantine ----
--- True while the task's lease is as the recoverer saw it: mode "expired", a lease that ran out at or
--- before cutoff (unix s; an owner that extended it meanwhile keeps the task); mode "unleased", no
--- lease at all (a task that got one meanwhile is being processed).
-local function lease_as_seen(lease_key, id, mode, cutoff)
-  local score = redis.call("ZSCORE", lease_key, id)
-  if mode == "unleased" then
-    return not score
-  end
-  return score ~= false and tonumber(score) <= tonumber(cutoff)
-end
--- ---- end shared: guard ----
+-- @include guard
 
 if not lease_as_seen(KEYS[2], ARGV[1], ARGV[3], ARGV[4]) then
   return 0
