@@ -27,6 +27,7 @@ export function subscribeCancel(
     if (channel === CANCEL_CHANNEL) onCancel(message);
   });
   redis.on("error", (error: Error) => onState("error", error));
+  redis.on("close", () => onState("error", new Error("connection closed")));
   redis.on("ready", () => onState("subscribed"));
   redis.subscribe(CANCEL_CHANNEL).catch((error: unknown) => {
     onState("error", error instanceof Error ? error : new Error(String(error)));
