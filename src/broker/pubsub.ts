@@ -26,11 +26,17 @@ export function subscribeCancel(
   redis.on("message", (channel: string, message: string) => {
     if (channel === CANCEL_CHANNEL) onCancel(message);
   });
-  redis.on("error", (error: Error) => onState("error", error));
-  redis.on("close", () => onState("error", new Error("connection closed")));
-  redis.on("ready", () => onState("subscribed"));
+  let closed = false;
+  redis.on("error", (error: Error) => closed || onState("error", error));
+  redis.on("close", () => closed || onState("error", new Error("connection closed")));
+  redis.on("ready", () => closed || onState("subscribed"));
   redis.subscribe(CANCEL_CHANNEL).catch((error: unknown) => {
     onState("error", error instanceof Error ? error : new Error(String(error)));
   });
-  return { close: () => redis.disconnect() };
+  return {
+    close: () => {
+      closed = true;
+      redis.disconnect();
+    },
+  };
 }
