@@ -134,3 +134,40 @@ export class RevokeTask extends Error {
     this.name = "RevokeTask";
   }
 }
+
+/** The queue still holds tasks and removal was not forced. */
+export class QueueNotEmptyError extends AsynqError {
+  constructor(
+    readonly queue: string,
+    options?: { op?: string },
+  ) {
+    super("ERR_QUEUE_NOT_EMPTY", `queue "${queue}" is not empty`, options);
+  }
+}
+
+/**
+ * The operation does not apply to the task in its current state, e.g. archiving an archived task or
+ * deleting an active one (cancel it first).
+ */
+export class TaskStateError extends AsynqError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly state: string,
+    message: string,
+    options?: { op?: string },
+  ) {
+    super("ERR_TASK_STATE", message, options);
+  }
+}
+
+/** The operation needs Redis Cluster, and the connection is not to a cluster. */
+export class NotClusterError extends AsynqError {
+  constructor(options?: { op?: string }) {
+    super(
+      "ERR_NOT_CLUSTER",
+      "Redis Cluster is not configured: this connection is to a standalone Redis",
+      options,
+    );
+  }
+}

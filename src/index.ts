@@ -27,5 +27,8 @@ export {
   BrokerError,
   SkipRetry,
   RevokeTask,
+  QueueNotEmptyError,
+  TaskStateError,
+  NotClusterError,
 } from "./errors.js";
 export type { Clock } from "./internal/clock.js";
