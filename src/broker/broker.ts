@@ -11,6 +11,7 @@ import {
   type EnqueueOutcome,
   type EnqueueRequest,
   type ScriptCall,
+  type EnqueueCall,
 } from "./enqueue.js";
 import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
 import { isNoScript, pipelineScript, preloadScripts, runScript } from "./scripts.js";
@@ -195,10 +196,13 @@ const NOSCRIPT_ROUNDS = 3;
 export class RedisBroker implements Broker {
   private readonly redis: Redis;
   private waiter: PendingWaiter | undefined;
+  /** Connection drops seen so far: a call that overlapped one may have been re-sent by ioredis. */
+  private drops = 0;
   private readonly subscriptions = new Set<CancelSubscription>();
 
   constructor(private readonly connection: OpenedConnection) {
     this.redis = connection.redis;
+    this.redis.on("close", () => this.drops++);
   }
 
   async enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome> {
@@ -217,11 +221,69 @@ export class RedisBroker implements Broker {
     const pendingSince = unixNanos(nowMs);
     const calls = reqs.map((r) => enqueueCall(r, nowMs, pendingSince));
     const queues = [...new Set(reqs.map((r) => r.msg.queue))];
-    const replies = await this.runCalls(calls, queues, op);
-    return replies.map(([error, reply]) => {
-      if (error !== null) return new BrokerError(`enqueue failed: ${error.message}`, { op, cause: error });
-      return enqueueOutcome(reply) ?? new BrokerError(`unexpected enqueue reply ${String(reply)}`, { op });
-    });
+    const drops = this.drops;
+    let replies: Array<[Error | null, unknown]>;
+    try {
+      replies = await this.runCalls(calls, queues, op);
+    } catch (error) {
+      if (!outcomeUnknown(error)) throw error;
+      replies = calls.map(() => [toError(error), null]);
+      // Redis still unreachable: the whole call fails, as it would have without the lost reply.
+      if (!(await this.settleUnknown(calls, queues, replies, true, op))) throw error;
+      return toOutcomes(replies, op);
+    }
+    await this.settleUnknown(calls, queues, replies, this.drops !== drops, op);
+    return toOutcomes(replies, op);
+  }
+
+  /**
+   * Settles calls whose outcome is in doubt because the connection dropped while they were in
+   * flight: an error without a reply (Redis may or may not have run the call), or, when ioredis
+   * re-sent the call after reconnecting, a conflict or duplicate that may be the call meeting its
+   * own first run. Reading the task back decides: the call's own message means it ran; no task
+   * means it did not (an erred call is then sent once more); another message means another task.
+   * @returns false when Redis could not be read back.
+   */
+  private async settleUnknown(
+    calls: readonly EnqueueCall[],
+    queues: readonly string[],
+    replies: Array<[Error | null, unknown]>,
+    dropped: boolean,
+    op: string,
+  ): Promise<boolean> {
+    const inDoubt = ([error, reply]: [Error | null, unknown]): boolean =>
+      error !== null ? outcomeUnknown(error) : dropped && (reply === 0 || reply === -1);
+    for (let round = 0; round < 2; round++) {
+      const lost = replies.flatMap((reply, i) => (inDoubt(reply) ? [i] : []));
+      if (lost.length === 0) return true;
+      let stored: Array<Buffer | null>;
+      try {
+        const pipeline = this.redis.pipeline();
+        for (const i of lost) pipeline.hgetBuffer(calls[i]!.taskKey, "msg");
+        stored = (await execPipeline(pipeline, op)).map(([error, value]) =>
+          error ? null : (value as Buffer | null),
+        );
+      } catch {
+        return false; // still unreachable: the lost calls stay reported as errors of unknown outcome
+      }
+      const resend: number[] = [];
+      lost.forEach((i, k) => {
+        const msg = stored[k];
+        if (msg?.equals(calls[i]!.msg)) replies[i] = [null, 1];
+        else if (replies[i]![0] === null)
+          return; // a real conflict or duplicate: keep the reply
+        else if (msg === null || msg === undefined) resend.push(i);
+        else replies[i] = [null, 0];
+      });
+      if (resend.length === 0) return true;
+      const again = await this.runCalls(
+        resend.map((i) => calls[i]!),
+        queues,
+        op,
+      ).catch((error: unknown) => resend.map((): [Error, null] => [toError(error), null]));
+      resend.forEach((i, k) => (replies[i] = again[k]!));
+    }
+    return true;
   }
 
   /**
@@ -515,6 +577,27 @@ export class RedisBroker implements Broker {
     this.waiter?.close();
     await closeConnection(this.connection);
   }
+}
+
+/** Script replies to outcomes; an error stays the error of its task. */
+function toOutcomes(
+  replies: Array<[Error | null, unknown]>,
+  op: string,
+): Array<EnqueueOutcome | BrokerError> {
+  return replies.map(([error, reply]) => {
+    if (error !== null) return new BrokerError(`enqueue failed: ${error.message}`, { op, cause: error });
+    return enqueueOutcome(reply) ?? new BrokerError(`unexpected enqueue reply ${String(reply)}`, { op });
+  });
+}
+
+/**
+ * True for a failure after which Redis may or may not have run the command: the connection broke
+ * while it was in flight. Not for an error Redis answered, nor for a command ioredis never sent
+ * (it gave up reconnecting: MaxRetriesPerRequestError).
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof BrokerError) return outcomeUnknown(error.cause);
+  return error instanceof Error && error.name !== "ReplyError" && error.name !== "MaxRetriesPerRequestError";
 }
 
 function toError(value: unknown): Error {

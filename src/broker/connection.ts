@@ -89,9 +89,15 @@ function quiet(redis: Redis): Redis {
 /** Closes a connection we own; leaves a borrowed one open. */
 export async function closeConnection(opened: OpenedConnection): Promise<void> {
   if (!opened.owned) return;
-  try {
-    await opened.redis.quit();
-  } catch {
+  // QUIT waits for Redis; while it is unreachable, drop the connection instead (which also fails the
+  // commands still waiting for it, so nothing hangs on a closed broker).
+  if (opened.redis.status !== "ready") {
     opened.redis.disconnect();
+    return;
   }
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
+  await Promise.race([opened.redis.quit().catch(() => undefined), timeout]);
+  clearTimeout(timer);
+  opened.redis.disconnect();
 }

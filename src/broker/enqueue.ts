@@ -35,12 +35,38 @@ export interface ScriptCall {
   args: ScriptArg[];
 }
 
+/** An enqueue script call, with what a read-back needs to tell whether it was applied. */
+export interface EnqueueCall extends ScriptCall {
+  taskKey: string;
+  /** The encoded message the call writes. */
+  msg: Buffer;
+}
+
 /** Builds the script call for a request. `nowMs` gives the group score and `pending_since`. */
-export function enqueueCall(req: EnqueueRequest, nowMs: number, pendingSinceNs: string): ScriptCall {
+export function enqueueCall(req: EnqueueRequest, nowMs: number, pendingSinceNs: string): EnqueueCall {
+  return {
+    ...scriptCall(req, nowMs, pendingSinceNs),
+    taskKey: keys.taskKey(req.msg.queue, req.msg.id),
+    msg: encodedMsg(req),
+  };
+}
+
+/** Encoded once per request (the same bytes go to Redis and to the read-back check). */
+const encodings = new WeakMap<EnqueueRequest, Buffer>();
+function encodedMsg(req: EnqueueRequest): Buffer {
+  let encoded = encodings.get(req);
+  if (encoded === undefined) {
+    encoded = Buffer.from(encodeTaskMessage(req.msg));
+    encodings.set(req, encoded);
+  }
+  return encoded;
+}
+
+function scriptCall(req: EnqueueRequest, nowMs: number, pendingSinceNs: string): ScriptCall {
   const { msg, target } = req;
   const q = msg.queue;
   const id = msg.id;
-  const encoded = Buffer.from(encodeTaskMessage(msg));
+  const encoded = encodedMsg(req);
   const taskKey = keys.taskKey(q, id);
   const unique = req.uniqueTtlSeconds !== undefined;
   const ttl = req.uniqueTtlSeconds ?? 0;

@@ -114,11 +114,9 @@ export class Processor {
     this.paused.clear();
     const take = async (queue: string, max: number): Promise<void> => {
       try {
-        const result = await this.broker.dequeue(
-          queue,
-          max,
-          this.config.clock.now() + this.config.leaseDuration,
-        );
+        const leaseUntil = this.config.clock.now() + this.config.leaseDuration;
+        const result = await this.broker.dequeue(queue, max, leaseUntil);
+        await this.refreshLeases(queue, result.tasks, leaseUntil);
         for (const id of result.dangling) {
           this.config.logger.warn(
             `dropped task ID "${id}" from queue "${queue}": it was pending but had no task data`,
@@ -140,6 +138,26 @@ export class Processor {
     }
     if (taken.length === 0 && failures.length > 0 && failures.length >= exhausted.size) throw failures[0];
     return taken;
+  }
+
+  /**
+   * A dequeue that waited out a Redis outage may come back with leases that have (nearly) run out:
+   * extend them before the tasks start, so they are not lost at once to "lease expired".
+   */
+  private async refreshLeases(queue: string, tasks: DequeuedTask[], leaseUntil: number): Promise<void> {
+    const now = this.config.clock.now();
+    if (tasks.length === 0 || now < leaseUntil - this.config.leaseDuration / 2) return;
+    const extended = now + this.config.leaseDuration;
+    try {
+      await this.broker.extendLease(
+        queue,
+        tasks.map((t) => t.id),
+        extended,
+      );
+      for (const task of tasks) task.leaseExpiresAt = Math.floor(extended / 1000) * 1000;
+    } catch (error) {
+      this.config.logger.warn(`cannot extend the leases of just-dequeued tasks: ${String(error)}`);
+    }
   }
 
   /** Waits until a queue may have work: a new pending task, the poll interval, or stop. */

@@ -16,6 +16,9 @@ import { Subscriber } from "./subscriber.js";
 
 type State = "new" | "active" | "stopped" | "closed";
 
+/** Longest wait for one shutdown step other than the processor's drain. */
+const STEP_TIMEOUT_MS = 2000;
+
 /** The components of a running server. */
 interface Components {
   processor: Processor;
@@ -162,16 +165,41 @@ export class Server {
   private async close(): Promise<void> {
     this.state = "closed";
     const c = this.components;
+    // Each step is bounded: while Redis is unreachable the server's commands wait for it, and a
+    // shutdown must not wait with them (what is left unwritten is the recoverer's, through leases).
+    const step = (what: string, work: Promise<unknown>, ms = STEP_TIMEOUT_MS) => this.bounded(what, work, ms);
     if (c !== undefined) {
-      await c.forwarder.shutdown();
-      await c.processor.shutdown();
-      await Promise.all([c.recoverer.shutdown(), c.janitor.shutdown(), c.subscriber.shutdown()]);
-      await c.healthChecker?.shutdown();
-      await c.heartbeater.shutdown();
+      await step("forwarder", c.forwarder.shutdown());
+      await step("processor", c.processor.shutdown(), this.config.shutdownTimeout + 2 * STEP_TIMEOUT_MS);
+      await step(
+        "background components",
+        Promise.all([
+          c.recoverer.shutdown(),
+          c.janitor.shutdown(),
+          c.subscriber.shutdown(),
+          c.healthChecker?.shutdown(),
+        ]),
+      );
+      await step("heartbeater", c.heartbeater.shutdown());
     }
-    await this.broker.close();
+    await step("connection", this.broker.close());
     this.config.logger.info(`server ${this.id} shut down`);
     this.markClosed();
+  }
+
+  /** Waits for `work` at most `ms`; logs when it had to give up. */
+  private async bounded(what: string, work: Promise<unknown>, ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), ms)));
+    const late = await Promise.race([
+      work.then(
+        () => false,
+        () => false,
+      ),
+      timedOut,
+    ]);
+    clearTimeout(timer);
+    if (late) this.config.logger.warn(`shutdown: ${what} did not stop within ${ms} ms (is Redis reachable?)`);
   }
 
   private build(handler: Handler): Components {
