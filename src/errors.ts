@@ -171,3 +171,19 @@ export class NotClusterError extends AsynqError {
     );
   }
 }
+
+/**
+ * The queue is not in a state the operation needs: pausing a paused queue (`ERR_QUEUE_PAUSED`),
+ * resuming one that is not paused (`ERR_QUEUE_NOT_PAUSED`), or removing one with tasks being
+ * processed (`ERR_QUEUE_HAS_ACTIVE`).
+ */
+export class QueueStateError extends AsynqError {
+  constructor(
+    code: "ERR_QUEUE_PAUSED" | "ERR_QUEUE_NOT_PAUSED" | "ERR_QUEUE_HAS_ACTIVE",
+    readonly queue: string,
+    message: string,
+    options?: { op?: string },
+  ) {
+    super(code, message, options);
+  }
+}

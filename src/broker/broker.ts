@@ -23,6 +23,9 @@ import { forwardDue, type ForwardResult } from "./forward.js";
 import { deleteExpiredCompleted } from "./janitor.js";
 import * as recover from "./recover.js";
 import * as heartbeat from "./heartbeat.js";
+import * as inspectQueues from "./inspect-queues.js";
+import * as inspectServers from "./inspect-servers.js";
+import { removeQueue, type QueueRemovalResult, type RemovalRefusal } from "./inspect-queues-remove.js";
 import type { ServerInfo, TaskMessage, WorkerInfo } from "../wire/messages.js";
 import { encodeTaskMessage } from "../wire/proto.js";
 
@@ -53,7 +56,7 @@ export interface DequeueResult {
 export type LifecycleResult = "ok" | "not-active";
 
 /** Everything the client, server and inspector need from Redis. */
-export interface Broker {
+export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.ServerAdminBroker {
   /** Writes one task. `nowMs` stamps `pending_since` and group scores. */
   enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome>;
   /**
@@ -544,6 +547,56 @@ export class RedisBroker implements Broker {
 
   clearServerState(host: string, pid: number, serverId: string): Promise<void> {
     return wrap("broker.clearServerState", () => heartbeat.clearServerState(this.redis, host, pid, serverId));
+  }
+
+  queueStats(queue: string, nowMs: number): Promise<inspectQueues.QueueStatsRecord | "queue-not-found"> {
+    return wrap("broker.queueStats", () => inspectQueues.readQueueStats(this.redis, queue, nowMs));
+  }
+
+  queueHistory(
+    queue: string,
+    days: number,
+    nowMs: number,
+  ): Promise<inspectQueues.DayCounters[] | "queue-not-found"> {
+    return wrap("broker.queueHistory", () => inspectQueues.readQueueHistory(this.redis, queue, days, nowMs));
+  }
+
+  pauseQueue(queue: string, nowMs: number): Promise<"ok" | "already-paused"> {
+    return wrap("broker.pauseQueue", () => inspectQueues.pauseQueue(this.redis, queue, nowMs));
+  }
+
+  unpauseQueue(queue: string): Promise<"ok" | "not-paused"> {
+    return wrap("broker.unpauseQueue", () => inspectQueues.unpauseQueue(this.redis, queue));
+  }
+
+  queueGroups(queue: string): Promise<inspectQueues.GroupSize[] | "queue-not-found"> {
+    return wrap("broker.queueGroups", () => inspectQueues.readGroups(this.redis, queue));
+  }
+
+  removeQueue(queue: string, force: boolean, nowMs: number): Promise<QueueRemovalResult | RemovalRefusal> {
+    return wrap("broker.removeQueue", () => removeQueue(this.redis, queue, force, nowMs));
+  }
+
+  serverState(nowMs: number): Promise<inspectServers.ServerStateRecords> {
+    return wrap("broker.serverState", () => inspectServers.readServerState(this.redis, nowMs));
+  }
+
+  schedulerEntries(nowMs: number): Promise<inspectServers.RawRecord[]> {
+    return wrap("broker.schedulerEntries", () => inspectServers.readSchedulerEntries(this.redis, nowMs));
+  }
+
+  schedulerEvents(entryId: string, start: number, stop: number): Promise<inspectServers.RawEvent[]> {
+    return wrap("broker.schedulerEvents", () =>
+      inspectServers.readSchedulerEvents(this.redis, entryId, start, stop),
+    );
+  }
+
+  clusterKeySlot(queue: string): Promise<number | "not-cluster"> {
+    return wrap("broker.clusterKeySlot", () => inspectServers.clusterKeySlot(this.redis, queue));
+  }
+
+  clusterNodes(queue: string): Promise<inspectServers.ClusterNode[] | "not-cluster" | "no-node"> {
+    return wrap("broker.clusterNodes", () => inspectServers.clusterNodes(this.redis, queue));
   }
 
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult> {
