@@ -4,6 +4,36 @@ export type { ClientOptions, BatchResult } from "./client/client.js";
 export type { EnqueueOptions } from "./client/options.js";
 export { Inspector } from "./inspector/inspector.js";
 export type { InspectorOptions, QueueSizes } from "./inspector/inspector.js";
+export type {
+  QueueInfo,
+  DailyStats,
+  GroupInfo,
+  DeleteQueueOptions,
+  QueueRemoval,
+} from "./inspector/queues.js";
+export type {
+  ServerInfo,
+  WorkerInfo,
+  ActiveWorker,
+  SchedulerEntry,
+  SchedulerEnqueueEvent,
+  SkippedRecord,
+  PageOptions,
+  ClusterNode,
+} from "./inspector/servers.js";
+export type { TaskPage, TaskResult, ListOptions, IterateOptions, ArchiveLimits } from "./inspector/tasks.js";
+export type { OptionValue } from "./wire/option-strings.js";
+export { doctor, formatReport, ISSUE_KINDS } from "./doctor/index.js";
+export type {
+  DoctorOptions,
+  DoctorReport,
+  QueueReport,
+  Issue,
+  IssueKind,
+  IssueCounts,
+  Repair,
+  ContainerSizes,
+} from "./doctor/index.js";
 export type { RedisConnection } from "./broker/connection.js";
 export { Server } from "./server/server.js";
 export type { ServerConfig, FailedTaskInfo } from "./server/config.js";
@@ -12,6 +42,7 @@ export type { Handler, HandlerTask, Middleware } from "./server/mux.js";
 export { TaskAbortedError } from "./server/context.js";
 export type { TaskContext, ResultWriter, ResultValue, AbortReason } from "./server/context.js";
 export { TaskExpiredError } from "./server/outcomes.js";
+export { LeaseExpiredError } from "./server/recoverer.js";
 export type { RetryDelayFn } from "./server/retry-delay.js";
 export { defaultRetryDelay } from "./server/retry-delay.js";
 export type { Logger, LogLevel } from "./internal/logger.js";
@@ -30,5 +61,6 @@ export {
   QueueNotEmptyError,
   TaskStateError,
   NotClusterError,
+  QueueStateError,
 } from "./errors.js";
 export type { Clock } from "./internal/clock.js";

@@ -25,6 +25,8 @@ import * as recover from "./recover.js";
 import * as heartbeat from "./heartbeat.js";
 import * as inspectQueues from "./inspect-queues.js";
 import * as inspectServers from "./inspect-servers.js";
+import * as inspectList from "./inspect-list.js";
+import * as inspectMutate from "./inspect-mutate.js";
 import { removeQueue, type QueueRemovalResult, type RemovalRefusal } from "./inspect-queues-remove.js";
 import type { ServerInfo, TaskMessage, WorkerInfo } from "../wire/messages.js";
 import { encodeTaskMessage } from "../wire/proto.js";
@@ -184,6 +186,42 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   ): Promise<void>;
   /** Removes the server's state (spec §4.25, at shutdown). */
   clearServerState(host: string, pid: number, serverId: string): Promise<void>;
+  /** Task records of a range of a state (listing pages, spec §4.28.4). */
+  listTaskRecords(
+    queue: string,
+    source: inspectList.TaskSource,
+    start: number,
+    stop: number,
+  ): Promise<inspectList.ListedRecord[] | "queue-not-found">;
+  /** The next page after `cursor`, following the tasks rather than positions (iteration). */
+  seekTaskRecords(
+    queue: string,
+    source: inspectList.TaskSource,
+    cursor: inspectList.SeekCursor | null,
+    size: number,
+  ): Promise<inspectList.SeekPage | "queue-not-found">;
+  /** Deletes, archives or runs the given tasks (spec §4.28.5 to §4.28.7). */
+  mutateTasks(
+    queue: string,
+    op: inspectMutate.TaskOp,
+    ids: readonly string[],
+    nowMs: number,
+  ): Promise<inspectMutate.MutationOutcome[] | "queue-not-found">;
+  /** Deletes, archives or runs every task of a state, in batches; returns how many. */
+  mutateAllTasks(
+    queue: string,
+    op: inspectMutate.TaskOp,
+    source: inspectMutate.BulkSource,
+    nowMs: number,
+  ): Promise<number | "queue-not-found">;
+  /** Replaces a task's message if it is unchanged and in one of `states` (payload updates). */
+  replaceTaskMessage(
+    queue: string,
+    id: string,
+    expected: Uint8Array,
+    next: Uint8Array,
+    states: readonly string[],
+  ): Promise<inspectMutate.ReplaceOutcome>;
   /** Moves due scheduled and retry tasks of these queues to pending or their group (spec §4.16). */
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult>;
   /** Deletes up to `batchSize` completed tasks whose retention ran out; returns how many. */
@@ -547,6 +585,45 @@ export class RedisBroker implements Broker {
 
   clearServerState(host: string, pid: number, serverId: string): Promise<void> {
     return wrap("broker.clearServerState", () => heartbeat.clearServerState(this.redis, host, pid, serverId));
+  }
+
+  listTaskRecords(queue: string, source: inspectList.TaskSource, start: number, stop: number) {
+    return wrap("broker.listTaskRecords", () =>
+      inspectList.listTaskRecords(this.redis, queue, source, start, stop),
+    );
+  }
+
+  seekTaskRecords(
+    queue: string,
+    source: inspectList.TaskSource,
+    cursor: inspectList.SeekCursor | null,
+    size: number,
+  ) {
+    return wrap("broker.seekTaskRecords", () =>
+      inspectList.seekTaskRecords(this.redis, queue, source, cursor, size),
+    );
+  }
+
+  mutateTasks(queue: string, op: inspectMutate.TaskOp, ids: readonly string[], nowMs: number) {
+    return wrap("broker.mutateTasks", () => inspectMutate.mutateTasks(this.redis, queue, op, ids, nowMs));
+  }
+
+  mutateAllTasks(queue: string, op: inspectMutate.TaskOp, source: inspectMutate.BulkSource, nowMs: number) {
+    return wrap("broker.mutateAllTasks", () =>
+      inspectMutate.mutateAllTasks(this.redis, queue, op, source, nowMs),
+    );
+  }
+
+  replaceTaskMessage(
+    queue: string,
+    id: string,
+    expected: Uint8Array,
+    next: Uint8Array,
+    states: readonly string[],
+  ) {
+    return wrap("broker.replaceTaskMessage", () =>
+      inspectMutate.replaceTaskMessage(this.redis, queue, id, expected, next, states),
+    );
   }
 
   queueStats(queue: string, nowMs: number): Promise<inspectQueues.QueueStatsRecord | "queue-not-found"> {

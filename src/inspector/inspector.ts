@@ -1,12 +1,40 @@
-// The Inspector: reads tasks and queues back (the full admin API grows here, on the same broker).
+// The Inspector: the admin API over queues, tasks, servers and schedulers. It reads and writes as
+// spec §4.28 says, so that what asynqmon and Go's Inspector show agrees with it. The work is done by
+// three parts (tasks.ts, queues.ts, servers.ts); this class is the one flat API over them.
 import { RedisBroker, type Broker, type QueueSizes } from "../broker/broker.js";
 import { openConnection, type RedisConnection } from "../broker/connection.js";
 import { CorruptTaskError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
-import type { TaskInfo } from "../task.js";
+import type { Logger } from "../internal/logger.js";
+import type { Payload, TaskInfo } from "../task.js";
 import { taskInfoFromMessage } from "../task-info.js";
 import { TASK_STATES, type TaskState } from "../wire/keys.js";
 import { decodeTaskMessage } from "../wire/proto.js";
+import {
+  QueueAdmin,
+  type DailyStats,
+  type DeleteQueueOptions,
+  type GroupInfo,
+  type QueueInfo,
+  type QueueRemoval,
+} from "./queues.js";
+import {
+  ServerAdmin,
+  type ClusterNode,
+  type PageOptions,
+  type SchedulerEnqueueEvent,
+  type SchedulerEntry,
+  type ServerInfo,
+  type WorkerInfo,
+} from "./servers.js";
+import {
+  TaskAdmin,
+  type ArchiveLimits,
+  type IterateOptions,
+  type ListOptions,
+  type TaskPage,
+  type TaskResult,
+} from "./tasks.js";
 
 export type { QueueSizes } from "../broker/broker.js";
 
@@ -14,22 +42,33 @@ export type { QueueSizes } from "../broker/broker.js";
 export interface InspectorOptions {
   /** Source of time. @defaultValue the system clock */
   clock?: Clock;
+  /** Hears of records left out of listings because they do not decode. @defaultValue none */
+  logger?: Logger;
+  /**
+   * Archive limits applied after the inspector archives tasks (as the servers' `archive` option).
+   * @defaultValue 10,000 tasks and 90 days
+   */
+  archive?: Partial<ArchiveLimits>;
 }
 
 /**
- * Reads the state of queues and tasks.
+ * Reads and steers queues, tasks, servers and schedulers.
  *
  * @example
  * ```ts
  * const inspector = new Inspector("redis://127.0.0.1:6379");
- * const sizes = await inspector.queueSizes("default");
- * const info = await inspector.getTaskInfo("default", "a-1");
+ * for (const info of await inspector.getQueueInfos()) console.log(info.queue, info.pending, info.latency);
+ * const failed = await inspector.listTasks("default", "archived", { page: 1, size: 50 });
+ * await inspector.runAllTasks("default", "archived"); // try them all again
  * await inspector.close();
  * ```
  */
 export class Inspector {
   private readonly broker: Broker;
   private readonly clock: Clock;
+  private readonly tasks: TaskAdmin;
+  private readonly queueAdmin: QueueAdmin;
+  private readonly servers: ServerAdmin;
 
   /**
    * @param redis a URL, ioredis options, or an ioredis connection you own (left open by `close()`).
@@ -38,7 +77,19 @@ export class Inspector {
   constructor(redis: RedisConnection, options: InspectorOptions = {}) {
     this.broker = new RedisBroker(openConnection(redis, "inspector.constructor"));
     this.clock = options.clock ?? systemClock;
+    const limits: ArchiveLimits = {
+      maxSize: options.archive?.maxSize ?? 10_000,
+      maxAge: options.archive?.maxAge ?? 90 * 24 * 3600 * 1000,
+    };
+    this.tasks = new TaskAdmin(this.broker, this.clock, limits);
+    this.queueAdmin = new QueueAdmin(this.broker, this.clock);
+    const logger = options.logger;
+    this.servers = new ServerAdmin(this.broker, this.clock, (skipped) =>
+      logger?.warn(`inspector: skipped an unreadable record: ${JSON.stringify(skipped)}`),
+    );
   }
+
+  // ---- Queues ----------------------------------------------------------------------------------
 
   /**
    * Names of all queues (those registered in `asynq:queues`), sorted.
@@ -47,6 +98,53 @@ export class Inspector {
   async queues(): Promise<string[]> {
     return (await this.broker.queues()).sort();
   }
+
+  /** {@inheritDoc QueueAdmin.getQueueInfo} */
+  getQueueInfo(queue: string): Promise<QueueInfo> {
+    return this.queueAdmin.getQueueInfo(queue);
+  }
+
+  /** {@inheritDoc QueueAdmin.getQueueInfos} */
+  getQueueInfos(): Promise<QueueInfo[]> {
+    return this.queueAdmin.getQueueInfos();
+  }
+
+  /**
+   * Counts the tasks of a queue in each state (cheaper than getQueueInfo).
+   * @throws QueueNotFoundError when the queue is not registered.
+   * @throws BrokerError when Redis fails.
+   */
+  async queueSizes(queue: string): Promise<QueueSizes> {
+    checkName(queue, "queue");
+    return this.broker.queueSizes(queue);
+  }
+
+  /** {@inheritDoc QueueAdmin.history} */
+  history(queue: string, days: number): Promise<DailyStats[]> {
+    return this.queueAdmin.history(queue, days);
+  }
+
+  /** {@inheritDoc QueueAdmin.listGroups} */
+  listGroups(queue: string): Promise<GroupInfo[]> {
+    return this.queueAdmin.listGroups(queue);
+  }
+
+  /** {@inheritDoc QueueAdmin.pauseQueue} */
+  pauseQueue(queue: string): Promise<void> {
+    return this.queueAdmin.pauseQueue(queue);
+  }
+
+  /** {@inheritDoc QueueAdmin.unpauseQueue} */
+  unpauseQueue(queue: string): Promise<void> {
+    return this.queueAdmin.unpauseQueue(queue);
+  }
+
+  /** {@inheritDoc QueueAdmin.deleteQueue} */
+  deleteQueue(queue: string, options?: DeleteQueueOptions): Promise<QueueRemoval> {
+    return this.queueAdmin.deleteQueue(queue, options);
+  }
+
+  // ---- Tasks -----------------------------------------------------------------------------------
 
   /**
    * Reads one task.
@@ -81,14 +179,74 @@ export class Inspector {
     return taskInfoFromMessage(msg, state, nextProcessAt, record.result);
   }
 
-  /**
-   * Counts the tasks of a queue in each state.
-   * @throws QueueNotFoundError when the queue is not registered.
-   * @throws BrokerError when Redis fails.
-   */
-  async queueSizes(queue: string): Promise<QueueSizes> {
-    checkName(queue, "queue");
-    return this.broker.queueSizes(queue);
+  /** {@inheritDoc TaskAdmin.listTasks} */
+  listTasks(queue: string, state: TaskState, options?: ListOptions): Promise<TaskInfo[]> {
+    return this.tasks.listTasks(queue, state, options);
+  }
+
+  /** {@inheritDoc TaskAdmin.listTaskPage} */
+  listTaskPage(queue: string, state: TaskState, options?: ListOptions): Promise<TaskPage> {
+    return this.tasks.listTaskPage(queue, state, options);
+  }
+
+  /** {@inheritDoc TaskAdmin.listAggregatingTasks} */
+  listAggregatingTasks(queue: string, group: string, options?: ListOptions): Promise<TaskInfo[]> {
+    return this.tasks.listAggregatingTasks(queue, group, options);
+  }
+
+  /** {@inheritDoc TaskAdmin.iterateTasks} */
+  iterateTasks(queue: string, state: TaskState, options?: IterateOptions): AsyncIterableIterator<TaskInfo> {
+    return this.tasks.iterateTasks(queue, state, options);
+  }
+
+  /** {@inheritDoc TaskAdmin.deleteTask} */
+  deleteTask(queue: string, id: string): Promise<void> {
+    return this.tasks.deleteTask(queue, id);
+  }
+
+  /** {@inheritDoc TaskAdmin.archiveTask} */
+  archiveTask(queue: string, id: string): Promise<void> {
+    return this.tasks.archiveTask(queue, id);
+  }
+
+  /** {@inheritDoc TaskAdmin.runTask} */
+  runTask(queue: string, id: string): Promise<void> {
+    return this.tasks.runTask(queue, id);
+  }
+
+  /** {@inheritDoc TaskAdmin.deleteTasks} */
+  deleteTasks(queue: string, ids: readonly string[]): Promise<TaskResult[]> {
+    return this.tasks.deleteTasks(queue, ids);
+  }
+
+  /** {@inheritDoc TaskAdmin.archiveTasks} */
+  archiveTasks(queue: string, ids: readonly string[]): Promise<TaskResult[]> {
+    return this.tasks.archiveTasks(queue, ids);
+  }
+
+  /** {@inheritDoc TaskAdmin.runTasks} */
+  runTasks(queue: string, ids: readonly string[]): Promise<TaskResult[]> {
+    return this.tasks.runTasks(queue, ids);
+  }
+
+  /** {@inheritDoc TaskAdmin.deleteAllTasks} */
+  deleteAllTasks(queue: string, state: TaskState, group?: string): Promise<number> {
+    return this.tasks.deleteAllTasks(queue, state, group);
+  }
+
+  /** {@inheritDoc TaskAdmin.archiveAllTasks} */
+  archiveAllTasks(queue: string, state: TaskState, group?: string): Promise<number> {
+    return this.tasks.archiveAllTasks(queue, state, group);
+  }
+
+  /** {@inheritDoc TaskAdmin.runAllTasks} */
+  runAllTasks(queue: string, state: TaskState, group?: string): Promise<number> {
+    return this.tasks.runAllTasks(queue, state, group);
+  }
+
+  /** {@inheritDoc TaskAdmin.updateTaskPayload} */
+  updateTaskPayload(queue: string, id: string, payload: Payload): Promise<TaskInfo> {
+    return this.tasks.updateTaskPayload(queue, id, payload);
   }
 
   /**
@@ -102,6 +260,38 @@ export class Inspector {
   async cancelProcessing(id: string): Promise<number> {
     checkName(id, "id");
     return this.broker.publishCancel(id);
+  }
+
+  // ---- Servers, workers, schedulers, cluster ---------------------------------------------------
+
+  /** {@inheritDoc ServerAdmin.listServers} */
+  listServers(): Promise<ServerInfo[]> {
+    return this.servers.listServers();
+  }
+
+  /** {@inheritDoc ServerAdmin.listWorkers} */
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.servers.listWorkers();
+  }
+
+  /** {@inheritDoc ServerAdmin.listSchedulerEntries} */
+  listSchedulerEntries(): Promise<SchedulerEntry[]> {
+    return this.servers.listSchedulerEntries();
+  }
+
+  /** {@inheritDoc ServerAdmin.listSchedulerEnqueueEvents} */
+  listSchedulerEnqueueEvents(entryId: string, options?: PageOptions): Promise<SchedulerEnqueueEvent[]> {
+    return this.servers.listSchedulerEnqueueEvents(entryId, options);
+  }
+
+  /** {@inheritDoc ServerAdmin.clusterKeySlot} */
+  clusterKeySlot(queue: string): Promise<number> {
+    return this.servers.clusterKeySlot(queue);
+  }
+
+  /** {@inheritDoc ServerAdmin.clusterNodes} */
+  clusterNodes(queue: string): Promise<ClusterNode[]> {
+    return this.servers.clusterNodes(queue);
   }
 
   /** Closes the Redis connection if the inspector created it. */

@@ -174,8 +174,11 @@ function docProblems(script: ParsedScript, kind: "KEYS" | "ARGV"): string[] {
   if (u.variable && doc.variableFrom === undefined) {
     problems.push(`${kind} is indexed by a variable but no ${kind}[n...] / ${kind}[n+i] entry documents it`);
   }
+  // A script that documents a variable part and indexes by a variable may reach fixed entries that way.
+  const reachableByVariable = u.variable && doc.variableFrom !== undefined;
   for (const n of doc.fixed)
-    if (!u.fixed.includes(n)) problems.push(`${kind}[${n}] is documented but not used`);
+    if (!u.fixed.includes(n) && !reachableByVariable)
+      problems.push(`${kind}[${n}] is documented but not used`);
   doc.fixed.forEach((n, i) => {
     if (n !== i + 1) problems.push(`documented ${kind} are not numbered 1..k in order (found ${kind}[${n}])`);
   });
@@ -203,7 +206,9 @@ function keyProblems(script: ParsedScript): string[] {
   calls.forEach((call, i) => {
     const command = commands[i] ?? "?";
     if (KEYLESS.has(command)) return;
-    for (const arg of call.args.slice(0, KEY_ARGS[command] ?? 1)) {
+    // MEMORY USAGE <key>: the key follows the subcommand.
+    const keyArgs = command === "MEMORY" ? call.args.slice(1, 2) : call.args.slice(0, KEY_ARGS[command] ?? 1);
+    for (const arg of keyArgs) {
       if (!/^KEYS\[[^\]]+\]$/.test(arg) && !safe.has(arg))
         problems.push(`${command} ${arg}: key not from KEYS`);
     }

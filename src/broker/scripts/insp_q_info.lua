@@ -29,7 +29,12 @@
 --
 -- ARGV[1] -> the tail ID of pending as the caller read it ("" when pending was empty)
 -- ARGV[2] -> G, the number of group keys
--- ARGV[3..8] -> the number of sampled task keys of pending, active, scheduled, retry, archived, completed
+-- ARGV[3] -> the number of sampled task keys of pending
+-- ARGV[4] -> the number of sampled task keys of active
+-- ARGV[5] -> the number of sampled task keys of scheduled
+-- ARGV[6] -> the number of sampled task keys of retry
+-- ARGV[7] -> the number of sampled task keys of archived
+-- ARGV[8] -> the number of sampled task keys of completed
 -- ARGV[9] -> the number of sampled task keys of the groups
 --
 -- Returns:
@@ -69,8 +74,9 @@ end
 
 local memory = 0
 local k = 14 + group_count
+local sample_counts = { ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8] }
 for c = 1, 6 do
-  local n = tonumber(ARGV[2 + c])
+  local n = tonumber(sample_counts[c])
   if n > 0 then
     local total = 0
     for j = k, k + n - 1 do
