@@ -31,7 +31,7 @@ export function subscribeCancel(
   redis.on("close", () => closed || onState("error", new Error("connection closed")));
   redis.on("ready", () => closed || onState("subscribed"));
   redis.subscribe(CANCEL_CHANNEL).catch((error: unknown) => {
-    onState("error", error instanceof Error ? error : new Error(String(error)));
+    if (!closed) onState("error", error instanceof Error ? error : new Error(String(error)));
   });
   return {
     close: () => {
