@@ -147,7 +147,8 @@ describe("forwarding due tasks", () => {
     expect(await pendingInDequeueOrder()).toEqual(ids);
     expect(await redis.exists(keys.scheduledKey(Q), keys.retryKey(Q))).toBe(0);
     // 250 scheduled in 3 script calls and 130 retry in 2: at most 100 per call.
-    expect(monitor.counts.get("evalsha")).toBe(5);
+    // A SCRIPT FLUSH by another test file turns an EVALSHA into EVALSHA (NOSCRIPT) + EVAL.
+    expect((monitor.counts.get("evalsha") ?? 0) - (monitor.counts.get("eval") ?? 0)).toBe(5);
     const states = await Promise.all(ids.map((id) => redis.hget(keys.taskKey(Q, id), "state")));
     expect(new Set(states)).toEqual(new Set(["pending"]));
   });

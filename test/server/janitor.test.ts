@@ -102,7 +102,8 @@ describe("expired completed tasks", () => {
     await waitFor(() => monitor.counts.has("echo"), "the MONITOR feed to catch up");
     monitor.stop();
 
-    expect(monitor.counts.get("evalsha")).toBe(3);
+    // A SCRIPT FLUSH by another test file turns an EVALSHA into EVALSHA (NOSCRIPT) + EVAL.
+    expect((monitor.counts.get("evalsha") ?? 0) - (monitor.counts.get("eval") ?? 0)).toBe(3);
     expect(await redis.exists(keys.completedKey(Q))).toBe(0);
     expect(await hashedIds()).toEqual([]);
   });
@@ -121,7 +122,8 @@ describe("expired completed tasks", () => {
     await waitFor(() => monitor.counts.has("echo"), "the MONITOR feed to catch up");
     monitor.stop();
 
-    expect(monitor.counts.get("evalsha")).toBe(3);
+    // A SCRIPT FLUSH by another test file turns an EVALSHA into EVALSHA (NOSCRIPT) + EVAL.
+    expect((monitor.counts.get("evalsha") ?? 0) - (monitor.counts.get("eval") ?? 0)).toBe(3);
   });
 
   it("cleans every listed queue, and only those", async () => {
