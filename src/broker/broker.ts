@@ -16,7 +16,7 @@ import {
 import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
 import { isNoScript, pipelineScript, preloadScripts, runScript } from "./scripts.js";
 import * as lifecycle from "./lifecycle.js";
-import { dequeue } from "./dequeue.js";
+import { dequeue, type DequeueHint } from "./dequeue.js";
 import { PendingWaiter } from "./waiter.js";
 import { publishCancel, subscribeCancel, type CancelSubscription } from "./pubsub.js";
 import { forwardDue, type ForwardResult } from "./forward.js";
@@ -237,6 +237,8 @@ const NOSCRIPT_ROUNDS = 3;
 export class RedisBroker implements Broker {
   private readonly redis: Redis;
   private waiter: PendingWaiter | undefined;
+  /** Per queue, the IDs the last peek saw next in line: the next dequeue tries them directly. */
+  private readonly hints = new Map<string, DequeueHint>();
   /** Connection drops seen so far: a call that overlapped one may have been re-sent by ioredis. */
   private drops = 0;
   private readonly subscriptions = new Set<CancelSubscription>();
@@ -395,7 +397,11 @@ export class RedisBroker implements Broker {
   }
 
   async dequeue(queue: string, max: number, leaseExpiresAtMs: number): Promise<DequeueResult> {
-    const result = await wrap("broker.dequeue", () => dequeue(this.redis, queue, max, leaseExpiresAtMs));
+    let hint = this.hints.get(queue);
+    if (hint === undefined) this.hints.set(queue, (hint = { ids: [] }));
+    const result = await wrap("broker.dequeue", () =>
+      dequeue(this.redis, queue, max, leaseExpiresAtMs, hint),
+    );
     // Redis keeps the lease in whole seconds (truncated): our local view must not outlive it.
     const leaseExpiresAt = Math.floor(leaseExpiresAtMs / 1000) * 1000;
     return { ...result, tasks: result.tasks.map((t) => ({ queue, id: t.id, msg: t.msg, leaseExpiresAt })) };

@@ -6,7 +6,7 @@ import { LuaScript, runScript } from "./scripts.js";
 
 const dequeueScript = LuaScript.fromFile("dequeue");
 
-/** How many peek-and-claim rounds a dequeue makes when other workers keep taking the tail first. */
+/** How many peek-and-claim rounds in a row may claim nothing (other workers took the tail first). */
 const MAX_ROUNDS = 3;
 
 /** One task moved from pending to active. */
@@ -35,6 +35,12 @@ type RoundResult = { paused: true } | { paused: false; tasks: DequeuedTask[]; da
  * concurrent dequeues: a task is claimed only while it is still the tail of pending, and a round
  * that lost every candidate to another worker is retried (at most 3 rounds).
  *
+ * With a `hint` (the IDs a previous peek saw behind the ones it claimed, oldest first), the claim
+ * script is tried on them directly, saving the peek round trip: a worker that is alone on a queue
+ * claims with one round trip. A wrong guess (another worker was faster) costs one script call that
+ * claims nothing, and falls back to peeking. The hint is refilled by each peek. (A claim that gets
+ * fewer than `max` tasks must mean the queue ran dry, so a hint shorter than `max` is not used.)
+ *
  * @param max the most tasks to claim, an integer >= 1.
  * @throws RangeError when `max` is not an integer >= 1.
  */
@@ -43,19 +49,40 @@ export async function dequeue(
   queue: string,
   max: number,
   leaseExpiresAtMs: number,
+  hint?: DequeueHint,
 ): Promise<DequeueResult> {
   if (!Number.isInteger(max) || max < 1)
     throw new RangeError(`dequeue: max must be an integer >= 1, got ${max}`);
+  const tasks: DequeuedTask[] = [];
   const dangling: string[] = [];
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    const result = await dequeueRound(redis, queue, max, leaseExpiresAtMs);
-    if (result === "empty") break;
+  // Only a hint that covers the whole request is tried; then peeks take what is still missing, so
+  // that fewer than `max` tasks means the queue ran dry (not that another worker was faster).
+  if (hint !== undefined && hint.ids.length >= max) {
+    const candidates = hint.ids.splice(0, max);
+    const result = await claim(redis, queue, candidates, leaseExpiresAtMs);
     if (result.paused) return { tasks: [], paused: true, dangling };
+    if (result.tasks.length + result.dangling.length < candidates.length) hint.ids.length = 0; // stale guess
+    tasks.push(...result.tasks);
     dangling.push(...result.dangling);
-    if (result.tasks.length > 0) return { tasks: result.tasks, paused: false, dangling };
   }
-  return { tasks: [], paused: false, dangling };
+  for (let fruitless = 0; tasks.length < max && fruitless < MAX_ROUNDS;) {
+    const result = await dequeueRound(redis, queue, max - tasks.length, leaseExpiresAtMs, hint);
+    if (result === "empty") break;
+    if (result.paused) return { tasks, paused: tasks.length === 0, dangling };
+    tasks.push(...result.tasks);
+    dangling.push(...result.dangling);
+    if (result.tasks.length === 0 && result.dangling.length === 0) fruitless++;
+  }
+  return { tasks, paused: false, dangling };
 }
+
+/** IDs expected next at the tail of a queue's pending list, oldest first; owned by one caller. */
+export interface DequeueHint {
+  ids: string[];
+}
+
+/** How far beyond the wanted tasks a peek looks, to refill the hint. */
+const LOOKAHEAD = 32;
 
 /** Peeks at the queue and, unless it is paused or empty, runs the claim script once. */
 async function dequeueRound(
@@ -63,10 +90,31 @@ async function dequeueRound(
   queue: string,
   max: number,
   leaseExpiresAtMs: number,
+  hint: DequeueHint | undefined,
 ): Promise<RoundResult | "empty"> {
-  const peek = await peekPending(redis, queue, max);
-  if (peek === "paused") return { paused: true };
-  if (peek.length === 0) return "empty";
+  const seen = await peekPending(
+    redis,
+    queue,
+    hint === undefined ? max : Math.min(max * 2 + LOOKAHEAD, 1000),
+  );
+  if (seen === "paused") return { paused: true };
+  if (seen.length === 0) return "empty";
+  const peek = seen.slice(0, max);
+  const result = await claim(redis, queue, peek, leaseExpiresAtMs);
+  if (hint !== undefined) {
+    const settled = !result.paused ? result.tasks.length + result.dangling.length : 0;
+    hint.ids = settled === peek.length ? seen.slice(max) : [];
+  }
+  return result;
+}
+
+/** Runs the claim script on candidates (oldest first). */
+async function claim(
+  redis: Redis,
+  queue: string,
+  peek: readonly string[],
+  leaseExpiresAtMs: number,
+): Promise<RoundResult> {
   const reply = await runScript(
     redis,
     dequeueScript,
