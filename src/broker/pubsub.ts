@@ -22,7 +22,11 @@ export function subscribeCancel(
   onCancel: (id: string) => void,
   onState: (event: "subscribed" | "error", error?: Error) => void,
 ): CancelSubscription {
-  const redis = base.duplicate({ maxRetriesPerRequest: null, connectionName: "asynq-ts:subscriber" });
+  const redis = base.duplicate({
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: false,
+    connectionName: "asynq-ts:subscriber",
+  });
   redis.on("message", (channel: string, message: string) => {
     if (channel === CANCEL_CHANNEL) onCancel(message);
   });

@@ -3,6 +3,20 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ChainableCommander, Redis } from "ioredis";
 
+/**
+ * The Buffer-reply forms of EVALSHA / EVAL, which ioredis has at runtime but not in its typings.
+ * (`callBuffer("EVALSHA", …)` would do, but loses the command name under auto-pipelining.)
+ */
+interface BufferEval {
+  evalshaBuffer(sha: string, numKeys: number, ...args: ScriptArg[]): Promise<unknown>;
+  evalBuffer(source: string, numKeys: number, ...args: ScriptArg[]): Promise<unknown>;
+}
+
+/** The same on a pipeline, where it queues the command and returns the pipeline. */
+interface PipelineBufferEval {
+  evalshaBuffer(sha: string, numKeys: number, ...args: ScriptArg[]): ChainableCommander;
+}
+
 /** A script argument as sent to Redis (numbers are sent as decimal strings). */
 export type ScriptArg = string | number | Buffer;
 
@@ -49,12 +63,12 @@ export async function runScript(
   const argv = [...keys, ...args];
   try {
     return buffers
-      ? await redis.callBuffer("EVALSHA", script.sha, keys.length, ...argv)
+      ? await (redis as unknown as BufferEval).evalshaBuffer(script.sha, keys.length, ...argv)
       : await redis.evalsha(script.sha, keys.length, ...argv);
   } catch (error) {
     if (!isNoScript(error)) throw error;
     return buffers
-      ? await redis.callBuffer("EVAL", script.source, keys.length, ...argv)
+      ? await (redis as unknown as BufferEval).evalBuffer(script.source, keys.length, ...argv)
       : await redis.eval(script.source, keys.length, ...argv);
   }
 }
@@ -76,7 +90,8 @@ export function pipelineScript(
   args: readonly ScriptArg[],
   buffers = false,
 ): void {
-  if (buffers) pipeline.callBuffer("EVALSHA", script.sha, keys.length, ...keys, ...args);
+  if (buffers)
+    (pipeline as unknown as PipelineBufferEval).evalshaBuffer(script.sha, keys.length, ...keys, ...args);
   else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
 }
 

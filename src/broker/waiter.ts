@@ -40,7 +40,11 @@ export class PendingWaiter {
     let redis = this.connections.get(queue);
     if (redis === undefined) {
       // Blocking commands need their own connection; it waits out outages like the server's.
-      redis = this.base.duplicate({ maxRetriesPerRequest: null, connectionName: "asynq-ts:waiter" });
+      redis = this.base.duplicate({
+        maxRetriesPerRequest: null,
+        enableAutoPipelining: false,
+        connectionName: "asynq-ts:waiter",
+      });
       redis.on("error", () => {}); // reconnects by itself; waits fail and the caller falls back to its timer
       this.connections.set(queue, redis);
     }

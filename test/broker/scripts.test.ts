@@ -3,13 +3,13 @@
 // runScript survives a flushed script cache.
 import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { enqueueCall, type EnqueueRequest } from "../../src/broker/enqueue.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
+import { startPrivateRedis, type PrivateRedis } from "../support/processes.js";
 import { newTaskMessage } from "../../src/wire/proto.js";
 import { uniqueKey } from "../../src/wire/unique.js";
-import { freshRedis } from "../support/redis.js";
 
 const SCRIPTS_DIR = new URL("../../src/broker/scripts/", import.meta.url);
 const files = readdirSync(SCRIPTS_DIR)
@@ -368,13 +368,17 @@ describe("enqueue calls match the script headers", () => {
 
 describe("runScript", () => {
   let redis: Redis;
+  let server: PrivateRedis;
 
+  // A private Redis: these tests flush and inspect the script cache, which other test files share.
   beforeAll(async () => {
-    redis = await freshRedis();
+    server = await startPrivateRedis();
+    redis = new Redis(server.url);
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     redis.disconnect();
+    await server.stop();
   });
 
   beforeEach(async () => {
