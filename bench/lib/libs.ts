@@ -1,0 +1,90 @@
+// The two libraries behind one producer interface: asynq-ts (from src/) and BullMQ, same payloads.
+import { Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import { Client } from "../../src/index.js";
+import { processedTotalKey } from "../../src/wire/keys.js";
+
+/** The libraries compared. */
+export type Lib = "asynq-ts" | "bullmq";
+export const LIBS: readonly Lib[] = ["asynq-ts", "bullmq"];
+
+/** asynq-ts queue, BullMQ queue name and task type / job name used everywhere. */
+export const ASYNQ_QUEUE = "default";
+export const BULL_QUEUE = "bench";
+export const TASK_TYPE = "bench:noop";
+export const PAYLOAD_BYTES = 100;
+
+/** A JSON payload whose encoding is exactly 100 bytes (for indexes below 10^12). */
+export function payload(i: number): { i: number; pad: string } {
+  const bare = JSON.stringify({ i, pad: "" }).length;
+  return { i, pad: "x".repeat(Math.max(0, PAYLOAD_BYTES - bare)) };
+}
+
+/** Host and port of a `redis://host:port/db` URL, as BullMQ's connection options. */
+export function bullConnection(url: string): { host: string; port: number; maxRetriesPerRequest: null } {
+  const parsed = new URL(url);
+  return { host: parsed.hostname, port: Number(parsed.port), maxRetriesPerRequest: null };
+}
+
+/** The producer side of one library. */
+export interface Producer {
+  /** Enqueues task `i` on its own; resolves to its ID. */
+  enqueue(i: number): Promise<string>;
+  /** Enqueues tasks `from .. from + count - 1` in one batch call. */
+  enqueueBatch(from: number, count: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a producer of `lib` on `url`.
+ * @throws Error when a batch reports a failed task.
+ */
+export async function openProducer(lib: Lib, url: string): Promise<Producer> {
+  if (lib === "asynq-ts") {
+    const client = new Client(url);
+    return {
+      enqueue: async (i) => (await client.enqueue({ type: TASK_TYPE, payload: payload(i) })).id,
+      enqueueBatch: async (from, count) => {
+        const tasks = Array.from({ length: count }, (_, k) => ({
+          type: TASK_TYPE,
+          payload: payload(from + k),
+        }));
+        const failed = (await client.enqueueBatch(tasks)).find((r) => !r.ok);
+        if (failed !== undefined && !failed.ok) throw failed.error;
+      },
+      close: () => client.close(),
+    };
+  }
+  const queue = new Queue(BULL_QUEUE, { connection: bullConnection(url) });
+  await queue.waitUntilReady();
+  return {
+    enqueue: async (i) => (await queue.add(TASK_TYPE, payload(i))).id ?? "",
+    enqueueBatch: async (from, count) => {
+      const jobs = Array.from({ length: count }, (_, k) => ({ name: TASK_TYPE, data: payload(from + k) }));
+      await queue.addBulk(jobs);
+    },
+    close: () => queue.close(),
+  };
+}
+
+/** How many tasks of `lib` have completed so far (asynq-ts: processed counter; BullMQ: completed set). */
+export async function completedCount(lib: Lib, admin: Redis): Promise<number> {
+  if (lib === "asynq-ts") return Number((await admin.get(processedTotalKey(ASYNQ_QUEUE))) ?? 0);
+  return admin.zcard(`bull:${BULL_QUEUE}:completed`);
+}
+
+/** Tasks of `lib` still waiting or running (0 once the queue is drained). */
+export async function unfinishedCount(lib: Lib, admin: Redis): Promise<number> {
+  if (lib === "asynq-ts") {
+    const [pending, active] = await Promise.all([
+      admin.llen(`asynq:{${ASYNQ_QUEUE}}:pending`),
+      admin.llen(`asynq:{${ASYNQ_QUEUE}}:active`),
+    ]);
+    return pending + active;
+  }
+  const [wait, active] = await Promise.all([
+    admin.llen(`bull:${BULL_QUEUE}:wait`),
+    admin.llen(`bull:${BULL_QUEUE}:active`),
+  ]);
+  return wait + active;
+}
