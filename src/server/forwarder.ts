@@ -1,4 +1,5 @@
 // The forwarder: moves scheduled and retry tasks whose time has come to pending (or back into their group).
+import { Periodic } from "./periodic.js";
 import type { ForwardResult } from "../broker/forward.js";
 import type { Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
@@ -46,9 +47,10 @@ export class Forwarder {
   private readonly queues: readonly string[];
   private readonly interval: number | undefined;
   private failing = false;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<number> | undefined;
-  private running = false;
+  private readonly loop = new Periodic<number>(
+    () => this.check(),
+    () => this.nextDelay(),
+  );
 
   /** @throws RangeError when `interval` is given and is not a positive finite number. */
   constructor(params: ForwarderParams) {
@@ -64,17 +66,12 @@ export class Forwarder {
 
   /** Starts checking; the first check runs after one interval (or at the next second). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule();
+    this.loop.start();
   }
 
   /** Stops the timer and waits for a check in progress. */
   async shutdown(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
+    await this.loop.stop();
   }
 
   /**
@@ -82,20 +79,7 @@ export class Forwarder {
    * @returns the number of tasks moved; 0 when the check failed (the failure is logged, never thrown).
    */
   runOnce(): Promise<number> {
-    this.inFlight ??= this.check().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
-  }
-
-  private schedule(): void {
-    if (!this.running || this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const next = (): void => this.schedule();
-      // runOnce logs its failures; the rejection path only guards against a throwing logger.
-      void this.runOnce().then(next, next);
-    }, this.nextDelay());
+    return this.loop.runOnce();
   }
 
   /** The fixed interval, or the time until just after the next whole second. */

@@ -1,4 +1,5 @@
 // The janitor: deletes completed tasks whose retention ran out and keeps every archive within its limits.
+import { Periodic } from "./periodic.js";
 import type { Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
 
@@ -56,9 +57,10 @@ export class Janitor {
   private readonly archiveMaxSize: number;
   private readonly archiveMaxAge: number;
   private failing = false;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<JanitorRun> | undefined;
-  private running = false;
+  private readonly loop = new Periodic<JanitorRun>(
+    () => this.clean(),
+    () => this.interval,
+  );
 
   /** @throws RangeError when a numeric parameter is out of range. */
   constructor(params: JanitorParams) {
@@ -78,17 +80,12 @@ export class Janitor {
 
   /** Starts cleaning; the first run is after one interval (as asynq's). */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.schedule();
+    this.loop.start();
   }
 
   /** Stops the timer and waits for a run in progress. */
   async shutdown(): Promise<void> {
-    this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
+    await this.loop.stop();
   }
 
   /**
@@ -96,20 +93,7 @@ export class Janitor {
    * @returns what was deleted (queues that failed count 0).
    */
   runOnce(): Promise<JanitorRun> {
-    this.inFlight ??= this.clean().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
-  }
-
-  private schedule(): void {
-    if (!this.running || this.timer !== undefined) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const next = (): void => this.schedule();
-      // runOnce logs its failures; the rejection path only guards against a throwing logger.
-      void this.runOnce().then(next, next);
-    }, this.interval);
+    return this.loop.runOnce();
   }
 
   private async clean(): Promise<JanitorRun> {
