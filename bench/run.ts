@@ -31,11 +31,17 @@ const ALL: readonly Scenario[] = [
 ];
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 
-function gitCommit(): string {
+/** The commit checked out, and the files of src/ that differ from it (what was measured). */
+function gitState(): { commit: string; srcChanges: string[] } {
   try {
-    return execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: "pipe" }).trim();
+    const git = (...args: string[]) => execFileSync("git", args, { encoding: "utf8", stdio: "pipe" }).trim();
+    const changes = git("status", "--porcelain", "--", "src");
+    return {
+      commit: git("rev-parse", "--short", "HEAD"),
+      srcChanges: changes === "" ? [] : changes.split("\n"),
+    };
   } catch {
-    return "unknown";
+    return { commit: "unknown", srcChanges: [] };
   }
 }
 
@@ -79,6 +85,7 @@ async function main(): Promise<number> {
   if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
   const log = (line: string) => console.log(line);
   const startedAt = new Date();
+  const git = gitState();
   const t0 = performance.now();
 
   const redis = await startPrivateRedis();
@@ -134,7 +141,7 @@ async function main(): Promise<number> {
   const json = {
     startedAt: startedAt.toISOString(),
     totalSeconds: round(seconds),
-    commit: gitCommit(),
+    ...git,
     machine: { cores: cpu.length, cpu: cpu[0]?.model, node: process.version, redis: redis.version },
     bullmq: bullmqVersion,
     args,

@@ -30,7 +30,7 @@ export type ResultValue = Uint8Array | string | number | boolean | null | object
 export interface ResultWriter {
   /**
    * Stores the result. Returns the number of bytes written.
-   * @throws AsynqError (`ERR_RESULT_AFTER_DONE`) once the task's signal is aborted, or ValidationError
+   * @throws AsynqError (`ERR_RESULT_AFTER_DONE`) once the attempt is over (its handler returned or its signal aborted), or ValidationError
    *   when the value cannot be encoded.
    */
   write(value: ResultValue): Promise<number>;
