@@ -17,7 +17,7 @@ import { Subscriber } from "./subscriber.js";
 type State = "new" | "active" | "stopped" | "closed";
 
 /** Longest wait for one shutdown step other than the processor's drain. */
-const STEP_TIMEOUT_MS = 2000;
+const STEP_TIMEOUT_MS = 1000;
 
 /** The components of a running server. */
 interface Components {
