@@ -1,4 +1,5 @@
 // Inspector listing I/O (spec §4.28.4): pages of task records by position, and cursor pages for iterating a whole state.
+import { execPipeline as exec } from "./util.js";
 import type { Redis } from "ioredis";
 import * as keys from "../wire/keys.js";
 import { LuaScript, runScript } from "./scripts.js";
@@ -198,15 +199,5 @@ async function readRecords(
       result,
       score: active ? (lease === null || lease === undefined ? null : Number(lease)) : score,
     };
-  });
-}
-
-/** Runs a pipeline and returns its replies, throwing the first error. */
-async function exec(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error("inspector: pipeline aborted");
-  return replies.map(([error, reply]) => {
-    if (error !== null) throw error;
-    return reply;
   });
 }

@@ -1,4 +1,5 @@
 // Inspector write I/O (spec §4.28.5-§4.28.8): delete, archive or run tasks by ID or all of a state, in verified batches; replace a task's msg.
+import { execPipeline as exec, toBuffer } from "./util.js";
 import type { Redis } from "ioredis";
 import { unixNanos, unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
@@ -258,19 +259,4 @@ function chunks<T extends { state: string | null }>(tasks: readonly T[], size: n
   }
   if (current.length > 0) out.push(current);
   return out;
-}
-
-/** Runs a pipeline and returns its replies, throwing the first error. */
-async function exec(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error("inspector: pipeline aborted");
-  return replies.map(([error, reply]) => {
-    if (error !== null) throw error;
-    return reply;
-  });
-}
-
-/** A Buffer view of the bytes (no copy). */
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,5 +1,6 @@
 // Inspector reads and admin writes on one queue (spec §4.28.1, §4.28.2, §4.28.11, §4.23): stats and memory
 // estimate, daily history, groups, pause/unpause. Queue removal is in ./inspect-queues-remove.ts.
+import { execPipeline as exec } from "./util.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
@@ -235,16 +236,6 @@ export async function readGroups(redis: Redis, queue: string): Promise<GroupSize
     .sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
 }
 
-/** Runs a pipeline; returns the replies, throwing the first error. */
-export async function exec(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error("pipeline aborted");
-  return replies.map(([error, reply]) => {
-    if (error !== null) throw error;
-    return reply;
-  });
-}
-
 /** A stored counter (decimal string) as a number; 0 when missing or unreadable. */
 function counter(value: unknown): number {
   if (typeof value !== "string" || !/^-?\d+$/.test(value)) return 0;
@@ -255,3 +246,5 @@ function counter(value: unknown): number {
 function nanos(value: string | null): bigint | null {
   return value !== null && /^-?\d+$/.test(value) ? BigInt(value) : null;
 }
+
+export { exec };

@@ -1,4 +1,5 @@
 // Worker-side task lifecycle (spec §4.11-§4.15, §4.18, §4.24): what an attempt's end does to an active task in Redis.
+import { execPipeline, toBuffer, statsExpireAt } from "./util.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
@@ -16,8 +17,7 @@ const scripts = {
   trimArchive: LuaScript.fromFile("trim_archive"),
 };
 
-/** How long a daily counter lives after its first increment: 90 days, in seconds (spec §1.4). */
-export const STATS_TTL_SECONDS = 90 * 24 * 60 * 60;
+export { STATS_TTL_SECONDS } from "./util.js";
 
 /** Outcome of a transition out of active: done, or the task was not in active (nothing written). */
 export type ActiveOutcome = "ok" | "not-active";
@@ -339,16 +339,6 @@ async function trimCandidates(
   return [...new Set([...old, ...ranked])];
 }
 
-/** Runs a pipeline and returns its replies, throwing the first error. */
-async function execPipeline(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error("pipeline aborted");
-  return replies.map(([error, reply]) => {
-    if (error !== null) throw error;
-    return reply;
-  });
-}
-
 /** Runs a transition script replying 1 (done) or 0 (not in active). */
 async function runTransition(
   redis: Redis,
@@ -371,11 +361,6 @@ function fenceArg(fence: Uint8Array | undefined): ScriptArg {
   return fence === undefined ? "" : toBuffer(fence);
 }
 
-/** The daily counters' expiry: now + 90 days, unix seconds (spec §4.8). */
-function statsExpireAt(nowMs: number): number {
-  return unixSeconds(nowMs) + STATS_TTL_SECONDS;
-}
-
 /** `[processed:<UTC day of nowMs>, processed]`. */
 function processedKeys(queue: string, nowMs: number): string[] {
   return [keys.processedKey(queue, new Date(nowMs)), keys.processedTotalKey(queue)];
@@ -395,9 +380,4 @@ function totalKeys(queue: string): string[] {
 /** The lock key as an optional trailing KEYS entry: none when the task has no lock. */
 function lockKeys(uniqueKey: string): string[] {
   return uniqueKey === "" ? [] : [uniqueKey];
-}
-
-/** A Buffer view of the bytes (no copy). */
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,8 +1,8 @@
 // Recoverer-side Redis I/O (spec §4.18, §5.8): find orphaned active tasks; retry, archive or set them aside.
+import { execPipeline, toBuffer, statsExpireAt } from "./util.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
-import { STATS_TTL_SECONDS } from "./lifecycle.js";
 import { LuaScript, runScript, type ScriptArg } from "./scripts.js";
 
 const scripts = {
@@ -197,28 +197,8 @@ function counterKeys(queue: string, nowMs: number): string[] {
   ];
 }
 
-/** The daily counters' expiry: now + 90 days, unix seconds (spec §4.8). */
-function statsExpireAt(nowMs: number): number {
-  return unixSeconds(nowMs) + STATS_TTL_SECONDS;
-}
-
 /** Reads an integer script reply. @throws Error on any reply not in `allowed`. */
 function replyCode(reply: unknown, name: string, allowed: readonly number[]): number {
   if (typeof reply === "number" && allowed.includes(reply)) return reply;
   throw new Error(`${name}: unexpected script reply ${String(reply)}`);
-}
-
-/** Runs a pipeline and returns its replies, throwing the first error. */
-async function execPipeline(pipeline: ReturnType<Redis["pipeline"]>): Promise<unknown[]> {
-  const replies = await pipeline.exec();
-  if (replies === null) throw new Error("pipeline aborted");
-  return replies.map(([error, reply]) => {
-    if (error !== null) throw error;
-    return reply;
-  });
-}
-
-/** A Buffer view of the bytes (no copy). */
-function toBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
