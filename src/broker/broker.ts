@@ -16,7 +16,7 @@ import {
 import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
 import { isNoScript, pipelineScript, preloadScripts, runScript } from "./scripts.js";
 import * as lifecycle from "./lifecycle.js";
-import { dequeue, type DequeueHint } from "./dequeue.js";
+import { dequeue, newHint, type DequeueHint, type FinishedTask } from "./dequeue.js";
 import { PendingWaiter } from "./waiter.js";
 import { publishCancel, subscribeCancel, type CancelSubscription } from "./pubsub.js";
 import { forwardDue, type ForwardResult } from "./forward.js";
@@ -34,6 +34,7 @@ import { encodeTaskMessage } from "../wire/proto.js";
 export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "./enqueue.js";
 export type { QueueSizes, TaskRecord } from "./inspect.js";
 export type { ForwardResult } from "./forward.js";
+export type { FinishedTask } from "./dequeue.js";
 
 /** A task moved from pending to active by {@link Broker.dequeue}. */
 export interface DequeuedTask {
@@ -52,6 +53,8 @@ export interface DequeueResult {
   paused: boolean;
   /** IDs found in pending with no task data; removed from pending. */
   dangling: string[];
+  /** Per finished task given to the dequeue, in order: what its success write did. */
+  finished: LifecycleResult[];
 }
 
 /** Result of a write on an active task: `not-active` when it was no longer in active (nothing written). */
@@ -72,8 +75,18 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   queueSizes(queue: string): Promise<QueueSizes>;
   /** Names of every registered queue. */
   queues(): Promise<string[]>;
-  /** Moves up to `max` oldest pending tasks to active, leased until `leaseExpiresAtMs` (spec §4.10). */
-  dequeue(queue: string, max: number, leaseExpiresAtMs: number): Promise<DequeueResult>;
+  /**
+   * Writes the success of `finished` tasks of the queue (as {@link Broker.done}, at `nowMs`), then
+   * moves up to `max` oldest pending tasks to active, leased until `leaseExpiresAtMs` (spec §4.10),
+   * in one round trip when it can. `max` 0 only writes the finished tasks.
+   */
+  dequeue(
+    queue: string,
+    max: number,
+    leaseExpiresAtMs: number,
+    finished?: readonly FinishedTask[],
+    nowMs?: number,
+  ): Promise<DequeueResult>;
   // The writes below take `fence`, the encoded message as dequeued: nothing is written unless the
   // stored message is still that one, so a late write after the task was recovered cannot apply twice.
 
@@ -396,15 +409,26 @@ export class RedisBroker implements Broker {
     return wrap("broker.queues", () => this.redis.smembers(keys.ALL_QUEUES));
   }
 
-  async dequeue(queue: string, max: number, leaseExpiresAtMs: number): Promise<DequeueResult> {
+  async dequeue(
+    queue: string,
+    max: number,
+    leaseExpiresAtMs: number,
+    finished: readonly FinishedTask[] = [],
+    nowMs: number = Date.now(),
+  ): Promise<DequeueResult> {
     let hint = this.hints.get(queue);
-    if (hint === undefined) this.hints.set(queue, (hint = { ids: [] }));
+    if (hint === undefined) this.hints.set(queue, (hint = newHint()));
     const result = await wrap("broker.dequeue", () =>
-      dequeue(this.redis, queue, max, leaseExpiresAtMs, hint),
+      dequeue(this.redis, queue, max, leaseExpiresAtMs, hint, finished, nowMs),
     );
     // Redis keeps the lease in whole seconds (truncated): our local view must not outlive it.
     const leaseExpiresAt = Math.floor(leaseExpiresAtMs / 1000) * 1000;
-    return { ...result, tasks: result.tasks.map((t) => ({ queue, id: t.id, msg: t.msg, leaseExpiresAt })) };
+    return {
+      tasks: result.tasks.map((t) => ({ queue, id: t.id, msg: t.msg, leaseExpiresAt })),
+      paused: result.paused,
+      dangling: result.dangling,
+      finished: result.finished.map((ok) => (ok ? "ok" : "not-active")),
+    };
   }
 
   done(

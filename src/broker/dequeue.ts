@@ -1,19 +1,36 @@
-// Worker-side dequeue (spec §4.10): peek at the oldest pending IDs, then claim them with a script that re-verifies each.
+// Worker-side dequeue (spec §4.10), combined with the success writes of finished tasks (§4.11): one
+// script call per batch writes what the worker finished and claims what it takes next.
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
-import { LuaScript, runScript } from "./scripts.js";
+import { LuaScript, runScript, type ScriptArg } from "./scripts.js";
+import { statsExpireAt, toBuffer } from "./util.js";
 
 const dequeueScript = LuaScript.fromFile("dequeue");
 
-/** How many peek-and-claim rounds in a row may claim nothing (other workers took the tail first). */
+/** How many calls in a row may claim nothing (other workers took the tail first). */
 const MAX_ROUNDS = 3;
+
+/** How far beyond the wanted tasks a call looks, to name the candidates of the next calls. */
+const LOOKAHEAD = 32;
+
+/** The most IDs a reply lists as next in line. */
+const MAX_NEXT = 1000;
 
 /** One task moved from pending to active. */
 export interface DequeuedTask {
   id: string;
   /** The encoded TaskMessage; null when the hash exists but has no `msg` field (a corrupt task). */
   msg: Buffer | null;
+}
+
+/** A task whose handler succeeded (retention 0): deleted and counted by the next call. */
+export interface FinishedTask {
+  id: string;
+  /** The task's lock key (msg.uniqueKey), "" when it has none. */
+  uniqueKey: string;
+  /** The encoded TaskMessage as dequeued: nothing is written unless the stored message is still that one. */
+  fence?: Uint8Array;
 }
 
 /** What a dequeue did. */
@@ -24,25 +41,46 @@ export interface DequeueResult {
   paused: boolean;
   /** IDs that were in pending with no task hash; removed from pending (no hash was created). */
   dangling: string[];
+  /**
+   * Per finished task, in order: true when it was written (deleted and counted), false when nothing
+   * was written (not in active, or its message changed since it was dequeued). Empty when none were given.
+   */
+  finished: boolean[];
 }
 
-/** One round's outcome: the script's reply, or that the queue is paused. */
-type RoundResult = { paused: true } | { paused: false; tasks: DequeuedTask[]; dangling: string[] };
+/**
+ * What a worker knows of a queue's pending tail between calls: the IDs the last reply listed as next
+ * in line (oldest first), and the IDs its calls in flight are claiming. Owned by one connection.
+ */
+export interface DequeueHint {
+  ids: string[];
+  /** The last reply listed the whole pending list (fewer IDs than it asked for). */
+  complete: boolean;
+  /** Candidates of calls in flight; a newer reply may list them still, they are not offered twice. */
+  claiming: Set<string>;
+}
+
+/** A hint with nothing known yet. */
+export function newHint(): DequeueHint {
+  return { ids: [], complete: false, claiming: new Set() };
+}
 
 /**
- * Moves up to `max` of the oldest pending tasks of `queue` to active (FIFO), each with a lease
- * until `leaseExpiresAtMs` (stored as whole unix seconds). A paused queue moves nothing. Safe under
- * concurrent dequeues: a task is claimed only while it is still the tail of pending, and a round
- * that lost every candidate to another worker is retried (at most 3 rounds).
+ * Writes the success of `finished` tasks (as lifecycle `done`, spec §4.11), then moves up to `max` of
+ * the oldest pending tasks of `queue` to active (FIFO), each with a lease until `leaseExpiresAtMs`
+ * (stored as whole unix seconds). A paused queue moves nothing (finished tasks are still written).
  *
- * With a `hint` (the IDs a previous peek saw behind the ones it claimed, oldest first), the claim
- * script is tried on them directly, saving the peek round trip: a worker that is alone on a queue
- * claims with one round trip. A wrong guess (another worker was faster) costs one script call that
- * claims nothing, and falls back to peeking. The hint is refilled by each peek. (A claim that gets
- * fewer than `max` tasks must mean the queue ran dry, so a hint shorter than `max` is not used.)
+ * A script may only touch keys named in KEYS, so the candidates come from the `hint`: the IDs the
+ * previous reply listed as next in line. Each candidate is claimed only while it is still the tail
+ * of pending, so concurrent workers never take the same task; a call whose candidates were taken by
+ * another worker claims nothing and brings a fresh list (at most 3 such calls). A worker alone on a
+ * queue thus claims, and writes what it finished, in one round trip per batch. Fewer than `max`
+ * tasks means the queue ran dry.
  *
- * @param max the most tasks to claim, an integer >= 1.
- * @throws RangeError when `max` is not an integer >= 1.
+ * @param max the most tasks to claim, an integer >= 0 (0: only write the finished tasks).
+ * @param hint the caller's hint for this queue and connection; without one, a call first looks at the tail.
+ * @param nowMs the time of the success writes (names the daily counter).
+ * @throws RangeError when `max` is not an integer >= 0.
  */
 export async function dequeue(
   redis: Redis,
@@ -50,114 +88,127 @@ export async function dequeue(
   max: number,
   leaseExpiresAtMs: number,
   hint?: DequeueHint,
+  finished: readonly FinishedTask[] = [],
+  nowMs: number = Date.now(),
 ): Promise<DequeueResult> {
-  if (!Number.isInteger(max) || max < 1)
+  if (!Number.isInteger(max) || max < 0 || (max === 0 && finished.length === 0))
     throw new RangeError(`dequeue: max must be an integer >= 1, got ${max}`);
-  const tasks: DequeuedTask[] = [];
-  const dangling: string[] = [];
-  // Only a hint that covers the whole request is tried; then peeks take what is still missing, so
-  // that fewer than `max` tasks means the queue ran dry (not that another worker was faster).
-  if (hint !== undefined && hint.ids.length >= max) {
-    const candidates = hint.ids.splice(0, max);
-    const result = await claim(redis, queue, candidates, leaseExpiresAtMs);
-    if (result.paused) return { tasks: [], paused: true, dangling };
-    if (result.tasks.length + result.dangling.length < candidates.length) hint.ids.length = 0; // stale guess
-    tasks.push(...result.tasks);
-    dangling.push(...result.dangling);
-  }
-  for (let fruitless = 0; tasks.length < max && fruitless < MAX_ROUNDS;) {
-    const result = await dequeueRound(redis, queue, max - tasks.length, leaseExpiresAtMs, hint);
-    if (result === "empty") break;
-    if (result.paused) return { tasks, paused: tasks.length === 0, dangling };
-    tasks.push(...result.tasks);
-    dangling.push(...result.dangling);
-    if (result.tasks.length === 0 && result.dangling.length === 0) fruitless++;
-  }
-  return { tasks, paused: false, dangling };
-}
-
-/** IDs expected next at the tail of a queue's pending list, oldest first; owned by one caller. */
-export interface DequeueHint {
-  ids: string[];
-}
-
-/** How far beyond the wanted tasks a peek looks, to refill the hint. */
-const LOOKAHEAD = 32;
-
-/** Peeks at the queue and, unless it is paused or empty, runs the claim script once. */
-async function dequeueRound(
-  redis: Redis,
-  queue: string,
-  max: number,
-  leaseExpiresAtMs: number,
-  hint: DequeueHint | undefined,
-): Promise<RoundResult | "empty"> {
-  const seen = await peekPending(
-    redis,
-    queue,
-    hint === undefined ? max : Math.min(max * 2 + LOOKAHEAD, 1000),
-  );
-  if (seen === "paused") return { paused: true };
-  if (seen.length === 0) return "empty";
-  const peek = seen.slice(0, max);
-  const result = await claim(redis, queue, peek, leaseExpiresAtMs);
-  if (hint !== undefined) {
-    const settled = !result.paused ? result.tasks.length + result.dangling.length : 0;
-    hint.ids = settled === peek.length ? seen.slice(max) : [];
+  const known = hint ?? newHint();
+  // With a persistent hint, ask for enough IDs to serve the next calls too.
+  const lookahead = hint === undefined ? max : Math.min(max * 2 + LOOKAHEAD, MAX_NEXT);
+  const result: DequeueResult = { tasks: [], paused: false, dangling: [], finished: [] };
+  let toFinish = finished;
+  let fresh = false; // a reply of this call listed the tail
+  for (let fruitless = 0; fruitless < MAX_ROUNDS;) {
+    const want = max - result.tasks.length;
+    const candidates = want > 0 ? takeCandidates(known, want, fresh) : [];
+    if (candidates.length === 0 && toFinish.length === 0 && (want <= 0 || fresh)) break;
+    let reply: Reply;
+    try {
+      reply = await call(redis, queue, toFinish, candidates, leaseExpiresAtMs, nowMs, lookahead);
+    } finally {
+      for (const id of candidates) known.claiming.delete(id);
+    }
+    if (toFinish.length > 0) {
+      result.finished = reply.done;
+      toFinish = [];
+    }
+    fresh = true;
+    if (reply.paused) {
+      known.ids = [];
+      known.complete = false;
+      result.paused = result.tasks.length === 0;
+      return result;
+    }
+    result.tasks.push(...reply.claimed);
+    result.dangling.push(...reply.dangling);
+    known.ids = reply.next.filter((id) => !known.claiming.has(id));
+    known.complete = reply.next.length < lookahead;
+    if (candidates.length > 0 && reply.claimed.length + reply.dangling.length === 0) fruitless++;
+    if (known.ids.length === 0) break; // the queue is dry (or the rest is being claimed by our other calls)
   }
   return result;
 }
 
-/** Runs the claim script on candidates (oldest first). */
-async function claim(
+/**
+ * Takes up to `want` candidates off the hint, when it can be trusted: it covers the whole request,
+ * or it listed the whole queue, or it is this call's own fresh reply.
+ */
+function takeCandidates(hint: DequeueHint, want: number, fresh: boolean): string[] {
+  if (hint.ids.length === 0 || !(hint.ids.length >= want || hint.complete || fresh)) return [];
+  const candidates = hint.ids.splice(0, want);
+  for (const id of candidates) hint.claiming.add(id);
+  return candidates;
+}
+
+interface Reply {
+  done: boolean[];
+  claimed: DequeuedTask[];
+  dangling: string[];
+  paused: boolean;
+  /** IDs next in line, oldest first. */
+  next: string[];
+}
+
+/** Runs the script once. */
+async function call(
   redis: Redis,
   queue: string,
-  peek: readonly string[],
+  finished: readonly FinishedTask[],
+  candidates: readonly string[],
   leaseExpiresAtMs: number,
-): Promise<RoundResult> {
-  const reply = await runScript(
-    redis,
-    dequeueScript,
-    [
-      keys.pendingKey(queue),
-      keys.pausedKey(queue),
-      keys.activeKey(queue),
-      keys.leaseKey(queue),
-      ...peek.map((id) => keys.taskKey(queue, id)),
-    ],
-    [unixSeconds(leaseExpiresAtMs), ...peek],
-    true,
-  );
-  return parseReply(reply);
-}
-
-/** The candidate IDs in dequeue order (oldest first), or "paused". */
-async function peekPending(redis: Redis, queue: string, max: number): Promise<string[] | "paused"> {
-  const replies = await redis
-    .pipeline()
-    .exists(keys.pausedKey(queue))
-    .lrange(keys.pendingKey(queue), -max, -1)
-    .exec();
-  if (replies === null) throw new Error("dequeue: the peek pipeline was aborted");
-  const [[pausedError, paused], [rangeError, range]] = replies as [
-    [Error | null, number],
-    [Error | null, string[]],
+  nowMs: number,
+  lookahead: number,
+): Promise<Reply> {
+  const keyList = [
+    keys.pendingKey(queue),
+    keys.pausedKey(queue),
+    keys.activeKey(queue),
+    keys.leaseKey(queue),
+    keys.processedKey(queue, new Date(nowMs)),
+    keys.processedTotalKey(queue),
   ];
-  if (pausedError !== null) throw pausedError;
-  if (rangeError !== null) throw rangeError;
-  if (paused === 1) return "paused";
-  return range.reverse();
+  const args: ScriptArg[] = [unixSeconds(leaseExpiresAtMs), statsExpireAt(nowMs), finished.length, lookahead];
+  for (const task of finished) {
+    keyList.push(keys.taskKey(queue, task.id));
+    if (task.uniqueKey !== "") keyList.push(task.uniqueKey);
+    args.push(
+      task.id,
+      task.fence === undefined ? "" : toBuffer(task.fence),
+      task.uniqueKey !== "" ? "1" : "0",
+    );
+  }
+  for (const id of candidates) {
+    keyList.push(keys.taskKey(queue, id));
+    args.push(id);
+  }
+  return parseReply(await runScript(redis, dequeueScript, keyList, args, true), finished.length);
 }
 
-/** Reads the script reply: 0 when paused, else `{ {id, msg, ...}, {dangling ids} }` (bulk strings as Buffers). */
-function parseReply(reply: unknown): RoundResult {
-  if (reply === 0) return { paused: true };
-  if (!Array.isArray(reply) || reply.length !== 2)
+/** Reads the script reply `{ done, claimed, dangling, paused, next }` (bulk strings as Buffers). */
+function parseReply(reply: unknown, finishedCount: number): Reply {
+  if (!Array.isArray(reply) || reply.length !== 5)
     throw new Error(`dequeue: unexpected script reply ${String(reply)}`);
-  const [claimed, dangling] = reply as [Array<Buffer | null>, Buffer[]];
+  const [done, claimed, dangling, paused, next] = reply as [
+    number[],
+    Array<Buffer | null>,
+    Buffer[],
+    number,
+    Buffer[],
+  ];
+  if (done.length !== finishedCount)
+    throw new Error(`dequeue: ${done.length} results for ${finishedCount} finished tasks`);
   const tasks: DequeuedTask[] = [];
   for (let i = 0; i + 1 < claimed.length; i += 2) {
     tasks.push({ id: claimed[i]!.toString("utf8"), msg: claimed[i + 1] ?? null });
   }
-  return { paused: false, tasks, dangling: dangling.map((id) => id.toString("utf8")) };
+  const nextIds: string[] = new Array<string>(next.length);
+  for (let i = 0; i < next.length; i++) nextIds[next.length - 1 - i] = next[i]!.toString("utf8");
+  return {
+    done: done.map((d) => d === 1),
+    claimed: tasks,
+    dangling: dangling.map((id) => id.toString("utf8")),
+    paused: paused === 1,
+    next: nextIds,
+  };
 }

@@ -6,9 +6,16 @@ import { encodePayload } from "../client/payload.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { ResolvedServerConfig } from "./config.js";
-import { TaskAbortedError, type AbortReason, type ResultValue, type TaskContext } from "./context.js";
+import {
+  TaskAbortedError,
+  type AbortReason,
+  type ResultValue,
+  type ResultWriter,
+  type TaskContext,
+} from "./context.js";
 import type { DeadlineWatcher } from "./deadlines.js";
 import type { Handler, HandlerTask } from "./mux.js";
+import type { Finisher } from "./finisher.js";
 import { Outcomes } from "./outcomes.js";
 
 /** asynq's fallback when a task has neither timeout nor deadline (spec §5.4). */
@@ -31,10 +38,25 @@ export interface RunningTask {
   leaseExpiresAt: number;
   /** `handler` while the handler runs; `settling` while its outcome is written. */
   phase: "handler" | "settling";
-  readonly controller: AbortController;
+  /** Why the attempt was cut short (timeout, deadline, cancelation, shutdown, lost lease); set once. */
+  aborted: TaskAbortedError | undefined;
+  /**
+   * The handler's AbortController, created when the handler first reads `ctx.signal` (most never
+   * do: building one per task cost a busy worker ~10% of its CPU).
+   */
+  controller: AbortController | undefined;
+  /** Ends the handler race when the attempt is aborted. */
+  onAbort: (() => void) | undefined;
   /** Settles when the task has left this server (outcome written, or requeued). */
   readonly finished: Promise<void>;
 }
+
+/** How a handler run ended. */
+interface HandlerOutcome {
+  failed: boolean;
+  error?: unknown;
+}
+const SUCCEEDED: HandlerOutcome = { failed: false };
 
 /** Starts tasks, tracks them, and drains them at shutdown. */
 export class Executor {
@@ -46,12 +68,12 @@ export class Executor {
     private readonly config: ResolvedServerConfig,
     private readonly handler: Handler,
     private readonly deadlines: DeadlineWatcher,
-    private readonly onSlotFree: () => void,
+    finisher: Finisher,
   ) {
-    this.outcomes = new Outcomes(broker, config);
+    this.outcomes = new Outcomes(broker, config, finisher);
   }
 
-  /** Number of tasks running. */
+  /** Number of tasks on this server: running a handler or writing an outcome. */
   get running(): number {
     return this.tasks.size;
   }
@@ -65,16 +87,19 @@ export class Executor {
   abort(id: string, reason: AbortReason): boolean {
     const task = this.tasks.get(id);
     if (task === undefined) return false;
-    task.controller.abort(new TaskAbortedError(reason, id));
+    abortTask(task, reason);
     return true;
   }
 
-  /** Starts processing a dequeued task; never throws (every failure ends in a defined state). */
-  start(dequeued: DequeuedTask): void {
+  /**
+   * Starts processing a dequeued task; never throws (every failure ends in a defined state).
+   * `release` is called once when the task no longer needs its slot: when its handler succeeded
+   * and its success write is handed over (written with the next dequeue), else when it has left.
+   */
+  start(dequeued: DequeuedTask, release: () => void): void {
     const msg = this.decode(dequeued);
-    if (msg === undefined) return;
+    if (msg === undefined) return release();
     const now = this.config.clock.now();
-    const controller = new AbortController();
     let finish: () => void = () => {};
     const task: RunningTask = {
       id: dequeued.id,
@@ -85,18 +110,26 @@ export class Executor {
       deadline: attemptDeadline(msg, now),
       leaseExpiresAt: dequeued.leaseExpiresAt,
       phase: "handler",
-      controller,
+      aborted: undefined,
+      controller: undefined,
+      onAbort: undefined,
       finished: new Promise<void>((resolve) => (finish = resolve)),
     };
     this.tasks.set(task.id, task);
-    this.process(task)
+    let released = false;
+    const releaseOnce = (): void => {
+      if (released) return;
+      released = true;
+      release();
+    };
+    this.process(task, releaseOnce)
       .catch((error: unknown) =>
         this.config.logger.error(`task "${task.id}" failed to settle: ${String(error)}`),
       )
       .finally(() => {
         this.tasks.delete(task.id);
         finish();
-        this.onSlotFree();
+        releaseOnce();
       });
   }
 
@@ -109,7 +142,7 @@ export class Executor {
     const all = () => Promise.all([...this.tasks.values()].map((t) => t.finished)).then(() => true);
     if (!(await raceTimeout(all(), timeoutMs))) {
       for (const task of this.tasks.values()) {
-        if (task.phase === "handler") task.controller.abort(new TaskAbortedError("shutdown", task.id));
+        if (task.phase === "handler") abortTask(task, "shutdown");
       }
       if (!(await raceTimeout(all(), Math.max(timeoutMs, 1000)))) {
         this.outcomes.closing = true;
@@ -143,7 +176,7 @@ export class Executor {
     return undefined;
   }
 
-  private async process(task: RunningTask): Promise<void> {
+  private async process(task: RunningTask, release: () => void): Promise<void> {
     const { msg } = task;
     if (msg.deadline > 0n && task.startedAt >= Number(msg.deadline) * 1000) {
       task.phase = "settling";
@@ -151,62 +184,57 @@ export class Executor {
     }
     const reason: AbortReason =
       msg.deadline > 0n && Number(msg.deadline) * 1000 <= task.deadline ? "deadline" : "timeout";
-    const unwatch = this.deadlines.add(task.deadline, () =>
-      task.controller.abort(new TaskAbortedError(reason, task.id)),
-    );
-    let outcome: { error?: unknown; failed: boolean };
+    const unwatch = this.deadlines.add(task.deadline, () => abortTask(task, reason));
+    let outcome: HandlerOutcome;
     try {
       outcome = await this.runHandler(task);
     } finally {
       unwatch();
     }
     task.phase = "settling";
-    const abortReason = task.controller.signal.aborted ? abortReasonOf(task.controller.signal) : undefined;
+    const abortReason = task.aborted?.reason;
     if (abortReason === "shutdown") return this.outcomes.requeue(task);
     if (abortReason === "lease-lost" || this.config.clock.now() > task.leaseExpiresAt) {
       // Another server may already have recovered the task: writing now could apply it twice.
       this.config.logger.warn(`task "${task.id}" lost its lease; leaving it to the recoverer`);
       return;
     }
-    // phase is "settling" from here: a late result write fails instead of racing the outcome. (The
-    // signal is not aborted on success: building an Error per task cost ~15% of a busy worker's CPU.)
+    // phase is "settling" from here: a late result write fails instead of racing the outcome.
     if (outcome.failed) return this.outcomes.failure(task, outcome.error);
-    return this.outcomes.success(task);
+    // The success write is queued synchronously by success(): the slot can take the next task,
+    // whose dequeue carries this write.
+    const written = this.outcomes.success(task);
+    release();
+    return written;
   }
 
-  /** Runs the handler; settles at the first of: the handler settling, the signal aborting. */
-  private runHandler(task: RunningTask): Promise<{ error?: unknown; failed: boolean }> {
-    const { signal } = task.controller;
+  /** Runs the handler; settles at the first of: the handler settling, the task being aborted. */
+  private runHandler(task: RunningTask): Promise<HandlerOutcome> {
+    if (task.aborted !== undefined) return Promise.resolve({ error: task.aborted, failed: true });
     const handlerTask: HandlerTask = {
       type: task.msg.type,
       payload: task.msg.payload,
       headers: task.msg.headers,
     };
-    const ctx: TaskContext = {
-      id: task.id,
-      queue: task.queue,
-      retryCount: task.msg.retried,
-      maxRetry: task.msg.retry,
-      deadline: new Date(task.deadline),
-      signal,
-      result: { write: (value) => this.writeResult(task, value) },
-    };
+    const ctx = new AttemptContext(task, (value) => this.writeResult(task, value));
     return new Promise((resolve) => {
-      if (signal.aborted) return resolve({ error: signal.reason, failed: true });
-      const onAbort = () => resolve({ error: signal.reason, failed: true });
-      signal.addEventListener("abort", onAbort, { once: true });
-      Promise.resolve()
-        .then(() => this.handler(handlerTask, ctx))
-        .then(
-          () => resolve({ failed: false }),
-          (error: unknown) => resolve({ error, failed: true }),
-        )
-        .finally(() => signal.removeEventListener("abort", onAbort));
-    });
+      task.onAbort = () => resolve({ error: task.aborted, failed: true });
+      let running: unknown;
+      try {
+        running = this.handler(handlerTask, ctx);
+      } catch (error) {
+        resolve({ error, failed: true });
+        return;
+      }
+      Promise.resolve(running).then(
+        () => resolve(SUCCEEDED),
+        (error: unknown) => resolve({ error, failed: true }),
+      );
+    }).finally(() => (task.onAbort = undefined)) as Promise<HandlerOutcome>;
   }
 
   private async writeResult(task: RunningTask, value: ResultValue): Promise<number> {
-    if (task.controller.signal.aborted || task.phase !== "handler") {
+    if (task.aborted !== undefined || task.phase !== "handler") {
       throw new AsynqError(
         "ERR_RESULT_AFTER_DONE",
         "failed to write task result: the task is no longer running",
@@ -252,7 +280,45 @@ function attemptDeadline(msg: TaskMessage, now: number): number {
   return now + DEFAULT_TIMEOUT_MS;
 }
 
-function abortReasonOf(signal: AbortSignal): AbortReason | undefined {
-  const reason: unknown = signal.reason;
-  return reason instanceof TaskAbortedError ? reason.reason : undefined;
+/** Aborts the attempt once: records why, aborts its signal if the handler has one, ends the handler race. */
+function abortTask(task: RunningTask, reason: AbortReason): void {
+  if (task.aborted !== undefined) return;
+  const error = new TaskAbortedError(reason, task.id);
+  task.aborted = error;
+  task.controller?.abort(error);
+  task.onAbort?.();
+}
+
+/** The TaskContext of one attempt; its signal and deadline are built on first read. */
+class AttemptContext implements TaskContext {
+  readonly id: string;
+  readonly queue: string;
+  readonly retryCount: number;
+  readonly maxRetry: number;
+  readonly result: ResultWriter;
+  private date: Date | undefined;
+
+  constructor(
+    private readonly task: RunningTask,
+    write: (value: ResultValue) => Promise<number>,
+  ) {
+    this.id = task.id;
+    this.queue = task.queue;
+    this.retryCount = task.msg.retried;
+    this.maxRetry = task.msg.retry;
+    this.result = { write };
+  }
+
+  get deadline(): Date {
+    return (this.date ??= new Date(this.task.deadline));
+  }
+
+  get signal(): AbortSignal {
+    const { task } = this;
+    if (task.controller === undefined) {
+      task.controller = new AbortController();
+      if (task.aborted !== undefined) task.controller.abort(task.aborted);
+    }
+    return task.controller.signal;
+  }
 }

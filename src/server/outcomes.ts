@@ -6,6 +6,7 @@ import { AsynqError, RevokeTask, SkipRetry } from "../errors.js";
 import type { TaskMessage } from "../wire/messages.js";
 import type { ResolvedServerConfig } from "./config.js";
 import type { RunningTask } from "./executor.js";
+import type { Finisher } from "./finisher.js";
 import type { HandlerTask } from "./mux.js";
 
 /** A task whose deadline passed before it could start, or would pass before its next retry. */
@@ -34,6 +35,7 @@ export class Outcomes {
   constructor(
     private readonly broker: Broker,
     private readonly config: ResolvedServerConfig,
+    private readonly finisher: Finisher,
   ) {}
 
   /** The handler succeeded: delete the task, or keep it as completed for its retention. */
@@ -48,8 +50,9 @@ export class Outcomes {
         this.broker.markComplete(task.queue, task.id, updated, now, expiry, task.raw),
       );
     }
+    // Batched: written with the next dequeue of the queue (or a flush one event-loop turn later).
     return this.report(task, "done", () =>
-      this.broker.done(task.queue, task.id, msg.uniqueKey, now, task.raw),
+      this.finisher.finish(task.queue, { id: task.id, uniqueKey: msg.uniqueKey, fence: task.raw }),
     );
   }
 

@@ -1,9 +1,13 @@
-// The processor: keeps up to `concurrency` tasks running. Each turn of its loop takes as many tasks
-// as there are free slots (one dequeue call per chosen queue), starts them, and when every queue is
-// empty waits for a wake-up (a new task, a freed slot, the poll interval, or stop).
+// The processor: keeps up to `concurrency` tasks running. Its slots are split among a few lanes; each
+// lane's loop takes as many tasks as it has free slots (one dequeue call per chosen queue, which also
+// writes the successes finished since the last one), starts them, and when every queue is empty
+// waits for a wake-up (a new task, a freed slot, the poll interval, or stop). Two lanes keep a busy
+// worker's Node process and Redis working at the same time: one lane's call is in Redis while the
+// other lane's tasks run.
 import type { Broker, DequeuedTask } from "../broker/broker.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { DeadlineWatcher } from "./deadlines.js";
+import { fail, Finisher, settle, type PendingFinish } from "./finisher.js";
 import { Executor, type RunningTask } from "./executor.js";
 import type { AbortReason } from "./context.js";
 import type { Handler } from "./mux.js";
@@ -12,27 +16,31 @@ import { QueueOrder } from "./queue-order.js";
 /** Longest back-off after consecutive Redis errors while fetching (no busy loop while Redis is away). */
 const MAX_ERROR_BACKOFF_MS = 5000;
 
-/** Runs the fetch loop and the tasks it starts. Shape shared by every server component. */
+/** Runs the fetch loops (lanes) and the tasks they start. Shape shared by every server component. */
 export class Processor {
   private readonly order: QueueOrder;
   private readonly executor: Executor;
   private readonly deadlines: DeadlineWatcher;
-  private loop: Promise<void> | undefined;
-  private stopped = false;
-  /** Resolves the loop's current wait early (new capacity, stop). */
-  private wake: (() => void) | undefined;
-  private errorStreak = 0;
-  /** Queues found paused by the last fetch: not waited on (their pending list is not empty). */
-  private readonly paused = new Set<string>();
+  private readonly finisher: Finisher;
+  private readonly lanes: Lane[];
+  private loops: Promise<void> | undefined;
+  stopped = false;
 
   constructor(
-    private readonly broker: Broker,
-    private readonly config: ResolvedServerConfig,
+    readonly broker: Broker,
+    readonly config: ResolvedServerConfig,
     handler: Handler,
   ) {
     this.order = new QueueOrder({ queues: config.queues, strictPriority: config.strictPriority });
     this.deadlines = new DeadlineWatcher(() => config.clock.now());
-    this.executor = new Executor(broker, config, handler, this.deadlines, () => this.wake?.());
+    this.finisher = new Finisher(broker, () => config.clock.now());
+    this.executor = new Executor(broker, config, handler, this.deadlines, this.finisher);
+    const count = config.concurrency >= MIN_SLOTS_PER_LANE * 2 ? 2 : 1;
+    this.lanes = Array.from(
+      { length: count },
+      (_, i) =>
+        new Lane(this, Math.floor(config.concurrency / count) + (i < config.concurrency % count ? 1 : 0)),
+    );
   }
 
   /** Number of tasks running now. */
@@ -51,16 +59,16 @@ export class Processor {
   }
 
   start(): void {
-    if (this.loop !== undefined) return;
+    if (this.loops !== undefined) return;
     this.stopped = false;
-    this.loop = this.run();
+    this.loops = Promise.all(this.lanes.map((lane) => lane.run())).then(() => undefined);
   }
 
   /** Stops taking new tasks; running tasks go on. */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
-    await this.loop;
+    for (const lane of this.lanes) lane.wakeUp();
+    await this.loops;
   }
 
   /**
@@ -73,11 +81,58 @@ export class Processor {
     this.deadlines.clear();
   }
 
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      const free = this.config.concurrency - this.executor.running;
+  /** The queue chosen for each of `free` slots, by the priority rule. */
+  nextQueues(): string[] {
+    return this.order.next();
+  }
+
+  /** Starts a task on one of `lane`'s slots. */
+  startTask(task: DequeuedTask, release: () => void): void {
+    this.executor.start(task, release);
+  }
+
+  /** The successes waiting to be written for `queue`, for a dequeue to carry. */
+  takeFinished(queue: string): PendingFinish[] {
+    return this.finisher.take(queue);
+  }
+}
+
+/** Lanes get at least this many slots; fewer slots make one lane. */
+const MIN_SLOTS_PER_LANE = 8;
+
+/** One fetch loop over a share of the processor's slots. */
+class Lane {
+  /** Slots in use: tasks started by this lane that have not released theirs. */
+  private busy = 0;
+  /** Resolves the loop's current wait early (new capacity, stop). */
+  private wake: (() => void) | undefined;
+  private errorStreak = 0;
+  /** Queues found paused by the last fetch: not waited on (their pending list is not empty). */
+  private readonly paused = new Set<string>();
+  private readonly release = (): void => {
+    this.busy--;
+    this.wakeUp();
+  };
+
+  constructor(
+    private readonly processor: Processor,
+    private readonly slots: number,
+  ) {}
+
+  wakeUp(): void {
+    this.wake?.();
+  }
+
+  async run(): Promise<void> {
+    const { processor } = this;
+    const { config } = processor;
+    while (!processor.stopped) {
+      const free = this.slots - this.busy;
       if (free <= 0) {
-        await this.sleep(this.config.pollInterval);
+        await this.sleep(config.pollInterval);
+        // Let every task that finished in this turn of the event loop release its slot first, so
+        // the next dequeue claims for all of them and carries all their success writes.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       let tasks: DequeuedTask[];
@@ -87,25 +142,31 @@ export class Processor {
       } catch (error) {
         this.errorStreak++;
         const backoff = Math.min(MAX_ERROR_BACKOFF_MS, 100 * 2 ** Math.min(this.errorStreak, 6));
-        this.config.logger.error(`cannot dequeue tasks (retrying in ${backoff} ms): ${String(error)}`);
+        config.logger.error(`cannot dequeue tasks (retrying in ${backoff} ms): ${String(error)}`);
         await this.sleep(backoff);
         continue;
       }
-      for (const task of tasks) this.executor.start(task);
-      if (tasks.length === 0 && !this.stopped) await this.idle();
+      for (const task of tasks) {
+        this.busy++;
+        processor.startTask(task, this.release);
+      }
+      if (tasks.length === 0 && !processor.stopped) await this.idle();
     }
   }
 
   /**
    * Takes up to `free` tasks. Each free slot picks its first queue by the priority rule; queues are
    * asked for their share in parallel; a shortfall is then filled from the other queues in order.
+   * Each dequeue also carries the successes waiting to be written for its queue.
    * A failing queue is logged and skipped, so it neither blocks the others nor loses what they
    * returned; only when every queue fails does the fetch throw (and the loop backs off).
    */
   private async fetch(free: number): Promise<DequeuedTask[]> {
+    const { processor } = this;
+    const { config, broker } = processor;
     const shares = new Map<string, number>();
     for (let i = 0; i < free; i++) {
-      const first = this.order.next()[0]!;
+      const first = processor.nextQueues()[0]!;
       shares.set(first, (shares.get(first) ?? 0) + 1);
     }
     const exhausted = new Set<string>();
@@ -113,12 +174,21 @@ export class Processor {
     const taken: DequeuedTask[] = [];
     this.paused.clear();
     const take = async (queue: string, max: number): Promise<void> => {
+      const finished = processor.takeFinished(queue);
       try {
-        const leaseUntil = this.config.clock.now() + this.config.leaseDuration;
-        const result = await this.broker.dequeue(queue, max, leaseUntil);
+        const now = config.clock.now();
+        const leaseUntil = now + config.leaseDuration;
+        const result = await broker.dequeue(
+          queue,
+          max,
+          leaseUntil,
+          finished.map((f) => f.task),
+          now,
+        );
+        settle(finished, result.finished);
         await this.refreshLeases(queue, result.tasks, leaseUntil);
         for (const id of result.dangling) {
-          this.config.logger.warn(
+          config.logger.warn(
             `dropped task ID "${id}" from queue "${queue}": it was pending but had no task data`,
           );
         }
@@ -126,14 +196,15 @@ export class Processor {
         if (result.tasks.length < max) exhausted.add(queue);
         taken.push(...result.tasks);
       } catch (error) {
+        fail(finished, error);
         exhausted.add(queue);
         failures.push(error);
-        this.config.logger.error(`cannot dequeue from queue "${queue}": ${String(error)}`);
+        config.logger.error(`cannot dequeue from queue "${queue}": ${String(error)}`);
       }
     };
     await Promise.all([...shares].map(([queue, max]) => take(queue, max)));
-    for (const queue of this.order.next()) {
-      if (this.stopped || taken.length >= free) break;
+    for (const queue of processor.nextQueues()) {
+      if (processor.stopped || taken.length >= free) break;
       if (!exhausted.has(queue)) await take(queue, free - taken.length);
     }
     if (taken.length === 0 && failures.length > 0 && failures.length >= exhausted.size) throw failures[0];
@@ -145,33 +216,35 @@ export class Processor {
    * extend them before the tasks start, so they are not lost at once to "lease expired".
    */
   private async refreshLeases(queue: string, tasks: DequeuedTask[], leaseUntil: number): Promise<void> {
-    const now = this.config.clock.now();
-    if (tasks.length === 0 || now < leaseUntil - this.config.leaseDuration / 2) return;
-    const extended = now + this.config.leaseDuration;
+    const { config, broker } = this.processor;
+    const now = config.clock.now();
+    if (tasks.length === 0 || now < leaseUntil - config.leaseDuration / 2) return;
+    const extended = now + config.leaseDuration;
     try {
-      await this.broker.extendLease(
+      await broker.extendLease(
         queue,
         tasks.map((t) => t.id),
         extended,
       );
       for (const task of tasks) task.leaseExpiresAt = Math.floor(extended / 1000) * 1000;
     } catch (error) {
-      this.config.logger.warn(`cannot extend the leases of just-dequeued tasks: ${String(error)}`);
+      config.logger.warn(`cannot extend the leases of just-dequeued tasks: ${String(error)}`);
     }
   }
 
   /** Waits until a queue may have work: a new pending task, the poll interval, or stop. */
   private async idle(): Promise<void> {
-    const queues = Object.keys(this.config.queues).filter((q) => !this.paused.has(q));
-    const interval = this.config.pollInterval;
+    const { config, broker } = this.processor;
+    const queues = Object.keys(config.queues).filter((q) => !this.paused.has(q));
+    const interval = config.pollInterval;
     if (queues.length === 0) return this.sleep(interval);
     let wakeUp: () => void = () => {};
     const woken = new Promise<void>((resolve) => (wakeUp = resolve));
     this.wake = wakeUp;
     const timer = setTimeout(wakeUp, interval);
     // A blocking wait on the pending lists answers within milliseconds of a push, from any producer.
-    this.broker.waitForPending(queues, interval).then(wakeUp, (error: unknown) => {
-      if (!this.stopped) this.config.logger.debug(`wait for pending tasks failed: ${String(error)}`);
+    broker.waitForPending(queues, interval).then(wakeUp, (error: unknown) => {
+      if (!this.processor.stopped) config.logger.debug(`wait for pending tasks failed: ${String(error)}`);
     });
     await woken;
     clearTimeout(timer);

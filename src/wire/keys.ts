@@ -119,7 +119,16 @@ export function schedulerHistoryKey(entryId: string): string {
   return `asynq:scheduler_history:${entryId}`;
 }
 
-/** `YYYY-MM-DD` of the instant in UTC (spec §1.6). */
+const DAY_MS = 86_400_000;
+/** The last day named, and the instants it covers (`[from, to)`): a busy worker names one day all day. */
+let lastDay = { name: "", from: 0, to: 0 };
+
+/** `YYYY-MM-DD` of the instant in UTC (spec §1.6). @throws RangeError for an invalid date. */
 export function dayString(date: Date): string {
-  return date.toISOString().slice(0, 10);
+  const t = date.getTime();
+  if (t >= lastDay.from && t < lastDay.to) return lastDay.name;
+  const name = date.toISOString().slice(0, 10);
+  const from = Math.floor(t / DAY_MS) * DAY_MS;
+  lastDay = { name, from, to: from + DAY_MS };
+  return name;
 }

@@ -53,7 +53,12 @@ describe("dequeue", () => {
 
     const second = await dequeue(redis, Q, 5, LEASE);
     expect(second.tasks.map((t) => t.id)).toEqual(["c"]);
-    expect(await dequeue(redis, Q, 5, LEASE)).toEqual({ tasks: [], paused: false, dangling: [] });
+    expect(await dequeue(redis, Q, 5, LEASE)).toEqual({
+      tasks: [],
+      paused: false,
+      dangling: [],
+      finished: [],
+    });
   });
 
   it("returns msg as exact binary bytes", async () => {
@@ -67,7 +72,12 @@ describe("dequeue", () => {
     await enqueue("a", "b");
     await redis.set(keys.pausedKey(Q), String(unixSeconds(NOW)));
     const before = await dumpDb(redis);
-    expect(await dequeue(redis, Q, 5, LEASE)).toEqual({ tasks: [], paused: true, dangling: [] });
+    expect(await dequeue(redis, Q, 5, LEASE)).toEqual({
+      tasks: [],
+      paused: true,
+      dangling: [],
+      finished: [],
+    });
     expect(await dumpDb(redis)).toEqual(before);
   });
 
@@ -78,11 +88,19 @@ describe("dequeue", () => {
     const reply = await runScript(
       redis,
       LuaScript.fromFile("dequeue"),
-      [keys.pendingKey(Q), keys.pausedKey(Q), keys.activeKey(Q), keys.leaseKey(Q), keys.taskKey(Q, "a")],
-      [unixSeconds(LEASE), "a"],
+      [
+        keys.pendingKey(Q),
+        keys.pausedKey(Q),
+        keys.activeKey(Q),
+        keys.leaseKey(Q),
+        keys.processedKey(Q, new Date(NOW)),
+        keys.processedTotalKey(Q),
+        keys.taskKey(Q, "a"),
+      ],
+      [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, 8, "a"],
       true,
     );
-    expect(reply).toBe(0);
+    expect(reply).toEqual([[], [], [], 1, []]);
     expect(await dumpDb(redis)).toEqual(before);
   });
 
@@ -108,7 +126,12 @@ describe("dequeue", () => {
 
   it("reports only dangling IDs when the queue holds nothing else", async () => {
     await redis.lpush(keys.pendingKey(Q), "ghost");
-    expect(await dequeue(redis, Q, 1, LEASE)).toEqual({ tasks: [], paused: false, dangling: ["ghost"] });
+    expect(await dequeue(redis, Q, 1, LEASE)).toEqual({
+      tasks: [],
+      paused: false,
+      dangling: ["ghost"],
+      finished: [],
+    });
     expect(await redis.keys("*")).toEqual([]);
   });
 
@@ -128,11 +151,19 @@ describe("dequeue", () => {
     const reply = await runScript(
       redis,
       LuaScript.fromFile("dequeue"),
-      [keys.pendingKey(Q), keys.pausedKey(Q), keys.activeKey(Q), keys.leaseKey(Q), keys.taskKey(Q, "b")],
-      [unixSeconds(LEASE), "b"],
+      [
+        keys.pendingKey(Q),
+        keys.pausedKey(Q),
+        keys.activeKey(Q),
+        keys.leaseKey(Q),
+        keys.processedKey(Q, new Date(NOW)),
+        keys.processedTotalKey(Q),
+        keys.taskKey(Q, "b"),
+      ],
+      [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, 0, "b"],
       true,
     );
-    expect(reply).toEqual([[], []]);
+    expect(reply).toEqual([[], [], [], 0, []]);
     expect(await dumpDb(redis)).toEqual(before);
   });
 

@@ -37,8 +37,10 @@ interface ParsedScript {
   argv: Documented;
 }
 
+/** A script as Redis gets it: its `-- @include` lines replaced by the shared Lua of scripts/lib/. */
 function parse(file: string): ParsedScript {
-  return parseSource(file.replace(/\.lua$/, ""), readFileSync(new URL(file, SCRIPTS_DIR), "utf8"));
+  const name = file.replace(/\.lua$/, "");
+  return parseSource(name, LuaScript.fromFile(name).source);
 }
 
 function parseSource(name: string, source: string): ParsedScript {
@@ -106,10 +108,22 @@ function redisCalls(code: string): Array<{ command: string; args: string[] }> {
   });
 }
 
+/** The text between the brace opened just before `from` and its matching `}`. */
+function braced(code: string, from: number): string {
+  let depth = 1;
+  let i = from;
+  for (; i < code.length && depth > 0; i++) {
+    if (code[i] === "{") depth++;
+    if (code[i] === "}") depth--;
+  }
+  return code.slice(from, i - 1);
+}
+
 /**
  * Names that can only ever hold a KEYS element: locals assigned from KEYS[...] (or from such names),
  * and function parameters to which every call passes such a value. A greatest fixed point, so helper
- * functions calling each other are followed.
+ * functions calling each other are followed. A table of keys counts too: `local c = { a = KEYS[1] }`
+ * whose fields are only ever set from KEYS makes `c.a` and `c[x]` key-only (written `c[]` below).
  */
 function keyOnlyNames(code: string): Set<string> {
   const bindings = new Map<string, string[]>();
@@ -117,8 +131,17 @@ function keyOnlyNames(code: string): Set<string> {
     if (expr === "nil") return;
     bindings.set(name, [...(bindings.get(name) ?? []), expr]);
   };
-  for (const m of code.matchAll(/^[ \t]*(?:local\s+)?([A-Za-z_]\w*)\s*=(?!=)\s*(.+)$/gm))
-    bind(m[1]!, m[2]!.trim());
+  // A table's elements are bound to `name[]`; reading `name.f` or `name[x]` reads `name[]`.
+  for (const m of code.matchAll(/^[ \t]*local\s+([A-Za-z_]\w*)\s*=\s*\{/gm)) {
+    for (const item of splitArgs(braced(code, m.index + m[0].length))) {
+      bind(`${m[1]}[]`, item.replace(/^[A-Za-z_]\w*\s*=\s*/, ""));
+    }
+  }
+  for (const m of code.matchAll(/^[ \t]*([A-Za-z_]\w*)(?:\.\w+|\[[^\]]+\])\s*=(?!=)\s*(.+)$/gm))
+    bind(`${m[1]}[]`, m[2]!.trim());
+  for (const m of code.matchAll(/^[ \t]*(?:local\s+)?([A-Za-z_]\w*)\s*=(?!=)\s*(.+)$/gm)) {
+    if (!m[2]!.trim().startsWith("{")) bind(m[1]!, m[2]!.trim());
+  }
   for (const f of code.matchAll(/\bfunction\s+([A-Za-z_]\w*)\s*\(([^)]*)\)/g)) {
     const params = splitArgs(f[2]!);
     // A parameter no call passes is always nil: it holds no key at all.
@@ -126,12 +149,18 @@ function keyOnlyNames(code: string): Set<string> {
     for (const call of code.matchAll(new RegExp(`(?<!function\\s+)\\b${f[1]}\\s*\\(`, "g"))) {
       const args = splitArgs(parenthesized(code, call.index + call[0].length));
       params.forEach((p, i) => {
-        if (args[i] !== undefined) bind(p, args[i]);
+        if (args[i] === undefined) return;
+        bind(p, args[i]);
+        if (/^[A-Za-z_]\w*$/.test(args[i])) bind(`${p}[]`, `${args[i]}[]`); // a table passed on
       });
     }
   }
   const safe = new Set(bindings.keys());
-  const isSafe = (expr: string): boolean => /^KEYS\[[^\]]+\]$/.test(expr) || safe.has(expr);
+  const isSafe = (expr: string): boolean => {
+    if (/^KEYS\[[^\]]+\]$/.test(expr) || safe.has(expr)) return true;
+    const field = /^([A-Za-z_]\w*)(?:\.\w+|\[[^\]]+\])$/.exec(expr);
+    return field !== null && safe.has(`${field[1]}[]`);
+  };
   for (let changed = true; changed;) {
     changed = false;
     for (const name of [...safe]) {
@@ -209,7 +238,8 @@ function keyProblems(script: ParsedScript): string[] {
     // MEMORY USAGE <key>: the key follows the subcommand.
     const keyArgs = command === "MEMORY" ? call.args.slice(1, 2) : call.args.slice(0, KEY_ARGS[command] ?? 1);
     for (const arg of keyArgs) {
-      if (!/^KEYS\[[^\]]+\]$/.test(arg) && !safe.has(arg))
+      const field = /^([A-Za-z_]\w*)(?:\.\w+|\[[^\]]+\])$/.exec(arg);
+      if (!/^KEYS\[[^\]]+\]$/.test(arg) && !safe.has(arg) && !(field !== null && safe.has(`${field[1]}[]`)))
         problems.push(`${command} ${arg}: key not from KEYS`);
     }
   });
@@ -305,6 +335,19 @@ describe("the script checks themselves", () => {
       ),
     );
     expect(keyProblems(ok)).toEqual([]);
+  });
+
+  it("accept a table of keys passed to a helper, and find one with a field not from KEYS", () => {
+    const body = (extra: string): string =>
+      header(
+        'local function drop(c, state)\n  local key = c[state]\n  redis.call("DEL", c.a, key)\nend\n' +
+          `local t = {\n  a = KEYS[1], b = KEYS[1],\n}\n${extra}drop(t, ARGV[1])\nreturn 1`,
+      );
+    expect(keyProblems(parseSource("bad", body("t.c = KEYS[1]\n")))).toEqual([]);
+    expect(keyProblems(parseSource("bad", body("t.c = ARGV[1]\n")))).toEqual([
+      "DEL c.a: key not from KEYS",
+      "DEL key: key not from KEYS",
+    ]);
   });
 
   it("find undocumented, unused and variable-indexed KEYS / ARGV, and a missing Returns:", () => {

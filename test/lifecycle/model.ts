@@ -515,7 +515,9 @@ export class World {
       deadline: attempt,
       leaseExpiresAt: d.leaseExpiresAt,
       phase: "handler",
-      controller: new AbortController(),
+      aborted: undefined,
+      controller: undefined,
+      onAbort: undefined,
       finished: Promise.resolve(),
     };
   }

@@ -14,6 +14,7 @@ import { Inspector } from "../../src/inspector/inspector.js";
 import { resolveServerConfig } from "../../src/server/config.js";
 import { Forwarder } from "../../src/server/forwarder.js";
 import { Janitor } from "../../src/server/janitor.js";
+import { Finisher } from "../../src/server/finisher.js";
 import { Outcomes } from "../../src/server/outcomes.js";
 import { Recoverer } from "../../src/server/recoverer.js";
 import { freshRedis } from "../support/redis.js";
@@ -119,7 +120,7 @@ function environment(cfg: RunConfig): Env {
     client,
     broker,
     inspector: inspectors.get(limits)!,
-    outcomes: new Outcomes(broker, config),
+    outcomes: new Outcomes(broker, config, new Finisher(broker, () => clock.now())),
     recoverer: new Recoverer({
       broker,
       clock,

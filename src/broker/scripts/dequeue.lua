@@ -1,32 +1,67 @@
--- dequeue: moves the oldest pending tasks to active, verifying each candidate is still the tail of pending (spec §4.10).
--- The caller reads the candidates first (LRANGE pending -max -1, oldest first), because a script may
--- only touch keys passed in KEYS; each candidate is claimed only while it is still the tail, so a
--- task another worker took in between is never touched. Unlike asynq, a pending ID without a task
--- hash (dangling) is dropped from pending instead of being moved to active with a state-only hash.
+-- dequeue: writes the success of finished tasks, then moves the oldest pending tasks to active (spec §4.11, §4.10).
+-- One round trip per batch for a busy worker: the tasks it finished are deleted (as done.lua does)
+-- and the next ones claimed in the same call. A script may only touch keys passed in KEYS, so the
+-- caller names the candidates (the IDs it last saw at the tail of pending, oldest first); each is
+-- claimed only while it is still the tail, so a task another worker took in between is never
+-- touched. The reply ends with the IDs now next in line, the candidates of the next call. Unlike
+-- asynq, a pending ID without a task hash (dangling) is dropped from pending instead of being moved
+-- to active with a state-only hash.
 --
 -- KEYS[1] -> asynq:{<q>}:pending
 -- KEYS[2] -> asynq:{<q>}:paused
 -- KEYS[3] -> asynq:{<q>}:active
 -- KEYS[4] -> asynq:{<q>}:lease
--- KEYS[4+i] -> asynq:{<q>}:t:<id i>, for each candidate i = 1..n in dequeue order (oldest first)
+-- KEYS[5] -> asynq:{<q>}:processed:<YYYY-MM-DD>
+-- KEYS[6] -> asynq:{<q>}:processed
+-- KEYS[7...] -> first, for each finished task j = 1..d: asynq:{<q>}:t:<id j>, followed by its
+--               uniqueness lock asynq:{<q>}:unique:<type>:<md5> when it has one; then, for each
+--               candidate i = 1..n in dequeue order (oldest first): asynq:{<q>}:t:<id i>
 --
 -- ARGV[1] -> lease expiry, unix seconds
--- ARGV[1+i] -> task ID of candidate i
+-- ARGV[2] -> expiry of a new daily counter: now + 90 days, unix seconds
+-- ARGV[3] -> d, the number of finished tasks
+-- ARGV[4] -> h, how many of the IDs next in line to return (0 for none)
+-- ARGV[5...] -> for each finished task: its ID, its fence (the encoded TaskMessage as dequeued; ""
+--               skips the check) and "1" when a lock key follows its task key in KEYS, else "0";
+--               then the candidate IDs
 --
--- Returns:
---   0  the queue is paused; nothing moved
---   { claimed, dangling } otherwise, where claimed = { id1, msg1, id2, msg2, ... } lists the tasks
---      moved to active, oldest first (msg is nil when the hash has no msg field), and dangling lists
---      the IDs removed from pending because their task hash did not exist. Both are empty when the
---      first candidate was no longer the tail of pending (another worker took it).
-if redis.call("EXISTS", KEYS[2]) == 1 then
-  return 0
+-- Returns: { done, claimed, dangling, paused, next }
+--   done      1 or 0 per finished task, in order: 1 written, 0 nothing written (not in active, or fenced)
+--   claimed   { id1, msg1, id2, msg2, ... }: the tasks moved to active, oldest first (msg is nil when
+--             the hash has no msg field); empty when the queue is paused or the first candidate was
+--             no longer the tail of pending (another worker took it)
+--   dangling  the IDs removed from pending because their task hash did not exist
+--   paused    1 when the queue is paused (nothing claimed), else 0
+--   next      up to h IDs now at the tail of pending, newest first (as LRANGE pending -h -1 lists them)
+-- @include counters
+
+-- @include lock
+
+-- @include done
+
+local done = {}
+local k = 7
+local a = 5
+for j = 1, tonumber(ARGV[3]) do
+  local task_key = KEYS[k]
+  local lock_key = nil
+  k = k + 1
+  if ARGV[a + 2] == "1" then
+    lock_key = KEYS[k]
+    k = k + 1
+  end
+  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1])
+  a = a + 3
 end
+
 local claimed = {}
 local dangling = {}
-for i = 2, #ARGV do
+if redis.call("EXISTS", KEYS[2]) == 1 then
+  return { done, claimed, dangling, 1, {} }
+end
+for i = a, #ARGV do
   local id = ARGV[i]
-  local task_key = KEYS[3 + i]
+  local task_key = KEYS[k + i - a]
   if redis.call("LINDEX", KEYS[1], -1) ~= id then
     break
   end
@@ -42,4 +77,9 @@ for i = 2, #ARGV do
     claimed[#claimed + 1] = redis.call("HGET", task_key, "msg")
   end
 end
-return { claimed, dangling }
+local next = {}
+local h = tonumber(ARGV[4])
+if h > 0 then
+  next = redis.call("LRANGE", KEYS[1], -h, -1)
+end
+return { done, claimed, dangling, 0, next }

@@ -19,18 +19,6 @@
 
 -- @include lock
 
--- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
--- and has moved on (it may be running elsewhere now): a late write must not apply.
-if ARGV[3] and ARGV[3] ~= "" and redis.call("HGET", KEYS[3], "msg") ~= ARGV[3] then
-  return 0
-end
-if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
-  return 0
-end
-redis.call("ZREM", KEYS[2], ARGV[1])
-redis.call("DEL", KEYS[3])
-count(ARGV[2], KEYS[4], KEYS[5])
-if #KEYS >= 6 then
-  release_lock(KEYS[6], ARGV[1])
-end
-return 1
+-- @include done
+
+return finish_done(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[3] or "")
