@@ -184,8 +184,9 @@ describe("a server's round trips", () => {
       await enqueue(Array.from({ length: n }, (_, i) => `task-${i}`));
       monitor.counts.clear();
       let handled = 0;
-      await startServer(redis, async () => {
+      await startServer(redis, () => {
         handled++;
+        return Promise.resolve();
       });
       await waitFor(async () => (await redis.get(keys.processedTotalKey(Q))) === String(n));
       expect(handled).toBe(n);
