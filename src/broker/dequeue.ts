@@ -94,8 +94,9 @@ export async function dequeue(
   if (!Number.isInteger(max) || max < 0 || (max === 0 && finished.length === 0))
     throw new RangeError(`dequeue: max must be an integer >= 1, got ${max}`);
   const known = hint ?? newHint();
-  // With a persistent hint, ask for enough IDs to serve the next calls too.
-  const lookahead = hint === undefined ? max : Math.min(max * 2 + LOOKAHEAD, MAX_NEXT);
+  // With a persistent hint, ask for enough IDs to serve the next calls too. A call that only writes
+  // finished tasks leaves the hint as it is.
+  const lookahead = max === 0 ? 0 : hint === undefined ? max : Math.min(max * 2 + LOOKAHEAD, MAX_NEXT);
   const result: DequeueResult = { tasks: [], paused: false, dangling: [], finished: [] };
   let toFinish = finished;
   let fresh = false; // a reply of this call listed the tail
@@ -120,6 +121,7 @@ export async function dequeue(
       result.paused = result.tasks.length === 0;
       return result;
     }
+    if (lookahead === 0) break;
     result.tasks.push(...reply.claimed);
     result.dangling.push(...reply.dangling);
     known.ids = reply.next.filter((id) => !known.claiming.has(id));

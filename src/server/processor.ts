@@ -130,9 +130,10 @@ class Lane {
       const free = this.slots - this.busy;
       if (free <= 0) {
         await this.sleep(config.pollInterval);
-        // Let every task that finished in this turn of the event loop release its slot first, so
-        // the next dequeue claims for all of them and carries all their success writes.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        // While other tasks still run, let every task that finishes in this turn of the event loop
+        // release its slot first, so the next dequeue claims for all of them and carries all their
+        // success writes.
+        if (this.busy > 0) await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
       let tasks: DequeuedTask[];
