@@ -5,16 +5,16 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterEach } from "vitest";
 import type { Client } from "../../src/client/client.js";
-import type { Logger } from "../../src/internal/logger.js";
 import type { Server } from "../../src/server/server.js";
 import type { Task } from "../../src/task.js";
 import * as keys from "../../src/wire/keys.js";
 import type { TaskMessage } from "../../src/wire/messages.js";
+import { waitFor as waitForValue } from "./server.js";
 import { decodeTaskMessage, encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 
 /**
  * Polls `condition` every `interval` ms until it returns true (or a truthy promise), and fails with
- * `message` after `timeout` ms.
+ * `message` after `timeout` ms. (The options form of {@link waitForValue} in server.ts.)
  */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
@@ -24,34 +24,10 @@ export async function waitFor(
     message = "condition",
   }: { timeout?: number; interval?: number; message?: string } = {},
 ): Promise<void> {
-  const start = Date.now();
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() - start > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${message}`);
-    await new Promise((resolve) => setTimeout(resolve, interval));
-  }
+  await waitForValue(condition, message, { timeoutMs: timeout, intervalMs: interval });
 }
 
-/** One logged line. */
-export interface LogLine {
-  level: "debug" | "info" | "warn" | "error";
-  message: string;
-}
-
-/** A logger that keeps every line, for assertions. */
-export function collectingLogger(): { logger: Logger; lines: LogLine[]; text: () => string } {
-  const lines: LogLine[] = [];
-  const at =
-    (level: LogLine["level"]) =>
-    (message: string): void => {
-      lines.push({ level, message });
-    };
-  return {
-    logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") },
-    lines,
-    text: () => lines.map((l) => `${l.level}: ${l.message}`).join("\n"),
-  };
-}
+export { collectingLogger, type LogLine } from "./server.js";
 
 /** Servers started by a test; shut down after it (also when it fails). */
 const started = new Set<Server>();

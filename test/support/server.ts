@@ -45,15 +45,19 @@ export interface LogLine {
   message: string;
 }
 
-/** A logger that keeps every line, for assertions (and a quiet test output). */
-export function collectingLogger(): { logger: Logger; lines: LogLine[] } {
+/** A logger that keeps every line, for assertions (and a quiet test output); `text()` joins them. */
+export function collectingLogger(): { logger: Logger; lines: LogLine[]; text: () => string } {
   const lines: LogLine[] = [];
   const at =
     (level: LogLine["level"]) =>
     (message: string): void => {
       lines.push({ level, message });
     };
-  return { logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") }, lines };
+  return {
+    logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") },
+    lines,
+    text: () => lines.map((l) => `${l.level}: ${l.message}`).join("\n"),
+  };
 }
 
 /** Test defaults: one slot, quick polling, a short shutdown, logs collected at debug level. */
