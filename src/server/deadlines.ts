@@ -1,5 +1,6 @@
 // One timer for every running task's deadline, instead of a timer per task: the timer is armed for
-// the earliest deadline and re-armed when that one fires or leaves.
+// the earliest deadline, re-armed when it fires or an earlier deadline arrives, and stopped when no
+// deadline is left.
 
 interface Entry {
   at: number;
@@ -21,11 +22,13 @@ export class DeadlineWatcher {
     let i = this.entries.length;
     while (i > 0 && this.entries[i - 1]!.at > at) i--;
     this.entries.splice(i, 0, entry);
-    if (i === 0) this.arm();
+    if (at < this.armedFor) this.arm();
+    // The timer is not re-armed when the earliest entry leaves: it fires early once, finds nothing
+    // due and re-arms then (tasks finish all the time; re-arming for each cost a timer per task).
     return () => {
       const k = this.entries.indexOf(entry);
       if (k >= 0) this.entries.splice(k, 1);
-      if (k === 0) this.arm();
+      if (this.entries.length === 0) this.arm();
     };
   }
 
