@@ -30,6 +30,25 @@ async function enqueue(...ids: string[]): Promise<void> {
   for (const id of ids) await client.enqueue({ type: "t", payload: id }, { taskId: id, queue: Q });
 }
 
+/** Runs the dequeue script itself with one candidate, no finished task and `h` IDs asked for next. */
+function claimScript(candidate: string, h: number): Promise<unknown> {
+  return runScript(
+    redis,
+    LuaScript.fromFile("dequeue"),
+    [
+      keys.pendingKey(Q),
+      keys.pausedKey(Q),
+      keys.activeKey(Q),
+      keys.leaseKey(Q),
+      keys.processedKey(Q, new Date(NOW)),
+      keys.processedTotalKey(Q),
+      keys.taskKey(Q, candidate),
+    ],
+    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, h, candidate],
+    true,
+  );
+}
+
 describe("dequeue", () => {
   it("claims the oldest tasks first (FIFO) and moves each to active with a lease", async () => {
     await enqueue("a", "b", "c");
@@ -85,21 +104,7 @@ describe("dequeue", () => {
     await enqueue("a");
     await redis.set(keys.pausedKey(Q), "1");
     const before = await dumpDb(redis);
-    const reply = await runScript(
-      redis,
-      LuaScript.fromFile("dequeue"),
-      [
-        keys.pendingKey(Q),
-        keys.pausedKey(Q),
-        keys.activeKey(Q),
-        keys.leaseKey(Q),
-        keys.processedKey(Q, new Date(NOW)),
-        keys.processedTotalKey(Q),
-        keys.taskKey(Q, "a"),
-      ],
-      [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, 8, "a"],
-      true,
-    );
+    const reply = await claimScript("a", 8);
     expect(reply).toEqual([[], [], [], 1, []]);
     expect(await dumpDb(redis)).toEqual(before);
   });
@@ -148,21 +153,7 @@ describe("dequeue", () => {
     await enqueue("a", "b");
     const before = await dumpDb(redis);
     // A stale peek: "b" is not the tail ("a" is), so nothing may move.
-    const reply = await runScript(
-      redis,
-      LuaScript.fromFile("dequeue"),
-      [
-        keys.pendingKey(Q),
-        keys.pausedKey(Q),
-        keys.activeKey(Q),
-        keys.leaseKey(Q),
-        keys.processedKey(Q, new Date(NOW)),
-        keys.processedTotalKey(Q),
-        keys.taskKey(Q, "b"),
-      ],
-      [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, 0, "b"],
-      true,
-    );
+    const reply = await claimScript("b", 0);
     expect(reply).toEqual([[], [], [], 0, []]);
     expect(await dumpDb(redis)).toEqual(before);
   });

@@ -89,15 +89,20 @@ function splitArgs(inner: string): string[] {
   return args;
 }
 
-/** The text between the parenthesis opened just before `from` and its matching `)`. */
-function parenthesized(code: string, from: number): string {
+/** The text between the bracket `open` opened just before `from` and its matching `close`. */
+function enclosed(code: string, from: number, open = "(", close = ")"): string {
   let depth = 1;
   let i = from;
   for (; i < code.length && depth > 0; i++) {
-    if (code[i] === "(") depth++;
-    if (code[i] === ")") depth--;
+    if (code[i] === open) depth++;
+    if (code[i] === close) depth--;
   }
   return code.slice(from, i - 1);
+}
+
+/** The text between the parenthesis opened just before `from` and its matching `)`. */
+function parenthesized(code: string, from: number): string {
+  return enclosed(code, from);
 }
 
 /** Each `redis.call(...)` / `redis.pcall(...)`: its command argument (as parsed) and the other arguments. */
@@ -106,17 +111,6 @@ function redisCalls(code: string): Array<{ command: string; args: string[] }> {
     const args = splitArgs(parenthesized(code, m.index + m[0].length));
     return { command: args[0] ?? "", args: args.slice(1) };
   });
-}
-
-/** The text between the brace opened just before `from` and its matching `}`. */
-function braced(code: string, from: number): string {
-  let depth = 1;
-  let i = from;
-  for (; i < code.length && depth > 0; i++) {
-    if (code[i] === "{") depth++;
-    if (code[i] === "}") depth--;
-  }
-  return code.slice(from, i - 1);
 }
 
 /**
@@ -133,7 +127,7 @@ function keyOnlyNames(code: string): Set<string> {
   };
   // A table's elements are bound to `name[]`; reading `name.f` or `name[x]` reads `name[]`.
   for (const m of code.matchAll(/^[ \t]*local\s+([A-Za-z_]\w*)\s*=\s*\{/gm)) {
-    for (const item of splitArgs(braced(code, m.index + m[0].length))) {
+    for (const item of splitArgs(enclosed(code, m.index + m[0].length, "{", "}"))) {
       bind(`${m[1]}[]`, item.replace(/^[A-Za-z_]\w*\s*=\s*/, ""));
     }
   }
