@@ -1,20 +1,11 @@
 // The broker: the only module that talks to Redis. Components depend on the Broker interface
 // (no Redis types in it), so tests can wrap the real broker to inject faults.
 import type { Redis } from "ioredis";
-import { unixNanos } from "../internal/clock.js";
 import { BrokerError, QueueNotFoundError, TaskNotFoundError } from "../errors.js";
 import * as keys from "../wire/keys.js";
 import { closeConnection, type OpenedConnection } from "./connection.js";
-import {
-  enqueueCall,
-  enqueueOutcome,
-  type EnqueueOutcome,
-  type EnqueueRequest,
-  type ScriptCall,
-  type EnqueueCall,
-} from "./enqueue.js";
+import { Enqueuer, type EnqueueOutcome, type EnqueueRequest } from "./enqueue.js";
 import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
-import { isNoScript, pipelineScript, preloadScripts, runScript } from "./scripts.js";
 import * as lifecycle from "./lifecycle.js";
 import { dequeue, newHint, type DequeueHint, type FinishedTask } from "./dequeue.js";
 import { PendingWaiter } from "./waiter.js";
@@ -243,9 +234,6 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   close(): Promise<void>;
 }
 
-/** How many times a batch re-sends calls that met NOSCRIPT (a SCRIPT FLUSH or failover mid-batch). */
-const NOSCRIPT_ROUNDS = 3;
-
 /** The Redis implementation of Broker. */
 export class RedisBroker implements Broker {
   private readonly redis: Redis;
@@ -254,6 +242,8 @@ export class RedisBroker implements Broker {
   private readonly hints = new Map<string, DequeueHint>();
   /** Connection drops seen so far: a call that overlapped one may have been re-sent by ioredis. */
   private drops = 0;
+  /** Writes tasks and registers queues (created on the first enqueue). */
+  private enqueuer: Enqueuer | undefined;
   private readonly subscriptions = new Set<CancelSubscription>();
 
   constructor(private readonly connection: OpenedConnection) {
@@ -261,133 +251,24 @@ export class RedisBroker implements Broker {
     this.redis.on("close", () => this.drops++);
   }
 
-  async enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome> {
-    const [result] = await this.enqueueBatch([req], nowMs);
-    if (result instanceof BrokerError) throw result;
-    if (result === undefined) throw new BrokerError("no reply for enqueue", { op: "broker.enqueue" });
-    return result;
+  enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome> {
+    this.enqueuer ??= new Enqueuer(this.redis, () => this.drops);
+    return this.enqueuer.enqueue(req, nowMs);
   }
 
   async enqueueBatch(
     reqs: readonly EnqueueRequest[],
     nowMs: number,
   ): Promise<Array<EnqueueOutcome | BrokerError>> {
-    const op = "broker.enqueueBatch";
-    // Same pending_since for every task of one call, as Go's BatchEnqueue does.
-    const pendingSince = unixNanos(nowMs);
-    const calls = reqs.map((r) => enqueueCall(r, nowMs, pendingSince));
-    const queues = [...new Set(reqs.map((r) => r.msg.queue))];
-    const drops = this.drops;
-    let replies: Array<[Error | null, unknown]>;
-    try {
-      replies = await this.runCalls(calls, queues, op);
-    } catch (error) {
-      if (!outcomeUnknown(error)) throw error;
-      replies = calls.map(() => [toError(error), null]);
-      // Redis still unreachable: the whole call fails, as it would have without the lost reply.
-      if (!(await this.settleUnknown(calls, queues, replies, true, op))) throw error;
-      return toOutcomes(replies, op);
-    }
-    await this.settleUnknown(calls, queues, replies, this.drops !== drops, op);
-    return toOutcomes(replies, op);
-  }
-
-  /**
-   * Settles calls whose outcome is in doubt because the connection dropped while they were in
-   * flight: an error without a reply (Redis may or may not have run the call), or, when ioredis
-   * re-sent the call after reconnecting, a conflict or duplicate that may be the call meeting its
-   * own first run. Reading the task back decides: the call's own message means it ran; no task
-   * means it did not (an erred call is then sent once more); another message means another task.
-   * @returns false when Redis could not be read back.
-   */
-  private async settleUnknown(
-    calls: readonly EnqueueCall[],
-    queues: readonly string[],
-    replies: Array<[Error | null, unknown]>,
-    dropped: boolean,
-    op: string,
-  ): Promise<boolean> {
-    const inDoubt = ([error, reply]: [Error | null, unknown]): boolean =>
-      error !== null ? outcomeUnknown(error) : dropped && (reply === 0 || reply === -1);
-    for (let round = 0; round < 2; round++) {
-      const lost = replies.flatMap((reply, i) => (inDoubt(reply) ? [i] : []));
-      if (lost.length === 0) return true;
-      let stored: Array<Buffer | null>;
-      try {
-        const pipeline = this.redis.pipeline();
-        for (const i of lost) pipeline.hgetBuffer(calls[i]!.taskKey, "msg");
-        stored = (await execPipeline(pipeline, op)).map(([error, value]) =>
-          error ? null : (value as Buffer | null),
-        );
-      } catch {
-        return false; // still unreachable: the lost calls stay reported as errors of unknown outcome
-      }
-      const resend: number[] = [];
-      lost.forEach((i, k) => {
-        const msg = stored[k];
-        if (msg?.equals(calls[i]!.msg)) replies[i] = [null, 1];
-        else if (replies[i]![0] === null)
-          return; // a real conflict or duplicate: keep the reply
-        else if (msg === null || msg === undefined) resend.push(i);
-        else replies[i] = [null, 0];
-      });
-      if (resend.length === 0) return true;
-      const again = await this.runCalls(
-        resend.map((i) => calls[i]!),
-        queues,
-        op,
-      ).catch((error: unknown) => resend.map((): [Error, null] => [toError(error), null]));
-      resend.forEach((i, k) => (replies[i] = again[k]!));
-    }
-    return true;
-  }
-
-  /**
-   * Sends `SADD asynq:queues` for each queue and then every script call in one pipeline (one round
-   * trip); calls that met NOSCRIPT are re-sent after loading the scripts. A failed SADD fails the
-   * whole call: Redis refuses it only when it refuses writes (OOM, read-only replica), and then the
-   * scripts were refused too.
-   */
-  private async runCalls(
-    calls: readonly ScriptCall[],
-    queues: readonly string[],
-    op: string,
-  ): Promise<Array<[Error | null, unknown]>> {
-    const results: Array<[Error | null, unknown]> = new Array<[Error | null, unknown]>(calls.length);
-    let pending = calls.map((_, i) => i);
-    for (let round = 0; round < NOSCRIPT_ROUNDS && pending.length > 0; round++) {
-      if (round > 0)
-        await preloadScripts(
-          this.redis,
-          pending.map((i) => calls[i]!.script),
-        );
-      const pipeline = this.redis.pipeline();
-      if (round === 0) for (const q of queues) pipeline.sadd(keys.ALL_QUEUES, q);
-      for (const i of pending) pipelineScript(pipeline, calls[i]!.script, calls[i]!.keys, calls[i]!.args);
-      const replies = await execPipeline(pipeline, op);
-      const offset = round === 0 ? queues.length : 0;
-      for (let k = 0; k < offset; k++) {
-        const failure = replies[k]?.[0];
-        if (failure)
-          throw new BrokerError(`cannot register queue: ${failure.message}`, { op, cause: failure });
-      }
-      const next: number[] = [];
-      pending.forEach((callIndex, k) => {
-        const reply = replies[offset + k] ?? [new Error("missing pipeline reply"), null];
-        if (reply[0] !== null && isNoScript(reply[0])) next.push(callIndex);
-        else results[callIndex] = reply;
-      });
-      pending = next;
-    }
-    for (const i of pending) {
-      const call = calls[i]!;
-      try {
-        results[i] = [null, await runScript(this.redis, call.script, call.keys, call.args)];
-      } catch (error) {
-        results[i] = [toError(error), null];
-      }
-    }
-    return results;
+    this.enqueuer ??= new Enqueuer(this.redis, () => this.drops);
+    // Same nowMs (so pending_since) for every task of one call, as Go's BatchEnqueue does.
+    const { outcomes, unregistered } = await this.enqueuer.write(
+      reqs.map((req) => ({ req, nowMs })),
+      "broker.enqueueBatch",
+    );
+    // A failed SADD fails the whole call: Redis refuses it only when it refuses writes.
+    for (const error of unregistered.values()) throw error;
+    return outcomes;
   }
 
   async getTaskRecord(queue: string, id: string): Promise<TaskRecord> {
@@ -739,42 +620,8 @@ export class RedisBroker implements Broker {
   }
 }
 
-/** Script replies to outcomes; an error stays the error of its task. */
-function toOutcomes(
-  replies: Array<[Error | null, unknown]>,
-  op: string,
-): Array<EnqueueOutcome | BrokerError> {
-  return replies.map(([error, reply]) => {
-    if (error !== null) return new BrokerError(`enqueue failed: ${error.message}`, { op, cause: error });
-    return enqueueOutcome(reply) ?? new BrokerError(`unexpected enqueue reply ${String(reply)}`, { op });
-  });
-}
-
-/**
- * True for a failure after which Redis may or may not have run the command: the connection broke
- * while it was in flight. Not for an error Redis answered, nor for a command ioredis never sent
- * (it gave up reconnecting: MaxRetriesPerRequestError).
- */
-function outcomeUnknown(error: unknown): boolean {
-  if (error instanceof BrokerError) return outcomeUnknown(error.cause);
-  return error instanceof Error && error.name !== "ReplyError" && error.name !== "MaxRetriesPerRequestError";
-}
-
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
-}
-
-async function execPipeline(
-  pipeline: ReturnType<Redis["pipeline"]>,
-  op: string,
-): Promise<Array<[Error | null, unknown]>> {
-  try {
-    const replies = await pipeline.exec();
-    if (replies === null) throw new Error("pipeline was discarded");
-    return replies;
-  } catch (error) {
-    throw new BrokerError(`Redis pipeline failed: ${toError(error).message}`, { op, cause: error });
-  }
 }
 
 /** Runs a Redis operation and turns a Redis failure into a BrokerError. */

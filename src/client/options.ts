@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { ValidationError } from "../errors.js";
 import type { EnqueueRequest } from "../broker/broker.js";
 import type { Task } from "../task.js";
-import { newTaskMessage } from "../wire/proto.js";
+import type { TaskMessage } from "../wire/messages.js";
 import { uniqueKey } from "../wire/unique.js";
 import { encodePayload } from "./payload.js";
 
@@ -82,6 +82,12 @@ export interface ResolvedTask {
   processAtMs: number | undefined;
 }
 
+/** Shared values of resolved tasks (never mutated). */
+const PENDING: EnqueueRequest["target"] = { kind: "pending" };
+const NO_BYTES = new Uint8Array(0);
+const DEFAULT_TIMEOUT = BigInt(DEFAULT_TIMEOUT_SECONDS);
+const NO_OPTIONS: EnqueueOptions = Object.freeze({});
+
 /**
  * Validates a task and its options and builds the message to write (spec §5.13).
  * `path` names the task in errors (`task`, or `tasks[3]` in a batch).
@@ -93,74 +99,111 @@ export function resolveTask(
   nowMs: number,
   path = "task",
 ): ResolvedTask {
-  const at = (field: string): string => `${path}.${field}`;
   if (typeof task !== "object" || task === null)
     throw new ValidationError(path, task, "a task object is required");
   for (const key of Object.keys(task)) {
     if (!TASK_FIELDS.has(key))
       throw new ValidationError(
-        at(key),
+        `${path}.${key}`,
         (task as unknown as Record<string, unknown>)[key],
         "unknown task field",
       );
   }
-  const type = checkName(task.type, at("type"), "the task type");
-  checkOptionsObject(task.options, at("options"));
-  checkOptionsObject(options, "options");
+  const type = checkName(task.type, path, ".type", "the task type");
+  const taskOptions = task.options;
+  if (taskOptions !== undefined) checkOptionsObject(taskOptions, `${path}.options`);
+  if (options !== undefined) checkOptionsObject(options, "options");
   // Task-embedded options first, then the enqueue call's, each kind overriding (as asynq does).
-  const opts: EnqueueOptions = { ...definedOnly(task.options), ...definedOnly(options) };
-  const o = (name: string): string =>
-    options !== undefined && name in options ? `options.${name}` : at(`options.${name}`);
+  const opts: EnqueueOptions =
+    taskOptions === undefined && options === undefined
+      ? NO_OPTIONS
+      : { ...definedOnly(taskOptions), ...definedOnly(options) };
 
-  const queue = opts.queue === undefined ? DEFAULT_QUEUE : checkQueue(opts.queue, o("queue"));
+  const queue =
+    opts.queue === undefined ? DEFAULT_QUEUE : checkQueue(opts.queue, optionField(options, path, "queue"));
   const maxRetry =
-    opts.maxRetry === undefined ? DEFAULT_MAX_RETRY : checkMaxRetry(opts.maxRetry, o("maxRetry"));
-  const timeout = opts.timeout === undefined ? undefined : checkDuration(opts.timeout, o("timeout"), 1000);
-  const deadline = opts.deadline === undefined ? undefined : checkInstant(opts.deadline, o("deadline"));
+    opts.maxRetry === undefined
+      ? DEFAULT_MAX_RETRY
+      : checkMaxRetry(opts.maxRetry, optionField(options, path, "maxRetry"));
+  const timeout =
+    opts.timeout === undefined
+      ? undefined
+      : checkDuration(opts.timeout, optionField(options, path, "timeout"), 1000);
+  const deadline =
+    opts.deadline === undefined
+      ? undefined
+      : checkInstant(opts.deadline, optionField(options, path, "deadline"));
   if (deadline !== undefined && deadline < nowMs) {
-    throw new ValidationError(o("deadline"), opts.deadline, "the deadline is in the past");
+    throw new ValidationError(
+      optionField(options, path, "deadline"),
+      opts.deadline,
+      "the deadline is in the past",
+    );
   }
   if (opts.processAt !== undefined && opts.processIn !== undefined) {
-    throw new ValidationError(o("processIn"), opts.processIn, "give either processAt or processIn, not both");
+    throw new ValidationError(
+      optionField(options, path, "processIn"),
+      opts.processIn,
+      "give either processAt or processIn, not both",
+    );
   }
   let processAtMs = nowMs;
-  if (opts.processAt !== undefined) processAtMs = checkInstant(opts.processAt, o("processAt"));
+  if (opts.processAt !== undefined)
+    processAtMs = checkInstant(opts.processAt, optionField(options, path, "processAt"));
   if (opts.processIn !== undefined) {
-    processAtMs = nowMs + checkDuration(opts.processIn, o("processIn"), 0);
+    processAtMs = nowMs + checkDuration(opts.processIn, optionField(options, path, "processIn"), 0);
     if (processAtMs > MAX_INSTANT_MS)
-      throw new ValidationError(o("processIn"), opts.processIn, "the instant is out of range");
+      throw new ValidationError(
+        optionField(options, path, "processIn"),
+        opts.processIn,
+        "the instant is out of range",
+      );
   }
-  const unique = opts.unique === undefined ? undefined : checkDuration(opts.unique, o("unique"), 1000, "1 s");
+  const unique =
+    opts.unique === undefined
+      ? undefined
+      : checkDuration(opts.unique, optionField(options, path, "unique"), 1000, "1 s");
   const taskId =
-    opts.taskId === undefined ? randomUUID() : checkName(opts.taskId, o("taskId"), "the task ID");
-  const retention = opts.retention === undefined ? 0 : checkDuration(opts.retention, o("retention"), 0);
-  const group = opts.group === undefined ? "" : checkName(opts.group, o("group"), "the group name");
-  const headers = {
-    ...checkHeaders(task.headers, at("headers")),
-    ...checkHeaders(opts.headers, o("headers")),
-  };
-  const payload = encodePayload(task.payload, at("payload"));
+    opts.taskId === undefined
+      ? randomUUID()
+      : checkName(opts.taskId, optionField(options, path, "taskId"), "", "the task ID");
+  const retention =
+    opts.retention === undefined
+      ? 0
+      : checkDuration(opts.retention, optionField(options, path, "retention"), 0);
+  const group =
+    opts.group === undefined
+      ? ""
+      : checkName(opts.group, optionField(options, path, "group"), "", "the group name");
+  const headers =
+    task.headers === undefined && opts.headers === undefined
+      ? {}
+      : {
+          ...checkHeaders(task.headers, `${path}.headers`),
+          ...checkHeaders(opts.headers, optionField(options, path, "headers")),
+        };
+  const payload = task.payload === undefined ? undefined : encodePayload(task.payload, path, ".payload");
 
-  const seconds = (ms: number): bigint => BigInt(Math.floor(ms / 1000));
-  const msg = newTaskMessage({
+  // A literal with every field (what newTaskMessage would build from these).
+  const msg: TaskMessage = {
     type,
     payload: payload ?? new Uint8Array(0),
     id: taskId,
     queue,
     retry: maxRetry,
+    retried: 0,
+    errorMsg: "",
     // The 30-minute default applies only when neither a timeout nor a deadline is given (spec §5.13).
-    timeout:
-      timeout !== undefined
-        ? seconds(timeout)
-        : deadline === undefined
-          ? BigInt(DEFAULT_TIMEOUT_SECONDS)
-          : 0n,
+    timeout: timeout !== undefined ? seconds(timeout) : deadline === undefined ? DEFAULT_TIMEOUT : 0n,
     deadline: deadline === undefined ? 0n : seconds(deadline),
     uniqueKey: unique === undefined ? "" : uniqueKey(queue, type, payload),
-    retention: seconds(retention),
+    lastFailedAt: 0n,
+    retention: retention === 0 ? 0n : seconds(retention),
+    completedAt: 0n,
     groupKey: group,
     headers,
-  });
+    unknownFields: NO_BYTES,
+  };
 
   const scheduled = processAtMs > nowMs;
   const request: EnqueueRequest = {
@@ -169,7 +212,7 @@ export function resolveTask(
       ? { kind: "scheduled", processAtSeconds: Math.floor(processAtMs / 1000) }
       : group !== ""
         ? { kind: "group", group }
-        : { kind: "pending" },
+        : PENDING,
   };
   if (unique !== undefined) {
     // A scheduled task's lock covers the wait plus the uniqueness window (spec §1.4).
@@ -179,9 +222,21 @@ export function resolveTask(
   return { request, processAtMs: scheduled ? processAtMs : undefined };
 }
 
+/** The field path of an option in errors: where it was given (the call's options or the task's). */
+function optionField(options: EnqueueOptions | undefined, path: string, name: string): string {
+  return options !== undefined && name in options ? `options.${name}` : `${path}.options.${name}`;
+}
+
+/** Whole seconds of a duration or instant in ms (truncated), as int64. */
+function seconds(ms: number): bigint {
+  return BigInt(Math.floor(ms / 1000));
+}
+
 function definedOnly(options: EnqueueOptions | undefined): EnqueueOptions {
   if (options === undefined) return {};
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(options)) if (v !== undefined) out[k] = v;
+  return out;
 }
 
 function checkOptionsObject(options: unknown, field: string): void {
@@ -200,11 +255,14 @@ function checkOptionsObject(options: unknown, field: string): void {
   }
 }
 
-/** A string that goes into a protobuf string field: not blank, valid UTF-8. */
-function checkName(value: unknown, field: string, what: string): string {
-  if (typeof value !== "string") throw new ValidationError(field, value, `${what} must be a string`);
-  if (value.trim() === "") throw new ValidationError(field, value, `${what} cannot be empty`);
-  checkWellFormed(value, field);
+/**
+ * A string that goes into a protobuf string field: not blank, valid UTF-8. The field is named
+ * `field + suffix` (joined only for an error).
+ */
+function checkName(value: unknown, field: string, suffix: string, what: string): string {
+  if (typeof value !== "string") throw new ValidationError(field + suffix, value, `${what} must be a string`);
+  if (value.trim() === "") throw new ValidationError(field + suffix, value, `${what} cannot be empty`);
+  if (!value.isWellFormed()) checkWellFormed(value, field + suffix);
   return value;
 }
 
@@ -215,7 +273,7 @@ function checkWellFormed(value: string, field: string): void {
 }
 
 function checkQueue(value: unknown, field: string): string {
-  const queue = checkName(value, field, "the queue name");
+  const queue = checkName(value, field, "", "the queue name");
   if (queue.includes("}")) {
     throw new ValidationError(
       field,

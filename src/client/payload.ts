@@ -2,16 +2,21 @@
 import { ValidationError } from "../errors.js";
 
 /**
- * Encodes a payload; `undefined` means no payload (Go's nil).
+ * Encodes a payload; `undefined` means no payload (Go's nil). Errors name the field
+ * `field + suffix` (joined only then).
  * @throws ValidationError when a string is not valid UTF-8 or a value cannot be encoded as JSON.
  */
-export function encodePayload(payload: unknown, field: string): Uint8Array | undefined {
+export function encodePayload(payload: unknown, field: string, suffix = ""): Uint8Array | undefined {
   if (payload === undefined) return undefined;
   if (payload instanceof Uint8Array) return payload;
   if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
   if (typeof payload === "string") {
     if (!payload.isWellFormed()) {
-      throw new ValidationError(field, payload, "the string has a lone surrogate, so it is not valid UTF-8");
+      throw new ValidationError(
+        field + suffix,
+        payload,
+        "the string has a lone surrogate, so it is not valid UTF-8",
+      );
     }
     return Buffer.from(payload, "utf8");
   }
@@ -20,10 +25,12 @@ export function encodePayload(payload: unknown, field: string): Uint8Array | und
     json = JSON.stringify(payload);
   } catch (cause) {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new ValidationError(field, payload, `the payload cannot be encoded as JSON: ${reason}`, { cause });
+    throw new ValidationError(field + suffix, payload, `the payload cannot be encoded as JSON: ${reason}`, {
+      cause,
+    });
   }
   if (json === undefined) {
-    throw new ValidationError(field, payload, "the payload cannot be encoded as JSON");
+    throw new ValidationError(field + suffix, payload, "the payload cannot be encoded as JSON");
   }
   return Buffer.from(json, "utf8");
 }

@@ -1,5 +1,5 @@
-// Client.enqueueBatch: many tasks in one pipeline, per-task results in order, every route and option,
-// and recovery from a flushed script cache (spec §4.9, with our deliberate differences).
+// Client.enqueueBatch: many tasks in few enqueue_many calls, per-task results in order, every route and
+// option, and recovery from a flushed script cache (spec §4.9, with our deliberate differences).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { MAX_TASKS_PER_CALL } from "../../src/broker/enqueue.js";
 import { Client, type BatchResult } from "../../src/client/client.js";
 import { AsynqError, BrokerError, DuplicateTaskError, TaskIdConflictError } from "../../src/errors.js";
 import { ManualClock, unixNanos } from "../../src/internal/clock.js";
@@ -335,34 +336,68 @@ describe.skipIf(!redisServer)("enqueueBatch round trips and commands, on a priva
     return out;
   }
 
-  it("sends the whole batch in one pipeline and no single commands when the scripts are cached", async () => {
+  /** enqueue_many calls for `counts` tasks per queue. */
+  const callsFor = (...counts: number[]): number =>
+    counts.reduce((sum, n) => sum + Math.ceil(n / MAX_TASKS_PER_CALL), 0);
+
+  it("sends one EVALSHA per queue and slice, no pipeline and no other command once warm", async () => {
     const own = new Redis(url);
     const mine = new Client(own, { clock });
     try {
-      // Warm the cache with the two scripts the batch uses (enqueue, enqueue_unique).
-      await mine.enqueueBatch([{ type: "warm" }, { type: "warm", options: { unique: 1000 } }]);
+      // Warm up: the script is sent (EVAL) and the queues are registered (twice: the first call
+      // created the lists, so the next one registers them again up front).
+      for (let i = 0; i < 2; i++)
+        await mine.enqueueBatch([
+          { type: "warm", options: { queue: "even" } },
+          { type: "warm", options: { queue: "odd" } },
+        ]);
       const pipelineSpy = vi.spyOn(own, "pipeline");
-      const singles = (["evalsha", "eval", "sadd", "script", "call", "callBuffer"] as const).map((name) =>
+      const evalshaSpy = vi.spyOn(own, "evalsha");
+      const others = (["eval", "sadd", "script", "call", "callBuffer", "sendCommand"] as const).map((name) =>
         vi.spyOn(own, name),
       );
+      const spied = (): void => {
+        expect(pipelineSpy).not.toHaveBeenCalled();
+        for (const spy of others.slice(0, -1)) expect(spy, spy.getMockName()).not.toHaveBeenCalled();
+      };
 
       const tasks: Task[] = Array.from({ length: 500 }, (_, i) => ({
         type: "t",
         payload: i,
         options: { queue: i % 2 === 0 ? "even" : "odd", unique: i % 5 === 0 ? 60_000 : undefined },
       }));
-      const results = await mine.enqueueBatch(tasks);
-      results.forEach(okInfo);
-      expect(pipelineSpy).toHaveBeenCalledTimes(1);
-      for (const spy of singles) expect(spy, spy.getMockName()).not.toHaveBeenCalled();
+      (await mine.enqueueBatch(tasks)).forEach(okInfo);
+      expect(evalshaSpy).toHaveBeenCalledTimes(callsFor(250, 250));
+      spied();
+      // Every call is one command: EVALSHA is all that reached ioredis' sendCommand.
+      expect(others.at(-1)).toHaveBeenCalledTimes(callsFor(250, 250));
 
-      // After a flush of the script cache: the NOSCRIPT calls are re-sent in one more pipeline, not one by one.
+      // A single enqueue: one EVALSHA.
+      evalshaSpy.mockClear();
+      others.at(-1)!.mockClear();
+      await mine.enqueue({ type: "one" }, { queue: "even" });
+      expect(evalshaSpy).toHaveBeenCalledTimes(1);
+      expect(others.at(-1)).toHaveBeenCalledTimes(1);
+      spied();
+
+      // Concurrent single enqueues of one tick share calls.
+      evalshaSpy.mockClear();
+      const infos = await Promise.all(
+        Array.from({ length: 600 }, (_, i) => mine.enqueue({ type: "c", payload: i }, { queue: "odd" })),
+      );
+      expect(new Set(infos.map((i) => i.id)).size).toBe(600);
+      expect(evalshaSpy).toHaveBeenCalledTimes(callsFor(600));
+      spied();
+
+      // After a flush of the script cache: the NOSCRIPT calls are re-sent after one SCRIPT LOAD.
       await admin.script("FLUSH");
-      pipelineSpy.mockClear();
+      evalshaSpy.mockClear();
+      vi.restoreAllMocks();
+      const load = vi.spyOn(own, "script");
       const evalSpy = vi.spyOn(own, "eval");
       const more = await mine.enqueueBatch(tasks.map((t, i) => ({ ...t, payload: `again ${i}` })));
       more.forEach(okInfo);
-      expect(pipelineSpy).toHaveBeenCalledTimes(2);
+      expect(load.mock.calls.map((c) => c[0])).toEqual(["EXISTS", "LOAD"]);
       expect(evalSpy).not.toHaveBeenCalled();
     } finally {
       vi.restoreAllMocks();
@@ -370,42 +405,97 @@ describe.skipIf(!redisServer)("enqueueBatch round trips and commands, on a priva
       own.disconnect();
     }
   });
-  it("uses one EVALSHA per task, one SADD per queue, and no EVAL when the scripts are cached", async () => {
+
+  it("registers a queue its workers keep empty with every enqueue, in the same round trip", async () => {
+    const mine = new Client(url, { clock });
+    const pending = "asynq:{drained}:pending";
+    try {
+      await mine.enqueue({ type: "warm" }, { queue: "drained" });
+      await admin.config("RESETSTAT");
+      const step = async (drain: boolean): Promise<number> => {
+        if (drain) await admin.del(pending); // what a worker does when it takes the last task
+        await admin.srem("asynq:queues", "drained");
+        await mine.enqueue({ type: "t" }, { queue: "drained" });
+        expect(await admin.sismember("asynq:queues", "drained")).toBe(drain ? 1 : 0);
+        return (await commandStats()).sadd?.calls ?? 0;
+      };
+      // The list is created: registered again after the reply (a second round trip).
+      expect(await step(true)).toBe(1);
+      // Still drained: registered up front, in the same round trip (one command more).
+      expect(await step(true)).toBe(2);
+      expect(await step(true)).toBe(3);
+      // The list was there: that SADD was the last; the next enqueue sends none.
+      await admin.sadd("asynq:queues", "drained");
+      await mine.enqueue({ type: "t" }, { queue: "drained" });
+      expect((await commandStats()).sadd?.calls).toBe(5); // + the admin's own SADD
+      expect(await step(false)).toBe(5);
+    } finally {
+      await mine.close();
+    }
+  });
+
+  it("counts in Redis: EVALSHA per call, SADD per new queue only, EVAL only for the very first call", async () => {
+    await admin.script("FLUSH");
+    await admin.config("RESETSTAT");
     const batchClient = new Client(url, { clock });
     try {
-      // Warm the cache with the two scripts the batch uses (enqueue, enqueue_unique).
-      await batchClient.enqueueBatch([{ type: "warm" }, { type: "warm", options: { unique: 1000 } }]);
+      // The first call of a client sends the script's source (EVAL): no NOSCRIPT round trip.
+      await batchClient.enqueueBatch([
+        { type: "warm", options: { queue: "a" } },
+        { type: "warm", options: { queue: "b" } },
+      ]);
+      const first = await commandStats();
+      expect(first.eval?.calls).toBe(1);
+      expect(first.evalsha?.calls).toBe(1);
+      expect(first.evalsha?.failed ?? 0).toBe(0);
+      expect(first.sadd?.calls).toBe(2);
       await admin.flushdb();
       await admin.config("RESETSTAT");
 
       const n = 1000;
+      const queues = ["a", "b", "c"];
       const tasks: Task[] = Array.from({ length: n }, (_, i) => ({
         type: "t",
         payload: i,
-        options: { queue: ["a", "b", "c"][i % 3]!, unique: i % 10 === 0 ? 60_000 : undefined },
+        options: { queue: queues[i % 3]!, unique: i % 10 === 0 ? 60_000 : undefined },
       }));
       (await batchClient.enqueueBatch(tasks)).forEach(okInfo);
 
+      const calls = callsFor(334, 333, 333);
       const stats = await commandStats();
-      expect(stats.evalsha?.calls).toBe(n);
-      expect(stats.evalsha?.failed).toBe(0);
-      expect(stats.sadd?.calls).toBe(3); // asynq:queues, once per queue of the batch (no group task here)
+      expect(stats.evalsha?.calls).toBe(calls);
+      expect(stats.evalsha?.failed ?? 0).toBe(0);
+      // c is new to this client; a and b were registered, but their lists were created again (the
+      // DB was flushed), so they are registered again too.
+      expect(stats.sadd?.calls).toBe(3);
       expect(stats.eval).toBeUndefined();
       expect(stats.script).toBeUndefined();
       expect(await admin.llen("asynq:{a}:pending")).toBe(334);
+      expect((await admin.smembers("asynq:queues")).sort()).toEqual(queues);
 
-      // After SCRIPT FLUSH the batch loads the scripts (SCRIPT LOAD), re-sends the NOSCRIPT calls, and never EVALs.
-      await admin.script("FLUSH");
+      // The lists had been created again: one more registration up front, and then none.
+      await admin.config("RESETSTAT");
+      (await batchClient.enqueueBatch(tasks.map((t) => ({ ...t, type: "second" })))).forEach(okInfo);
+      expect((await commandStats()).sadd?.calls).toBe(3);
+
+      // Registered queues with existing lists: no SADD at all.
       await admin.config("RESETSTAT");
       (await batchClient.enqueueBatch(tasks.map((t) => ({ ...t, type: "again" })))).forEach(okInfo);
+      const warm = await commandStats();
+      expect(warm.evalsha?.calls).toBe(calls);
+      expect(warm.sadd).toBeUndefined();
+
+      // After SCRIPT FLUSH the batch loads the script (SCRIPT LOAD), re-sends the NOSCRIPT calls, and never EVALs.
+      await admin.script("FLUSH");
+      await admin.config("RESETSTAT");
+      (await batchClient.enqueueBatch(tasks.map((t) => ({ ...t, type: "third" })))).forEach(okInfo);
       const after = await commandStats();
       expect(after.eval).toBeUndefined();
-      expect(after.evalsha?.calls).toBeGreaterThanOrEqual(n);
-      expect(after.evalsha!.calls - after.evalsha!.failed).toBe(n);
-      expect(after.script?.calls).toBeGreaterThanOrEqual(1);
+      expect(after.evalsha?.calls).toBe(2 * calls);
+      expect(after.evalsha?.failed).toBe(calls);
       expect(after["script|exists"]?.calls).toBe(1);
-      expect(after["script|load"]?.calls).toBe(2); // enqueue and enqueue_unique
-      expect(await admin.llen("asynq:{a}:pending")).toBe(668);
+      expect(after["script|load"]?.calls).toBe(1);
+      expect(await admin.llen("asynq:{a}:pending")).toBe(4 * 334);
     } finally {
       await batchClient.close();
     }

@@ -1,8 +1,9 @@
 // Client.enqueue against a real Redis: routing (pending / scheduled / group), defaults, uniqueness
 // locks, ID conflicts and payload encodings, checked key by key (spec §1, §3, §4.1-§4.7, §5.13).
 import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { REGISTRATION_REFRESH_MS } from "../../src/broker/enqueue.js";
 import { Client } from "../../src/client/client.js";
 import { AsynqError, BrokerError, DuplicateTaskError, TaskIdConflictError } from "../../src/errors.js";
 import { ManualClock, unixNanos } from "../../src/internal/clock.js";
@@ -184,23 +185,142 @@ describe("defaults and the pending route", () => {
     expect((await stored("default", "order:42{x}")).msg.id).toBe("order:42{x}");
   });
 
-  it("registers every queue it writes to in asynq:queues (SADD on each enqueue)", async () => {
+  it("registers every queue it writes to in asynq:queues, at once on the first enqueue into it", async () => {
     await client.enqueue({ type: "t" }, { queue: "critical" });
     await client.enqueue({ type: "t" }, { queue: "low", processIn: 60_000 });
     await client.enqueue({ type: "t" }, { queue: "batchy", group: "g" });
     await client.enqueue({ type: "t" });
     expect((await redis.smembers("asynq:queues")).sort()).toEqual(["batchy", "critical", "default", "low"]);
+  });
+});
 
-    // Registration is not cached: a queue removed from the set comes back with the next enqueue.
-    await redis.srem("asynq:queues", "critical");
-    await client.enqueue({ type: "t" }, { queue: "critical" });
-    expect(await redis.sismember("asynq:queues", "critical")).toBe(1);
+describe("enqueues made in the same tick", () => {
+  it("are written in call order, each with its own pending_since, and each settles on its own", async () => {
+    await redis.set("asynq:{broken}:pending", "not a list");
+    await client.enqueue({ type: "seed" }, { taskId: "taken" });
+    const calls = [
+      client.enqueue({ type: "t" }, { taskId: "first" }),
+      client.enqueue({ type: "t", payload: "u" }, { unique: 60_000, taskId: "u-1" }),
+    ];
+    clock.advance(1.25);
+    calls.push(
+      client.enqueue({ type: "t", payload: "u" }, { unique: 60_000, taskId: "u-2" }), // duplicate
+      client.enqueue({ type: "t" }, { taskId: "taken" }), // conflict
+      client.enqueue({ type: "t" }, { queue: "broken" }), // WRONGTYPE
+      client.enqueue({ type: "t" }, { queue: "other", taskId: "elsewhere" }),
+      client.enqueue({ type: "t" }, { taskId: "last" }),
+    );
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((r) => r.status)).toEqual([
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "rejected",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    const reason = (i: number): unknown => (settled[i] as PromiseRejectedResult).reason;
+    expect(reason(2)).toBeInstanceOf(DuplicateTaskError);
+    expect(reason(3)).toBeInstanceOf(TaskIdConflictError);
+    expect(reason(4)).toBeInstanceOf(BrokerError);
+    expect((reason(4) as Error).message).toMatch(/WRONGTYPE/);
+
+    expect(await redis.lrange("asynq:{default}:pending", 0, -1)).toEqual(["last", "u-1", "first", "taken"]);
+    expect(await redis.hget("asynq:{default}:t:first", "pending_since")).toBe(unixNanos(NOW));
+    expect(await redis.hget("asynq:{default}:t:u-1", "pending_since")).toBe(unixNanos(NOW));
+    expect(await redis.hget("asynq:{default}:t:last", "pending_since")).toBe(unixNanos(NOW + 1.25));
+    expect(await redis.lrange("asynq:{other}:pending", 0, -1)).toEqual(["elsewhere"]);
+    expect(await redis.exists("asynq:{default}:t:u-2")).toBe(0);
+  });
+});
+
+// Registration (docs/compatibility.md E3): SADD before the first enqueue into a queue, then at most
+// every REGISTRATION_REFRESH_MS of the client's clock, after a reconnection, and whenever an enqueue
+// creates the queue's list or zset. Each test uses a client of its own (the cache is per client).
+describe("queue registration", () => {
+  let own: Client | undefined;
+  afterEach(async () => {
+    await own?.close();
+    own = undefined;
   });
 
-  it("registers the queue even when the enqueue is refused as a duplicate", async () => {
+  it("is not repeated on every enqueue, but again after REGISTRATION_REFRESH_MS of the client's clock", async () => {
+    own = new Client(testRedisUrl(), { clock });
+    // The first enqueue created the list: the second registers again (it may have been emptied).
+    await own.enqueue({ type: "t" }, { queue: "critical" });
+    await own.enqueue({ type: "t" }, { queue: "critical" });
+    await redis.srem("asynq:queues", "critical");
+    // The queue's list exists: the registration is trusted for now.
+    await own.enqueue({ type: "t" }, { queue: "critical" });
+    clock.advance(REGISTRATION_REFRESH_MS - 1);
+    await own.enqueueBatch([{ type: "t", options: { queue: "critical" } }]);
+    expect(await redis.sismember("asynq:queues", "critical")).toBe(0);
+
+    clock.advance(1);
+    await own.enqueue({ type: "t" }, { queue: "critical" });
+    expect(await redis.sismember("asynq:queues", "critical")).toBe(1);
+    // Batches too.
+    await redis.srem("asynq:queues", "critical");
+    clock.advance(REGISTRATION_REFRESH_MS);
+    await own.enqueueBatch([{ type: "t", options: { queue: "critical" } }]);
+    expect(await redis.sismember("asynq:queues", "critical")).toBe(1);
+    // A clock that went back is not trusted either.
+    await redis.srem("asynq:queues", "critical");
+    clock.set(NOW);
+    await own.enqueue({ type: "t" }, { queue: "critical" });
+    expect(await redis.sismember("asynq:queues", "critical")).toBe(1);
+    expect(await redis.llen("asynq:{critical}:pending")).toBe(7);
+  });
+
+  it("is sent again at once when an enqueue creates the queue's list or zset (flushed or removed queue)", async () => {
+    own = new Client(testRedisUrl(), { clock });
+    for (const options of [
+      { queue: "q" },
+      { queue: "q", processIn: 60_000 },
+      { queue: "q", group: "g" },
+      { queue: "q", unique: 60_000 },
+    ]) {
+      await own.enqueue({ type: "t" }, options);
+      expect(await redis.smembers("asynq:queues"), JSON.stringify(options)).toEqual(["q"]);
+      await redis.flushdb();
+      await own.enqueue({ type: "t" }, options);
+      expect(await redis.smembers("asynq:queues"), JSON.stringify(options)).toEqual(["q"]);
+      await redis.flushdb();
+      const [result] = await own.enqueueBatch([{ type: "t", options }]);
+      expect(result?.ok).toBe(true);
+      expect(await redis.smembers("asynq:queues"), JSON.stringify(options)).toEqual(["q"]);
+      await redis.flushdb();
+    }
+  });
+
+  it("is sent again after the connection was re-established", async () => {
+    const connection = new Redis(testRedisUrl());
+    try {
+      own = new Client(connection, { clock });
+      await own.enqueue({ type: "t" }, { queue: "q" });
+      await own.enqueue({ type: "t" }, { queue: "q" });
+      await redis.srem("asynq:queues", "q");
+      await own.enqueue({ type: "t" }, { queue: "q" });
+      expect(await redis.sismember("asynq:queues", "q")).toBe(0);
+
+      const ready = new Promise((resolve) => connection.once("ready", resolve));
+      connection.disconnect(true);
+      await ready;
+      await own.enqueue({ type: "t" }, { queue: "q" });
+      expect(await redis.sismember("asynq:queues", "q")).toBe(1);
+    } finally {
+      await own?.close();
+      own = undefined;
+      connection.disconnect();
+    }
+  });
+
+  it("is sent with the first enqueue into a queue even when that enqueue is refused as a duplicate", async () => {
     await client.enqueue({ type: "t" }, { queue: "q1", unique: 60_000 });
     await redis.srem("asynq:queues", "q1");
-    await expect(client.enqueue({ type: "t" }, { queue: "q1", unique: 60_000 })).rejects.toBeInstanceOf(
+    own = new Client(testRedisUrl(), { clock });
+    await expect(own.enqueue({ type: "t" }, { queue: "q1", unique: 60_000 })).rejects.toBeInstanceOf(
       DuplicateTaskError,
     );
     expect(await redis.sismember("asynq:queues", "q1")).toBe(1);
