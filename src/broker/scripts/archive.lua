@@ -26,17 +26,14 @@
 
 -- @include lock
 
--- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
--- and has moved on (it may be running elsewhere now): a late write must not apply.
-if ARGV[5] and ARGV[5] ~= "" and redis.call("HGET", KEYS[1], "msg") ~= ARGV[5] then
+-- @include move
+
+if fenced_out(KEYS[1], ARGV[5]) then
   return 0
 end
-if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
+if not leave_active(KEYS[2], KEYS[3], KEYS[4], ARGV[3], KEYS[1], ARGV[1], "archived", ARGV[2]) then
   return 0
 end
-redis.call("ZREM", KEYS[3], ARGV[1])
-redis.call("ZADD", KEYS[4], ARGV[3], ARGV[1])
-redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "archived")
 count(ARGV[4], KEYS[5], KEYS[7], KEYS[6], KEYS[8])
 if #KEYS >= 9 then
   release_lock(KEYS[9], ARGV[1])

@@ -37,6 +37,8 @@
 
 -- @include lock
 
+-- @include move
+
 -- @include done
 
 local done = {}

@@ -19,6 +19,8 @@
 
 -- @include lock
 
+-- @include move
+
 -- @include done
 
 return finish_done(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[3] or "")

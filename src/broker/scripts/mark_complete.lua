@@ -24,17 +24,14 @@
 
 -- @include lock
 
--- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
--- and has moved on (it may be running elsewhere now): a late write must not apply.
-if ARGV[5] and ARGV[5] ~= "" and redis.call("HGET", KEYS[4], "msg") ~= ARGV[5] then
+-- @include move
+
+if fenced_out(KEYS[4], ARGV[5]) then
   return 0
 end
-if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
+if not leave_active(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[4], ARGV[1], "completed", ARGV[4]) then
   return 0
 end
-redis.call("ZREM", KEYS[2], ARGV[1])
-redis.call("ZADD", KEYS[3], ARGV[3], ARGV[1])
-redis.call("HSET", KEYS[4], "msg", ARGV[4], "state", "completed")
 count(ARGV[2], KEYS[5], KEYS[6])
 if #KEYS >= 7 then
   release_lock(KEYS[7], ARGV[1])

@@ -20,6 +20,8 @@
 --   0  the lease changed, or the task is no longer in active; nothing written
 -- @include guard
 
+-- @include move
+
 if not lease_as_seen(KEYS[2], ARGV[1], ARGV[3], ARGV[4]) then
   return 0
 end
@@ -30,10 +32,7 @@ if redis.call("EXISTS", KEYS[4]) == 0 then
   end
   return 0
 end
-if redis.call("LREM", KEYS[1], 0, ARGV[1]) == 0 then
+if not leave_active(KEYS[1], KEYS[2], KEYS[3], ARGV[2], KEYS[4], ARGV[1], "archived") then
   return 0
 end
-redis.call("ZREM", KEYS[2], ARGV[1])
-redis.call("ZADD", KEYS[3], ARGV[2], ARGV[1])
-redis.call("HSET", KEYS[4], "state", "archived")
 return 1

@@ -27,15 +27,14 @@
 
 -- @include guard
 
+-- @include move
+
 if not lease_as_seen(KEYS[3], ARGV[1], ARGV[6], ARGV[7]) or redis.call("EXISTS", KEYS[1]) == 0 then
   return 0
 end
-if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
+if not leave_active(KEYS[2], KEYS[3], KEYS[4], ARGV[3], KEYS[1], ARGV[1], "retry", ARGV[2]) then
   return 0
 end
-redis.call("ZREM", KEYS[3], ARGV[1])
-redis.call("ZADD", KEYS[4], ARGV[3], ARGV[1])
-redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "retry")
 if ARGV[5] == "1" then
   count(ARGV[4], KEYS[5], KEYS[7], KEYS[6], KEYS[8])
 end

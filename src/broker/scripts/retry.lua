@@ -22,17 +22,14 @@
 --   0  the task is not in active; nothing written (or its message changed: fenced)
 -- @include counters
 
--- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
--- and has moved on (it may be running elsewhere now): a late write must not apply.
-if ARGV[6] and ARGV[6] ~= "" and redis.call("HGET", KEYS[1], "msg") ~= ARGV[6] then
+-- @include move
+
+if fenced_out(KEYS[1], ARGV[6]) then
   return 0
 end
-if redis.call("LREM", KEYS[2], 0, ARGV[1]) == 0 then
+if not leave_active(KEYS[2], KEYS[3], KEYS[4], ARGV[3], KEYS[1], ARGV[1], "retry", ARGV[2]) then
   return 0
 end
-redis.call("ZREM", KEYS[3], ARGV[1])
-redis.call("ZADD", KEYS[4], ARGV[3], ARGV[1])
-redis.call("HSET", KEYS[1], "msg", ARGV[2], "state", "retry")
 if ARGV[5] == "1" then
   count(ARGV[4], KEYS[5], KEYS[7], KEYS[6], KEYS[8])
 end

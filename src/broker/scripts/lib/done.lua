@@ -1,12 +1,10 @@
 -- done: the success transition of a task with no retention (spec §4.11), shared by done and dequeue.
--- Pulled in by an include line ("done") after the "counters" and "lock" includes.
+-- Pulled in by an include line ("done") after the "counters", "lock" and "move" includes.
 -- Deletes the task when it is still the one the worker dequeued: removes it from active and lease,
 -- deletes its hash, counts it as processed and releases its lock while the lock still holds its ID.
 -- Returns 1 when done, 0 when nothing was written (not in active, or its message changed: fenced).
 local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence)
-  -- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
-  -- and has moved on (it may be running elsewhere now): a late write must not apply.
-  if fence ~= "" and redis.call("HGET", task_key, "msg") ~= fence then
+  if fenced_out(task_key, fence) then
     return 0
   end
   if redis.call("LREM", active, 0, id) == 0 then

@@ -1,0 +1,25 @@
+-- move: the fencing check and the move out of active shared by the scripts that end an attempt.
+-- Pulled in by an include line ("move") in done, mark_complete, retry, archive and the recover_* scripts.
+
+-- Fencing: true when a fence is given ("" skips the check) and the stored message is no longer the
+-- one the worker dequeued: the task was recovered and has moved on (it may be running elsewhere
+-- now), so a late write must not apply.
+local function fenced_out(task_key, fence)
+  return fence ~= nil and fence ~= "" and redis.call("HGET", task_key, "msg") ~= fence
+end
+
+-- Moves an active task to the zset dest (score): removes it from active and lease and sets its
+-- hash's state (and msg, when given). Returns false, writing nothing, when it is not in active.
+local function leave_active(active, lease, dest, score, task_key, id, state, msg)
+  if redis.call("LREM", active, 0, id) == 0 then
+    return false
+  end
+  redis.call("ZREM", lease, id)
+  redis.call("ZADD", dest, score, id)
+  if msg then
+    redis.call("HSET", task_key, "msg", msg, "state", state)
+  else
+    redis.call("HSET", task_key, "state", state)
+  end
+  return true
+end
