@@ -24,7 +24,7 @@ export class Processor {
   private readonly finisher: Finisher;
   private readonly lanes: Lane[];
   private loops: Promise<void> | undefined;
-  stopped = false;
+  private halted = false;
 
   constructor(
     readonly broker: Broker,
@@ -58,15 +58,20 @@ export class Processor {
     return this.executor.abort(id, reason);
   }
 
+  /** True once stop() was called: the lanes take no more tasks. */
+  get stopped(): boolean {
+    return this.halted;
+  }
+
   start(): void {
     if (this.loops !== undefined) return;
-    this.stopped = false;
+    this.halted = false;
     this.loops = Promise.all(this.lanes.map((lane) => lane.run())).then(() => undefined);
   }
 
   /** Stops taking new tasks; running tasks go on. */
   async stop(): Promise<void> {
-    this.stopped = true;
+    this.halted = true;
     for (const lane of this.lanes) lane.wakeUp();
     await this.loops;
   }
@@ -81,12 +86,12 @@ export class Processor {
     this.deadlines.clear();
   }
 
-  /** The queue chosen for each of `free` slots, by the priority rule. */
+  /** Every queue, in the order the priority rule gives for the next slot (its queue first). */
   nextQueues(): string[] {
     return this.order.next();
   }
 
-  /** Starts a task on one of `lane`'s slots. */
+  /** Starts a task; `release` gives its slot back to the lane that claimed it. */
   startTask(task: DequeuedTask, release: () => void): void {
     this.executor.start(task, release);
   }
