@@ -18,18 +18,8 @@ import { Finisher } from "../../src/server/finisher.js";
 import { Outcomes } from "../../src/server/outcomes.js";
 import { Recoverer } from "../../src/server/recoverer.js";
 import { freshRedis } from "../support/redis.js";
-import {
-  DAY,
-  GRACE_MS,
-  HOUR,
-  LEASE_MS,
-  QUEUES,
-  Step,
-  World,
-  stepArbitrary,
-  type Env,
-  type StepData,
-} from "./model.js";
+import { DAY, GRACE_MS, HOUR, LEASE_MS, QUEUES, Step, stepArbitrary, type StepData } from "./steps.js";
+import { World, type Env } from "./world.js";
 
 const SEED = Number(process.env.LIFECYCLE_SEED ?? 20_260_511);
 const RUNS = Number(process.env.LIFECYCLE_RUNS ?? 200);
