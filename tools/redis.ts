@@ -41,7 +41,8 @@ export function ping(host: string, port: number, timeoutMs = 500): Promise<boole
   });
 }
 
-function findOnPath(name: string): string | undefined {
+/** The path of an executable found on PATH (or the usual system folders), if any. */
+export function findOnPath(name: string): string | undefined {
   const dirs = (process.env.PATH ?? "").split(delimiter).concat(["/usr/bin", "/usr/sbin", "/usr/local/bin"]);
   for (const dir of dirs) {
     const candidate = join(dir, name);
@@ -73,7 +74,8 @@ function installRedisServer(): string {
   return path;
 }
 
-function freePort(): Promise<number> {
+/** A free loopback TCP port. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -1,7 +1,7 @@
 // The ceiling: what redis-benchmark says the same private Redis does for the commands of the hot path.
 import { spawnSync } from "node:child_process";
 import type { PrivateRedis } from "./redis.js";
-import { findOnPath } from "./redis.js";
+import { findOnPath } from "../../tools/redis.js";
 
 /** One redis-benchmark test. */
 export interface CeilingLine {

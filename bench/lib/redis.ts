@@ -1,11 +1,10 @@
 // The benchmark's private redis-server (a free loopback port, no persistence) and INFO readers.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { Redis } from "ioredis";
-import { ping } from "../../tools/redis.js";
+import { findOnPath, freePort, ping } from "../../tools/redis.js";
 
 /** A private redis-server started by the benchmark. */
 export interface PrivateRedis {
@@ -21,33 +20,10 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-/** The path of an executable found on PATH (or the usual system folders), if any. */
-export function findOnPath(name: string): string | undefined {
-  const dirs = (process.env.PATH ?? "").split(delimiter).concat(["/usr/bin", "/usr/sbin", "/usr/local/bin"]);
-  for (const dir of dirs) {
-    const candidate = join(dir, name);
-    if (dir !== "" && existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 /** The major version of a redis-server binary (`redis-server --version` says `v=7.0.15`); 0 if unknown. */
 function serverMajorVersion(binary: string): number {
   const out = spawnSync(binary, ["--version"], { encoding: "utf8" }).stdout ?? "";
   return Number(/v=(\d+)\./.exec(out)?.[1] ?? 0);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

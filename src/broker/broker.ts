@@ -181,7 +181,10 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
     nowMs: number,
     guard: recover.LeaseGuard,
   ): Promise<recover.QuarantineWrite>;
-  /** Writes the server's ServerInfo and WorkerInfo with a TTL (spec §4.25). */
+  /**
+   * Writes the ServerInfo and one WorkerInfo per running task, with a TTL of `ttlSeconds`, and
+   * registers both keys in `asynq:servers` / `asynq:workers` until `nowMs` + TTL (spec §4.25).
+   */
   writeServerState(
     info: ServerInfo,
     workers: readonly WorkerInfo[],
@@ -302,10 +305,8 @@ export class RedisBroker implements Broker {
     const result = await wrap("broker.dequeue", () =>
       dequeue(this.redis, queue, max, leaseExpiresAtMs, hint, finished, nowMs),
     );
-    // Redis keeps the lease in whole seconds (truncated): our local view must not outlive it.
-    const leaseExpiresAt = Math.floor(leaseExpiresAtMs / 1000) * 1000;
     return {
-      tasks: result.tasks.map((t) => ({ queue, id: t.id, msg: t.msg, leaseExpiresAt })),
+      tasks: result.tasks,
       paused: result.paused,
       dangling: result.dangling,
       finished: result.finished.map((ok) => (ok ? "ok" : "not-active")),

@@ -19,9 +19,12 @@ const MAX_NEXT = 1000;
 
 /** One task moved from pending to active. */
 export interface DequeuedTask {
+  queue: string;
   id: string;
   /** The encoded TaskMessage; null when the hash exists but has no `msg` field (a corrupt task). */
   msg: Buffer | null;
+  /** When the lease written by the dequeue runs out (ms; whole seconds, as stored in Redis). */
+  leaseExpiresAt: number;
 }
 
 /** A task whose handler succeeded (retention 0): deleted and counted by the next call. */
@@ -184,11 +187,17 @@ async function call(
     keyList.push(keys.taskKey(queue, id));
     args.push(id);
   }
-  return parseReply(await runScript(redis, dequeueScript, keyList, args, true), finished.length);
+  // Redis keeps the lease in whole seconds (truncated): our view of it must not outlive it.
+  const lease = { queue, leaseExpiresAt: unixSeconds(leaseExpiresAtMs) * 1000 };
+  return parseReply(await runScript(redis, dequeueScript, keyList, args, true), finished.length, lease);
 }
 
 /** Reads the script reply `{ done, claimed, dangling, paused, next }` (bulk strings as Buffers). */
-function parseReply(reply: unknown, finishedCount: number): Reply {
+function parseReply(
+  reply: unknown,
+  finishedCount: number,
+  lease: { queue: string; leaseExpiresAt: number },
+): Reply {
   if (!Array.isArray(reply) || reply.length !== 5)
     throw new Error(`dequeue: unexpected script reply ${String(reply)}`);
   const [done, claimed, dangling, paused, next] = reply as [
@@ -202,7 +211,12 @@ function parseReply(reply: unknown, finishedCount: number): Reply {
     throw new Error(`dequeue: ${done.length} results for ${finishedCount} finished tasks`);
   const tasks: DequeuedTask[] = [];
   for (let i = 0; i + 1 < claimed.length; i += 2) {
-    tasks.push({ id: claimed[i]!.toString("utf8"), msg: claimed[i + 1] ?? null });
+    tasks.push({
+      queue: lease.queue,
+      id: claimed[i]!.toString("utf8"),
+      msg: claimed[i + 1] ?? null,
+      leaseExpiresAt: lease.leaseExpiresAt,
+    });
   }
   const nextIds: string[] = new Array<string>(next.length);
   for (let i = 0; i < next.length; i++) nextIds[next.length - 1 - i] = next[i]!.toString("utf8");

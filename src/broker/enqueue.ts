@@ -591,13 +591,9 @@ function buildCalls(
 function toOutcome(reply: Result, req: EnqueueRequest, op: string): EnqueueOutcome | BrokerError {
   if (reply instanceof Error)
     return new BrokerError(`enqueue failed: ${reply.message}`, { op, cause: reply });
+  const outcome = enqueueOutcome(reply);
+  if (outcome !== undefined) return outcome;
   switch (reply) {
-    case 1:
-      return "enqueued";
-    case -1:
-      return "duplicate";
-    case 0:
-      return "conflict";
     case -2:
     case -3: {
       const q = req.msg.queue;

@@ -1,6 +1,7 @@
 // The heartbeater (spec §4.25, §5.8): tells Redis this server and its workers are alive, and keeps the leases of running tasks.
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
+import type { Broker } from "../broker/broker.js";
 import type { Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
 import type { ServerInfo, TaskMessage, Timestamp, WorkerInfo } from "../wire/messages.js";
@@ -13,22 +14,7 @@ export const DEFAULT_HEARTBEAT_INTERVAL = 5000;
 export type ServerStatus = "active" | "stopped" | "closed";
 
 /** The Redis operations the heartbeater needs. */
-export interface HeartbeatBroker {
-  /**
-   * Writes the ServerInfo and one WorkerInfo per running task, with a TTL of `ttlSeconds`, and
-   * registers both keys in `asynq:servers` / `asynq:workers` until `nowMs` + TTL (spec §4.25).
-   */
-  writeServerState(
-    info: ServerInfo,
-    workers: readonly WorkerInfo[],
-    nowMs: number,
-    ttlSeconds: number,
-  ): Promise<void>;
-  /** Removes the server's ServerInfo and workers keys and their zset members (spec §4.25). */
-  clearServerState(host: string, pid: number, serverId: string): Promise<void>;
-  /** Moves the leases of tasks still in the lease zset to `leaseExpiresAtMs` (`ZADD XX`, spec §4.18). */
-  extendLease(queue: string, ids: readonly string[], leaseExpiresAtMs: number): Promise<void>;
-}
+export type HeartbeatBroker = Pick<Broker, "writeServerState" | "clearServerState" | "extendLease">;
 
 /** What the heartbeater reads of a running task (an executor's RunningTask fits). */
 export interface HeartbeatTask {

@@ -134,7 +134,8 @@ class Lane {
     while (!processor.stopped) {
       const free = this.slots - this.busy;
       if (free <= 0) {
-        await this.sleep(config.pollInterval);
+        // Only a released slot or stop() changes anything here: no timer (it would be one per task).
+        await this.wakeUpCall();
         // While other tasks still run, let every task that finishes in this turn of the event loop
         // release its slot first, so the next dequeue claims for all of them and carries all their
         // success writes.
@@ -254,6 +255,12 @@ class Lane {
     });
     await woken;
     clearTimeout(timer);
+    this.wake = undefined;
+  }
+
+  /** Resolves at the next wakeUp() (a released slot, stop). */
+  private async wakeUpCall(): Promise<void> {
+    await new Promise<void>((resolve) => (this.wake = resolve));
     this.wake = undefined;
   }
 

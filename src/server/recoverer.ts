@@ -1,4 +1,6 @@
 // The recoverer: at start, then every minute, retries or archives active tasks whose worker is gone (spec §5.8).
+import type { Broker } from "../broker/broker.js";
+import type { LeaseGuard } from "../broker/recover.js";
 import { AsynqError } from "../errors.js";
 import { unixSeconds, type Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
@@ -17,8 +19,7 @@ export class LeaseExpiredError extends AsynqError {
   }
 }
 
-/** The lease the recoverer saw, re-verified by every write: ran out at or before `cutoffMs`, or absent. */
-export type LeaseGuard = { kind: "expired"; cutoffMs: number } | { kind: "unleased" };
+export type { LeaseGuard } from "../broker/recover.js";
 
 /** An active task seen by a listing, with its encoded msg (null when the hash has none, or is gone). */
 export interface RecoveryCandidate {
@@ -27,44 +28,15 @@ export interface RecoveryCandidate {
 }
 
 /** What the recoverer needs from the broker; every write applies only while its guard holds. */
-export interface RecoverBroker {
-  /** Up to `limit` tasks whose lease ran out at or before `cutoffMs`, oldest first, after `offset`. */
-  listLeaseExpired(
-    queue: string,
-    cutoffMs: number,
-    offset: number,
-    limit: number,
-  ): Promise<RecoveryCandidate[]>;
-  /** IDs in the active list that have no lease. */
-  listUnleased(queue: string): Promise<string[]>;
-  /** The encoded msg of each task (null when absent). */
-  readMessages(queue: string, ids: readonly string[]): Promise<Array<Uint8Array | null>>;
-  /** As Broker.retry (spec §4.14). */
-  recoverRetry(
-    queue: string,
-    id: string,
-    msg: TaskMessage,
-    retryAtMs: number,
-    isFailure: boolean,
-    nowMs: number,
-    guard: LeaseGuard,
-  ): Promise<"ok" | "skipped">;
-  /** As Broker.archive (spec §4.15 without trimming; the lock is released). */
-  recoverArchive(
-    queue: string,
-    id: string,
-    msg: TaskMessage,
-    nowMs: number,
-    guard: LeaseGuard,
-  ): Promise<"ok" | "skipped">;
-  /** Archives a task with an unreadable msg as it is, or removes a dangling ID. */
-  recoverQuarantine(
-    queue: string,
-    id: string,
-    nowMs: number,
-    guard: LeaseGuard,
-  ): Promise<"archived" | "removed" | "skipped">;
-}
+export type RecoverBroker = Pick<
+  Broker,
+  | "listLeaseExpired"
+  | "listUnleased"
+  | "readMessages"
+  | "recoverRetry"
+  | "recoverArchive"
+  | "recoverQuarantine"
+>;
 
 /** One task the recoverer wrote. */
 export interface RecoveredTask {

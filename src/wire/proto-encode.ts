@@ -65,6 +65,13 @@ function cachedUtf8Length(cache: LengthCache, v: unknown): number {
   return n;
 }
 
+/** The UTF-8 size of a string field. @throws ProtoEncodeError for a non-string or a lone surrogate. */
+function stringSize(v: unknown, where: string): number {
+  const n = utf8Length(v);
+  if (n < 0) throw badString(v, where);
+  return n;
+}
+
 function badString(v: unknown, where: string): ProtoEncodeError {
   return typeof v !== "string"
     ? new ProtoEncodeError(`${where}: expected a string, got ${typeof v}`)
@@ -436,8 +443,7 @@ export function encodeTask(m: TaskMessage): Uint8Array {
   const payload = checkBytes(m.payload, TM.names[2]!);
   const payloadN = payload.length;
   const id = m.id;
-  const idN = utf8Length(id);
-  if (idN < 0) throw badString(id, TM.names[3]!);
+  const idN = stringSize(id, TM.names[3]!);
   const queue = m.queue;
   const queueN = cachedUtf8Length(queueLength, queue);
   if (queueN < 0) throw badString(queue, TM.names[4]!);
@@ -446,8 +452,7 @@ export function encodeTask(m: TaskMessage): Uint8Array {
   const retried = m.retried;
   if (!isInt32(retried)) throw badInt32(retried, TM.names[6]!);
   const errorMsg = m.errorMsg;
-  const errorMsgN = utf8Length(errorMsg);
-  if (errorMsgN < 0) throw badString(errorMsg, TM.names[7]!);
+  const errorMsgN = stringSize(errorMsg, TM.names[7]!);
   const timeout = m.timeout;
   const timeoutN = int64Number(timeout);
   if (timeoutN === Infinity) throw badInt64(timeout, TM.names[8]!);
@@ -455,8 +460,7 @@ export function encodeTask(m: TaskMessage): Uint8Array {
   const deadlineN = int64Number(deadline);
   if (deadlineN === Infinity) throw badInt64(deadline, TM.names[9]!);
   const uniqueKey = m.uniqueKey;
-  const uniqueKeyN = utf8Length(uniqueKey);
-  if (uniqueKeyN < 0) throw badString(uniqueKey, TM.names[10]!);
+  const uniqueKeyN = stringSize(uniqueKey, TM.names[10]!);
   const lastFailedAt = m.lastFailedAt;
   const lastFailedAtN = int64Number(lastFailedAt);
   if (lastFailedAtN === Infinity) throw badInt64(lastFailedAt, TM.names[11]!);
@@ -467,8 +471,7 @@ export function encodeTask(m: TaskMessage): Uint8Array {
   const completedAtN = int64Number(completedAt);
   if (completedAtN === Infinity) throw badInt64(completedAt, TM.names[13]!);
   const groupKey = m.groupKey;
-  const groupKeyN = utf8Length(groupKey);
-  if (groupKeyN < 0) throw badString(groupKey, TM.names[14]!);
+  const groupKeyN = stringSize(groupKey, TM.names[14]!);
   const headers = planMap(m.headers, "string", TM.names[15]!);
   const unknown = checkUnknown(m.unknownFields, TM.names[0]!);
   const unknownN = unknown.length;
@@ -516,21 +519,18 @@ export function encodeTask(m: TaskMessage): Uint8Array {
 
 export function encodeServer(m: ServerInfo): Uint8Array {
   const host = m.host;
-  const hostN = utf8Length(host);
-  if (hostN < 0) throw badString(host, SI.names[1]!);
+  const hostN = stringSize(host, SI.names[1]!);
   const pid = m.pid;
   if (!isInt32(pid)) throw badInt32(pid, SI.names[2]!);
   const serverId = m.serverId;
-  const serverIdN = utf8Length(serverId);
-  if (serverIdN < 0) throw badString(serverId, SI.names[3]!);
+  const serverIdN = stringSize(serverId, SI.names[3]!);
   const concurrency = m.concurrency;
   if (!isInt32(concurrency)) throw badInt32(concurrency, SI.names[4]!);
   const queues = planMap(m.queues, "int32", SI.names[5]!);
   const strictPriority = m.strictPriority;
   if (typeof strictPriority !== "boolean") throw new ProtoEncodeError(`${SI.names[6]}: expected a boolean`);
   const status = m.status;
-  const statusN = utf8Length(status);
-  if (statusN < 0) throw badString(status, SI.names[7]!);
+  const statusN = stringSize(status, SI.names[7]!);
   const startTime = planTimestamp(m.startTime, SI.names[8]!);
   const active = m.activeWorkerCount;
   if (!isInt32(active)) throw badInt32(active, SI.names[9]!);
@@ -571,24 +571,19 @@ export function encodeServer(m: ServerInfo): Uint8Array {
 
 export function encodeWorker(m: WorkerInfo): Uint8Array {
   const host = m.host;
-  const hostN = utf8Length(host);
-  if (hostN < 0) throw badString(host, WI.names[1]!);
+  const hostN = stringSize(host, WI.names[1]!);
   const pid = m.pid;
   if (!isInt32(pid)) throw badInt32(pid, WI.names[2]!);
   const serverId = m.serverId;
-  const serverIdN = utf8Length(serverId);
-  if (serverIdN < 0) throw badString(serverId, WI.names[3]!);
+  const serverIdN = stringSize(serverId, WI.names[3]!);
   const taskId = m.taskId;
-  const taskIdN = utf8Length(taskId);
-  if (taskIdN < 0) throw badString(taskId, WI.names[4]!);
+  const taskIdN = stringSize(taskId, WI.names[4]!);
   const taskType = m.taskType;
-  const taskTypeN = utf8Length(taskType);
-  if (taskTypeN < 0) throw badString(taskType, WI.names[5]!);
+  const taskTypeN = stringSize(taskType, WI.names[5]!);
   const taskPayload = checkBytes(m.taskPayload, WI.names[6]!);
   const taskPayloadN = taskPayload.length;
   const queue = m.queue;
-  const queueN = utf8Length(queue);
-  if (queueN < 0) throw badString(queue, WI.names[7]!);
+  const queueN = stringSize(queue, WI.names[7]!);
   const startTime = planTimestamp(m.startTime, WI.names[8]!);
   const deadline = planTimestamp(m.deadline, WI.names[9]!);
   const unknown = checkUnknown(m.unknownFields, WI.names[0]!);
@@ -625,14 +620,11 @@ export function encodeWorker(m: WorkerInfo): Uint8Array {
 
 export function encodeEntry(m: SchedulerEntry): Uint8Array {
   const id = m.id;
-  const idN = utf8Length(id);
-  if (idN < 0) throw badString(id, SE.names[1]!);
+  const idN = stringSize(id, SE.names[1]!);
   const spec = m.spec;
-  const specN = utf8Length(spec);
-  if (specN < 0) throw badString(spec, SE.names[2]!);
+  const specN = stringSize(spec, SE.names[2]!);
   const taskType = m.taskType;
-  const taskTypeN = utf8Length(taskType);
-  if (taskTypeN < 0) throw badString(taskType, SE.names[3]!);
+  const taskTypeN = stringSize(taskType, SE.names[3]!);
   const taskPayload = checkBytes(m.taskPayload, SE.names[4]!);
   const taskPayloadN = taskPayload.length;
   const options: unknown = m.enqueueOptions;
@@ -683,8 +675,7 @@ export function encodeEntry(m: SchedulerEntry): Uint8Array {
 
 export function encodeEvent(m: SchedulerEnqueueEvent): Uint8Array {
   const taskId = m.taskId;
-  const taskIdN = utf8Length(taskId);
-  if (taskIdN < 0) throw badString(taskId, EV.names[1]!);
+  const taskIdN = stringSize(taskId, EV.names[1]!);
   const enqueueTime = planTimestamp(m.enqueueTime, EV.names[2]!);
   const unknown = checkUnknown(m.unknownFields, EV.names[0]!);
   const unknownN = unknown.length;

@@ -144,7 +144,9 @@ describe("dequeue", () => {
     await redis.hset(keys.taskKey(Q, "x"), "state", "pending");
     await redis.lpush(keys.pendingKey(Q), "x");
     const result = await dequeue(redis, Q, 1, LEASE);
-    expect(result.tasks).toEqual([{ id: "x", msg: null }]);
+    // The lease as Redis stores it: whole seconds.
+    const leaseExpiresAt = unixSeconds(LEASE) * 1000;
+    expect(result.tasks).toEqual([{ queue: Q, id: "x", msg: null, leaseExpiresAt }]);
     expect(await redis.hgetall(keys.taskKey(Q, "x"))).toEqual({ state: "active" });
     expect(await redis.lrange(keys.activeKey(Q), 0, -1)).toEqual(["x"]);
   });

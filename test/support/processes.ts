@@ -5,15 +5,17 @@
 // Every process started here is registered and killed by `killAll()` (call it in afterEach/afterAll),
 // and, as a last resort, when the test process exits.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import * as keys from "../../src/wire/keys.js";
 import { decodeTaskMessage } from "../../src/wire/proto.js";
-import { ping } from "../../tools/redis.js";
+import { findOnPath, freePort, ping } from "../../tools/redis.js";
+
+export { freePort };
 
 /** The repository root (where node_modules/tsx lives). */
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -74,31 +76,12 @@ export async function poll<T>(
 
 /** Path of `redis-server`, or a clear failure when it is not installed. */
 export function redisServerBinary(): string {
-  const dirsOnPath = (process.env.PATH ?? "")
-    .split(delimiter)
-    .concat(["/usr/bin", "/usr/sbin", "/usr/local/bin"]);
-  for (const dir of dirsOnPath) {
-    const candidate = join(dir, "redis-server");
-    if (dir !== "" && existsSync(candidate)) return candidate;
-  }
+  const binary = findOnPath("redis-server");
+  if (binary !== undefined) return binary;
   throw new Error(
     "redis-server is not on PATH: the Redis outage tests start a private redis-server they can stop " +
       "and restart. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server) and run again.",
   );
-}
-
-/** A free loopback TCP port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A redis-server of our own that a test may stop and start again on the same port. */
