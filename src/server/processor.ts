@@ -3,7 +3,7 @@
 // writes the successes finished since the last one), starts them, and when every queue is empty
 // waits for a wake-up (a new task, a freed slot, the poll interval, or stop). Two lanes keep a busy
 // worker's Node process and Redis working at the same time: one lane's call is in Redis while the
-// other lane's tasks run.
+// other lane's tasks run (at concurrency 100 in bench/: 48.5k tasks/s with two lanes, 37.8k with one).
 import type { Broker, DequeuedTask } from "../broker/broker.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { DeadlineWatcher } from "./deadlines.js";
