@@ -3,6 +3,8 @@ import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GoFormatError } from "./go-format.js";
 import { OptionStringError, formatOption, parseOption, type OptionValue } from "./option-strings.js";
+import { pathToFileURL } from "node:url";
+import { GOLDEN_DIR } from "../../test/support/golden.js";
 
 const at = (iso: string): Date => new Date(iso);
 
@@ -168,7 +170,7 @@ describe("parseOption", () => {
 
 // ---- The Go-generated vectors --------------------------------------------------------------------
 
-const VECTORS = new URL("../../../shared/testvectors/", import.meta.url);
+const VECTORS = pathToFileURL(GOLDEN_DIR);
 
 function readJson(url: URL): unknown {
   return JSON.parse(readFileSync(url, "utf8")) as unknown;
@@ -208,7 +210,7 @@ function vectorOptionStrings(): string[] {
   return out;
 }
 
-describe("option strings written by Go (shared/testvectors)", () => {
+describe("option strings written by Go (test/golden)", () => {
   const strings = vectorOptionStrings();
 
   it("finds a non-trivial number of option strings of every kind Go wrote", () => {

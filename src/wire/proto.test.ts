@@ -1,4 +1,4 @@
-// Tests of the protobuf codec (proto.ts): Go vectors (shared/testvectors/protobuf.json), spec §2.8, errors.
+// Tests of the protobuf codec (proto.ts): Go vectors (test/golden/protobuf.json), spec §2.8, errors.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GO_ZERO_TIME_SECONDS, type TaskMessage, type Timestamp } from "./messages.js";
@@ -21,6 +21,8 @@ import {
   newTaskMessage,
   newWorkerInfo,
 } from "./proto.js";
+import { join } from "node:path";
+import { GOLDEN_DIR } from "../../test/support/golden.js";
 
 // ---- The vector file ----------------------------------------------------------------------------
 
@@ -50,9 +52,7 @@ interface VectorFile {
   decode_only: DecodeOnlyCase[];
 }
 
-const vectors = JSON.parse(
-  readFileSync(new URL("../../../shared/testvectors/protobuf.json", import.meta.url), "utf8"),
-) as VectorFile;
+const vectors = JSON.parse(readFileSync(join(GOLDEN_DIR, "protobuf.json"), "utf8")) as VectorFile;
 
 const encodeCases = Object.entries(vectors.messages).flatMap(([message, list]) =>
   list.map((c) => ({ message, ...c })),

@@ -1,7 +1,6 @@
 // Task lifecycle scripts against a real Redis: exact state after each transition, and Go's golden dumps k-p replayed.
 import { LuaScript } from "../../src/broker/scripts.js";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
@@ -37,6 +36,8 @@ import {
   type StoredValue,
 } from "../support/redis-dump.js";
 import { freshRedis } from "../support/redis.js";
+import { join } from "node:path";
+import { SNAPSHOTS_DIR } from "../support/golden.js";
 
 const Q = "default";
 const MAX_INT64 = "9223372036854775807";
@@ -430,7 +431,6 @@ describe("scripts", () => {
 
 // ---- Golden dumps of Go asynq v0.25.1 (k to p), replayed at the broker level --------------------
 
-const SNAPSHOT_DIR = fileURLToPath(new URL("../../../shared/testvectors/redis-snapshots/", import.meta.url));
 const DAILY_KEY = /^(asynq:\{[^}]*\}:(?:processed|failed)):\d{4}-\d{2}-\d{2}$/;
 const TIME_FIELDS = ["last_failed_at", "completed_at"];
 
@@ -443,7 +443,7 @@ class Replay {
   readonly shiftSeconds: number;
 
   constructor(file: string) {
-    this.scenario = loadGoldenScenario(SNAPSHOT_DIR + file);
+    this.scenario = loadGoldenScenario(join(SNAPSHOTS_DIR, file));
     const start = this.scenario.ops[0]!.at_unix_ms;
     this.shiftSeconds = Math.ceil((Date.now() - start) / 1000);
   }

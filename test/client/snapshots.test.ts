@@ -1,6 +1,5 @@
 // Golden conformance: replays Go asynq's enqueue scenarios a-j with our Client and compares Redis with Go's dumps.
 import { readdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
@@ -22,12 +21,13 @@ import {
   type GoldenScenario,
   type GoldenTaskInfo,
 } from "../support/redis-dump.js";
+import { join } from "node:path";
+import { SNAPSHOTS_DIR } from "../support/golden.js";
 
-const SNAPSHOT_DIR = fileURLToPath(new URL("../../../shared/testvectors/redis-snapshots/", import.meta.url));
-const SCENARIOS: GoldenScenario[] = readdirSync(SNAPSHOT_DIR)
+const SCENARIOS: GoldenScenario[] = readdirSync(SNAPSHOTS_DIR)
   .filter((f) => /^[a-j]_.*\.json$/.test(f))
   .sort()
-  .map((f) => loadGoldenScenario(SNAPSHOT_DIR + f));
+  .map((f) => loadGoldenScenario(join(SNAPSHOTS_DIR, f)));
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

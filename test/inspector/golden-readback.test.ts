@@ -27,8 +27,9 @@ import {
 } from "../support/redis-dump.js";
 import { restoreSnapshot } from "../support/redis-restore.js";
 import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { SNAPSHOTS_DIR } from "../support/golden.js";
 
-const GOLDEN = "/work/shared/testvectors/redis-snapshots";
+const GOLDEN = SNAPSHOTS_DIR;
 const FILES = readdirSync(GOLDEN)
   .filter((f) => f.endsWith(".json"))
   .sort();

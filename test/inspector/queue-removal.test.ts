@@ -13,10 +13,11 @@ import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { dumpDb, loadGoldenScenario } from "../support/redis-dump.js";
 import { restoreSnapshot } from "../support/redis-restore.js";
 import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { SNAPSHOTS_DIR } from "../support/golden.js";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const NOW_S = NOW / 1000;
-const GOLDEN = "/work/shared/testvectors/redis-snapshots";
+const GOLDEN = SNAPSHOTS_DIR;
 
 let redis: Redis;
 const clock = new ManualClock(NOW);

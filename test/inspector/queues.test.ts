@@ -19,10 +19,11 @@ import { assertSnapshotsMatch, dumpDb, loadGoldenScenario } from "../support/red
 import { restoreSnapshot } from "../support/redis-restore.js";
 import { freshRedis, testDb } from "../support/redis.js";
 import { countCommands, waitFor } from "../support/server-helpers.js";
+import { SNAPSHOTS_DIR } from "../support/golden.js";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0) + 400;
 const NOW_S = Math.floor(NOW / 1000);
-const GOLDEN = "/work/shared/testvectors/redis-snapshots";
+const GOLDEN = SNAPSHOTS_DIR;
 
 let redis: Redis;
 let clock: ManualClock;

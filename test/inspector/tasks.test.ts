@@ -1,5 +1,4 @@
 // Inspector task writes against Go's golden dump (scenario s: delete, archive, run) and updateTaskPayload (spec §4.28.8).
-import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { replaceTaskMessage } from "../../src/broker/inspect-mutate.js";
@@ -18,10 +17,9 @@ import { decodeTaskMessage } from "../../src/wire/proto.js";
 import { freshRedis } from "../support/redis.js";
 import { compareSnapshots, dumpDb, formatDifferences, loadGoldenScenario } from "../support/redis-dump.js";
 import { NOW, NOW_S, encodedMsg, put, rejection, taskAdmin } from "./task-fixtures.js";
+import { snapshotPath } from "../support/golden.js";
 
-const GOLDEN = fileURLToPath(
-  new URL("../../../shared/testvectors/redis-snapshots/s_inspector_ops.json", import.meta.url),
-);
+const GOLDEN = snapshotPath("s_inspector_ops");
 
 let redis: Redis;
 let clock: ManualClock;

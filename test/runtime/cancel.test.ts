@@ -3,7 +3,6 @@
 // goes down the normal failure path: retried with error_msg "context canceled", as Go's golden dump u.
 // Unknown IDs are ignored, the return value counts the servers that heard the request, and the
 // subscription survives the loss of its connection.
-import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
@@ -26,10 +25,9 @@ import {
 import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
 import { sleep } from "../support/server-helpers.js";
 import { counters, deferred, readTask, startServer, stateOf, waitFor } from "../support/server.js";
+import { snapshotPath } from "../support/golden.js";
 
-const GOLDEN_U = fileURLToPath(
-  new URL("../../../shared/testvectors/redis-snapshots/u_cancel_processing.json", import.meta.url),
-);
+const GOLDEN_U = snapshotPath("u_cancel_processing");
 const Q = "default";
 const HOUR = 3_600_000;
 

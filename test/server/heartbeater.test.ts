@@ -35,6 +35,7 @@ import {
 } from "../support/redis-dump.js";
 import { freshRedis, testRedisUrl } from "../support/redis.js";
 import { collectingLogger, deferred, waitFor, type LogLine } from "../support/server.js";
+import { snapshotPath } from "../support/golden.js";
 
 const SERVER_ID = "0b6f3c52-4f0e-4d3a-9d55-2f4b8c1e7a90";
 /** An instant with a sub-second part, so that nanos are exercised: 2030-03-17T17:46:40.250Z. */
@@ -251,9 +252,7 @@ describe("heartbeat", () => {
 });
 
 describe("Go's golden dump p_mid_processing", () => {
-  const golden = loadGoldenScenario(
-    new URL("../../../shared/testvectors/redis-snapshots/p_mid_processing.json", import.meta.url).pathname,
-  );
+  const golden = loadGoldenScenario(snapshotPath("p_mid_processing"));
   const snapshot = (label: string): Snapshot => golden.snapshots.find((s) => s.label === label)!;
   const GO_SERVER_ID = "be6f8ba0-b505-42b1-9e5c-dcc3478a962b";
 

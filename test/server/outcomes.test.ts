@@ -1,7 +1,6 @@
 // The Server end to end on a real Redis: Go's golden outcome dumps k-o replayed with our Client and
 // Server, then RevokeTask, isFailure, non-Error throws, unique locks, the error handler and ServeMux's
 // not-found error.
-import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
@@ -27,8 +26,9 @@ import {
 } from "../support/redis-dump.js";
 import { freshRedis, testRedisUrl } from "../support/redis.js";
 import { counters, forwardToPending, readTask, startServer, stateOf, waitFor } from "../support/server.js";
+import { join } from "node:path";
+import { SNAPSHOTS_DIR } from "../support/golden.js";
 
-const SNAPSHOT_DIR = fileURLToPath(new URL("../../../shared/testvectors/redis-snapshots/", import.meta.url));
 const Q = "default";
 const HOUR = 3_600_000;
 
@@ -80,7 +80,7 @@ class GoldenRun {
   readonly invocations: Invocation[] = [];
 
   constructor(file: string) {
-    this.scenario = loadGoldenScenario(SNAPSHOT_DIR + file);
+    this.scenario = loadGoldenScenario(join(SNAPSHOTS_DIR, file));
     this.shiftSeconds = Math.ceil((Date.now() - this.scenario.ops[0]!.at_unix_ms) / 1000);
     this.clock = new ManualClock(this.at(this.scenario.ops[0]!.at_unix_ms));
   }

@@ -1,7 +1,6 @@
 // The recoverer on a real Redis: lease-expired and unleased active tasks retried, archived or set aside exactly once.
 import { LuaScript } from "../../src/broker/scripts.js";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { dequeue } from "../../src/broker/dequeue.js";
@@ -29,6 +28,7 @@ import {
 } from "../support/redis-dump.js";
 import { freshRedis } from "../support/redis.js";
 import { collectingLogger, counters, readTask, waitFor, type LogLine } from "../support/server.js";
+import { snapshotPath } from "../support/golden.js";
 
 const Q = "default";
 const HOUR = 3_600_000;
@@ -527,11 +527,7 @@ describe("concurrency, outages and the timer", () => {
 
 describe("parity with Go", () => {
   it("a recovered task is stored as Go's Retry stores it (golden dump m, with the lease error)", async () => {
-    const file = new URL(
-      "../../../shared/testvectors/redis-snapshots/m_failed_once_retry.json",
-      import.meta.url,
-    );
-    const golden = finalSnapshot(loadGoldenScenario(fileURLToPath(file)));
+    const golden = finalSnapshot(loadGoldenScenario(snapshotPath("m_failed_once_retry")));
     const leasedAt = clock.now();
     await client.enqueue({ type: "email:send", payload: '{"user_id":42}' }, { taskId: "m-1", maxRetry: 3 });
     expect((await dequeue(redis, Q, 1, leasedAt + LEASE)).tasks).toHaveLength(1);

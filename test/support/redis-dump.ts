@@ -1,4 +1,4 @@
-// Dumps a Redis DB in the JSON shape of the Go golden snapshots (shared/testvectors) and compares two dumps.
+// Dumps a Redis DB in the JSON shape of the Go golden snapshots (test/golden) and compares two dumps.
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import {

@@ -1,4 +1,4 @@
-// Restores a golden snapshot (shared/testvectors/redis-snapshots) into a Redis DB: the same keys, types,
+// Restores a golden snapshot (test/golden/redis-snapshots) into a Redis DB: the same keys, types,
 // bytes (protobuf values from their hex), list order, set members, zset scores and TTLs.
 import type { Redis } from "ioredis";
 import type { Snapshot, StoredValue } from "./redis-dump.js";
