@@ -107,9 +107,25 @@ export class Client {
     });
   }
 
-  /** Closes the Redis connection if the client created it. */
+  /**
+   * Closes the Redis connection if the client created it. Until then the connection keeps the
+   * process alive, as any open socket does: close the client, or declare it with `await using`.
+   */
   async close(): Promise<void> {
     await this.broker.close();
+  }
+
+  /**
+   * Closes the client when an `await using` block ends (same as {@link Client.close}).
+   * @example
+   * ```ts
+   * await using client = new Client("redis://127.0.0.1:6379");
+   * await client.enqueue({ type: "email:deliver", payload: { userId: 42 } });
+   * // closed here
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

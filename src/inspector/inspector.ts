@@ -298,6 +298,18 @@ export class Inspector {
   async close(): Promise<void> {
     await this.broker.close();
   }
+
+  /**
+   * Closes the inspector when an `await using` block ends (same as {@link Inspector.close}).
+   * @example
+   * ```ts
+   * await using inspector = new Inspector("redis://127.0.0.1:6379");
+   * console.log(await inspector.getQueueInfos());
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }
 
 function checkName(value: unknown, field: string): void {

@@ -151,6 +151,21 @@ export class Server {
     return this.closing;
   }
 
+  /**
+   * Shuts the server down gracefully when an `await using` block ends (same as
+   * {@link Server.shutdown}).
+   * @example
+   * ```ts
+   * await using server = new Server("redis://127.0.0.1:6379", { concurrency: 5 });
+   * await server.start(mux);
+   * await doOtherWork();
+   * // shut down here: running tasks get `shutdownTimeout`, then go back to their queue
+   * ```
+   */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+
   /** Number of tasks running now. */
   get running(): number {
     let n = 0;

@@ -1,5 +1,5 @@
 // How a Client (and an Inspector) reaches Redis: URL, ioredis options, or a connection the caller owns;
-// invalid arguments; and a Redis that does not answer (BrokerError, not a hang).
+// closing with `await using`; invalid arguments; and a Redis that does not answer (BrokerError, not a hang).
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:net";
 import { Cluster, Redis } from "ioredis";
@@ -7,6 +7,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vites
 import { Client } from "../../src/client/client.js";
 import { AsynqError, BrokerError, ValidationError } from "../../src/errors.js";
 import { Inspector } from "../../src/inspector/inspector.js";
+import { Server } from "../../src/server/server.js";
+import { ServeMux } from "../../src/server/mux.js";
 import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
 
 let redis: Redis;
@@ -137,6 +139,52 @@ describe("connecting", () => {
     } finally {
       own.disconnect();
     }
+  });
+});
+
+describe("await using", () => {
+  /** ioredis options for a connection with a name of its own, so the test can see it come and go. */
+  function namedOptions(prefix: string) {
+    const url = new URL(testRedisUrl());
+    const connectionName = `${prefix}-${randomUUID().slice(0, 8)}`;
+    return { host: url.hostname, port: Number(url.port), db: testDb(), connectionName };
+  }
+
+  async function expectGone(name: string): Promise<void> {
+    // QUIT is acknowledged before the server drops the connection: give it a moment.
+    for (let i = 0; i < 50 && (await clientNames()).includes(name); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(await clientNames()).not.toContain(name);
+  }
+
+  it("closes a Client, an Inspector and a Server at the end of their block", async () => {
+    const options = {
+      client: namedOptions("dispose-client"),
+      inspector: namedOptions("dispose-inspector"),
+      server: namedOptions("dispose-server"),
+    };
+    {
+      await using client = new Client(options.client);
+      await using inspector = new Inspector(options.inspector);
+      await using server = new Server(options.server, { logLevel: "error", shutdownTimeout: 1000 });
+      await server.start(new ServeMux());
+      await client.enqueue({ type: "t" }, { queue: "dispose" });
+      expect(await inspector.queues()).toContain("dispose");
+      const names = await clientNames();
+      for (const o of Object.values(options)) expect(names).toContain(o.connectionName);
+    }
+    for (const o of Object.values(options)) await expectGone(o.connectionName);
+  });
+
+  it("closes even when the block throws, and the error is the block's", async () => {
+    const options = namedOptions("dispose-throw");
+    const run = async () => {
+      await using client = new Client(options);
+      await client.enqueue({ type: "t" });
+      throw new Error("the block's own error");
+    };
+    await expect(run()).rejects.toThrow("the block's own error");
+    await expectGone(options.connectionName);
   });
 });
 
