@@ -1,6 +1,8 @@
 // The demo: finds or starts a Redis, runs a worker server with a few realistic handlers (some fail
 // and retry, one has a deadline that expires), keeps enqueuing, and prints a live summary of queue
-// sizes, throughput and outcomes until Ctrl-C (or DEMO_SECONDS), then shuts down gracefully.
+// sizes, throughput and outcomes until Ctrl-C, or for a set time (`npm run demo -- --seconds 30`, or
+// DEMO_SECONDS=30), then shuts down gracefully.
+import { parseArgs } from "node:util";
 import {
   Client,
   Inspector,
@@ -13,7 +15,12 @@ import {
 import { ensureRedis } from "../tools/redis.js";
 
 const db = Number(process.env.DEMO_DB ?? "0");
-const seconds = Number(process.env.DEMO_SECONDS ?? "0"); // 0 = until Ctrl-C
+const { values: args } = parseArgs({ options: { seconds: { type: "string", short: "s" } } });
+const seconds = Number(args.seconds ?? process.env.DEMO_SECONDS ?? "0"); // 0 = until Ctrl-C
+if (!Number.isFinite(seconds) || seconds < 0) {
+  console.error(`--seconds must be a number of seconds >= 0 (0 = until Ctrl-C), got ${String(args.seconds)}`);
+  process.exit(2);
+}
 const redis = await ensureRedis((line) => console.log(`[redis] ${line}`));
 const url = `${redis.url.replace(/\/\d*$/, "")}/${db}`;
 const queues = { critical: 6, default: 3, low: 1 };
@@ -66,7 +73,8 @@ const client = new Client(url);
 const inspector = new Inspector(url);
 
 await server.start(mux);
-console.log(`\nServer running on ${url} with queues critical:6, default:3, low:1. Ctrl-C to stop.\n`);
+const until = seconds > 0 ? `for ${seconds} s (Ctrl-C stops it sooner)` : "until Ctrl-C";
+console.log(`\nServer running on ${url} with queues critical:6, default:3, low:1, ${until}.\n`);
 
 let enqueued = 0;
 const producer = setInterval(() => {
