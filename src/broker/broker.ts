@@ -68,7 +68,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   queues(): Promise<string[]>;
   /**
    * Writes the success of `finished` tasks of the queue (as {@link Broker.done}, at `nowMs`), then
-   * moves up to `max` oldest pending tasks to active, leased until `leaseExpiresAtMs` (spec §4.10),
+   * moves up to `max` oldest pending tasks to active, leased until `leaseExpiresAtMs` (wire-format §4.10),
    * in one round trip when it can. `max` 0 only writes the finished tasks.
    */
   dequeue(
@@ -81,7 +81,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   // The writes below take `fence`, the encoded message as dequeued: nothing is written unless the
   // stored message is still that one, so a late write after the task was recovered cannot apply twice.
 
-  /** Success without retention, or RevokeTask: deletes the task (spec §4.11). */
+  /** Success without retention, or RevokeTask: deletes the task (wire-format §4.11). */
   done(
     queue: string,
     id: string,
@@ -89,7 +89,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
     nowMs: number,
     fence?: Uint8Array,
   ): Promise<LifecycleResult>;
-  /** Success with retention: keeps the task as completed until `expirySeconds` (spec §4.12). */
+  /** Success with retention: keeps the task as completed until `expirySeconds` (wire-format §4.12). */
   markComplete(
     queue: string,
     id: string,
@@ -98,7 +98,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
     expirySeconds: number,
     fence?: Uint8Array,
   ): Promise<LifecycleResult>;
-  /** Schedules a retry at `retryAtMs` (spec §4.14). */
+  /** Schedules a retry at `retryAtMs` (wire-format §4.14). */
   retry(
     queue: string,
     id: string,
@@ -108,7 +108,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
     nowMs: number,
     fence?: Uint8Array,
   ): Promise<LifecycleResult>;
-  /** Archives the task and releases its unique lock (spec §4.15, without trimming). */
+  /** Archives the task and releases its unique lock (wire-format §4.15, without trimming). */
   archive(
     queue: string,
     id: string,
@@ -118,7 +118,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   ): Promise<LifecycleResult>;
   /** Deletes the oldest archived tasks beyond `maxSize` or older than `maxAgeMs`; returns how many. */
   trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number>;
-  /** Puts an active task back at the front of pending (spec §4.13). */
+  /** Puts an active task back at the front of pending (wire-format §4.13). */
   requeue(queue: string, id: string, fence?: Uint8Array): Promise<LifecycleResult>;
   /** Archives an active task whose message cannot be read, leaving its data as it is. */
   quarantine(queue: string, id: string, nowMs: number): Promise<LifecycleResult>;
@@ -132,11 +132,11 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   ): Promise<LifecycleResult>;
   /** Stores a task's result; `not-found` when the task no longer exists. */
   writeResult(queue: string, id: string, bytes: Uint8Array): Promise<"ok" | "not-found">;
-  /** Extends the leases of active tasks (spec §4.18). */
+  /** Extends the leases of active tasks (wire-format §4.18). */
   extendLease(queue: string, ids: readonly string[], leaseExpiresAtMs: number): Promise<void>;
   /** Resolves when one of the queues has a pending task, or after about `timeoutMs`. */
   waitForPending(queues: readonly string[], timeoutMs: number): Promise<void>;
-  /** Asks every server to abort the task with this ID (spec §4.26); returns how many servers heard it. */
+  /** Asks every server to abort the task with this ID (wire-format §4.26); returns how many servers heard it. */
   publishCancel(id: string): Promise<number>;
   /** Listens for cancelations on a dedicated connection that re-subscribes by itself. */
   subscribeCancel(
@@ -145,7 +145,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   ): CancelSubscription;
   /** PING, failing after `timeoutMs` when Redis does not answer. */
   ping(timeoutMs: number): Promise<void>;
-  /** Up to `limit` tasks whose lease ran out at or before `cutoffMs`, oldest first, after `offset` (spec §4.18). */
+  /** Up to `limit` tasks whose lease ran out at or before `cutoffMs`, oldest first, after `offset` (wire-format §4.18). */
   listLeaseExpired(
     queue: string,
     cutoffMs: number,
@@ -156,7 +156,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   listUnleased(queue: string): Promise<string[]>;
   /** The encoded msg of each task (null when absent). */
   readMessages(queue: string, ids: readonly string[]): Promise<Array<Uint8Array | null>>;
-  /** Retry for a recovered task, if `guard` still holds (spec §5.8). */
+  /** Retry for a recovered task, if `guard` still holds (wire-format §5.8). */
   recoverRetry(
     queue: string,
     id: string,
@@ -183,7 +183,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   ): Promise<recover.QuarantineWrite>;
   /**
    * Writes the ServerInfo and one WorkerInfo per running task, with a TTL of `ttlSeconds`, and
-   * registers both keys in `asynq:servers` / `asynq:workers` until `nowMs` + TTL (spec §4.25).
+   * registers both keys in `asynq:servers` / `asynq:workers` until `nowMs` + TTL (wire-format §4.25).
    */
   writeServerState(
     info: ServerInfo,
@@ -191,9 +191,9 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
     nowMs: number,
     ttlSeconds: number,
   ): Promise<void>;
-  /** Removes the server's state (spec §4.25, at shutdown). */
+  /** Removes the server's state (wire-format §4.25, at shutdown). */
   clearServerState(host: string, pid: number, serverId: string): Promise<void>;
-  /** Task records of a range of a state (listing pages, spec §4.28.4). */
+  /** Task records of a range of a state (listing pages, wire-format §4.28.4). */
   listTaskRecords(
     queue: string,
     source: inspectList.TaskSource,
@@ -207,7 +207,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
     cursor: inspectList.SeekCursor | null,
     size: number,
   ): Promise<inspectList.SeekPage | "queue-not-found">;
-  /** Deletes, archives or runs the given tasks (spec §4.28.5 to §4.28.7). */
+  /** Deletes, archives or runs the given tasks (wire-format §4.28.5 to §4.28.7). */
   mutateTasks(
     queue: string,
     op: inspectMutate.TaskOp,
@@ -229,7 +229,7 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
     next: Uint8Array,
     states: readonly string[],
   ): Promise<inspectMutate.ReplaceOutcome>;
-  /** Moves due scheduled and retry tasks of these queues to pending or their group (spec §4.16). */
+  /** Moves due scheduled and retry tasks of these queues to pending or their group (wire-format §4.16). */
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult>;
   /** Deletes up to `batchSize` completed tasks whose retention ran out; returns how many. */
   deleteExpiredCompleted(queue: string, nowMs: number, batchSize: number): Promise<number>;

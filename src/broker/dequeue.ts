@@ -1,4 +1,4 @@
-// Worker-side dequeue (spec §4.10), combined with the success writes of finished tasks (§4.11): one
+// Worker-side dequeue (wire-format §4.10), combined with the success writes of finished tasks (§4.11): one
 // script call per batch writes what the worker finished and claims what it takes next.
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
@@ -69,7 +69,7 @@ export function newHint(): DequeueHint {
 }
 
 /**
- * Writes the success of `finished` tasks (as lifecycle `done`, spec §4.11), then moves up to `max` of
+ * Writes the success of `finished` tasks (as lifecycle `done`, wire-format §4.11), then moves up to `max` of
  * the oldest pending tasks of `queue` to active (FIFO), each with a lease until `leaseExpiresAtMs`
  * (stored as whole unix seconds). A paused queue moves nothing (finished tasks are still written).
  *

@@ -266,7 +266,7 @@ const SAMPLE = 20;
 const GROUP_SAMPLE = 5;
 
 /**
- * asynq's memory estimate of a queue (spec §4.28.1, HEAD's variant with missing-hash guards): for
+ * asynq's memory estimate of a queue (wire-format §4.28.1, HEAD's variant with missing-hash guards): for
  * each container, MEMORY USAGE of its first 20 task hashes, averaged over the IDs sampled, times
  * its size, plus the container key itself; for groups, the first 5 groups of `groups` sampled
  * likewise (only existing hashes count) and scaled to Σ ZCARD of every group. Read-only.

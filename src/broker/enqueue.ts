@@ -1,4 +1,4 @@
-// Enqueue-side Redis calls (spec §4.1-§4.9): which script, keys and arguments each enqueue takes,
+// Enqueue-side Redis calls (wire-format §4.1-§4.9): which script, keys and arguments each enqueue takes,
 // and the Enqueuer, which writes tasks with one enqueue_many call per queue and registers queues.
 import type { Redis } from "ioredis";
 import { BrokerError } from "../errors.js";
@@ -21,7 +21,7 @@ const scripts = {
 /** Writes many tasks of one queue; what the client uses (the single-task scripts document §4.2-§4.7). */
 export const enqueueManyScript = LuaScript.fromFile("enqueue_many");
 
-/** Where a new task goes, decided by the client (spec §5.13 routing). */
+/** Where a new task goes, decided by the client (wire-format §5.13 routing). */
 export type EnqueueTarget =
   { kind: "pending" } | { kind: "scheduled"; processAtSeconds: number } | { kind: "group"; group: string };
 
@@ -51,7 +51,7 @@ export interface EnqueueCall extends ScriptCall {
 }
 
 /**
- * Builds the single-task script call for a request (spec §4.2-§4.7). `nowMs` gives the group score
+ * Builds the single-task script call for a request (wire-format §4.2-§4.7). `nowMs` gives the group score
  * and `pending_since`. The client writes through {@link Enqueuer} (enqueue_many) instead; these
  * calls have the same effects, one task per call.
  */

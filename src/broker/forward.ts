@@ -1,4 +1,4 @@
-// Forwarder I/O (spec §4.16): finds due scheduled and retry tasks in one round trip, then moves them to pending or their group.
+// Forwarder I/O (wire-format §4.16): finds due scheduled and retry tasks in one round trip, then moves them to pending or their group.
 import type { Redis } from "ioredis";
 import { unixNanos, unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
@@ -6,7 +6,7 @@ import { LuaScript, runScript } from "./scripts.js";
 
 const forwardScript = LuaScript.fromFile("forward");
 
-/** How many candidates one script call re-verifies and moves (asynq's batch, spec §5.1). */
+/** How many candidates one script call re-verifies and moves (asynq's batch, wire-format §5.1). */
 export const FORWARD_BATCH = 100;
 
 /** How many rounds in a row may move nothing (candidates changed under us) before a source is left for the next run. */

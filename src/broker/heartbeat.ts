@@ -1,4 +1,4 @@
-// Server state in Redis (spec §4.25): the heartbeat's ServerInfo and WorkerInfo keys, and their removal at shutdown.
+// Server state in Redis (wire-format §4.25): the heartbeat's ServerInfo and WorkerInfo keys, and their removal at shutdown.
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
@@ -12,7 +12,7 @@ const scripts = {
 };
 
 /**
- * Writes one heartbeat (spec §4.25), as asynq does: `ZADD asynq:servers` and `ZADD asynq:workers`
+ * Writes one heartbeat (wire-format §4.25), as asynq does: `ZADD asynq:servers` and `ZADD asynq:workers`
  * (score = `nowMs` + TTL, whole unix seconds; pipelined, one round trip), then a script that
  * `SETEX`es the ServerInfo and replaces the workers hash (one field per task ID) with the same TTL.
  * The keys are named after `info.host`, `info.pid` and `info.serverId`.
@@ -48,7 +48,7 @@ export async function writeServerState(
 }
 
 /**
- * Removes a server's state (spec §4.25, at shutdown): `ZREM asynq:servers`, `ZREM asynq:workers`
+ * Removes a server's state (wire-format §4.25, at shutdown): `ZREM asynq:servers`, `ZREM asynq:workers`
  * (pipelined), then a script that deletes the ServerInfo and workers keys.
  *
  * @throws the Redis error when a command fails.

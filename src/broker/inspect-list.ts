@@ -1,4 +1,4 @@
-// Inspector listing I/O (spec §4.28.4): pages of task records by position, and cursor pages for iterating a whole state.
+// Inspector listing I/O (wire-format §4.28.4): pages of task records by position, and cursor pages for iterating a whole state.
 import { execPipeline as exec } from "./util.js";
 import type { Redis } from "ioredis";
 import * as keys from "../wire/keys.js";
@@ -71,7 +71,7 @@ function isList(source: TaskSource): boolean {
 
 /**
  * Reads the records at positions `start..stop` (0-based, inclusive) of a state, in the order of
- * spec §4.28.4: pending and active from the tail (next to run / longest running first), sorted
+ * wire-format §4.28.4: pending and active from the tail (next to run / longest running first), sorted
  * sets by ascending score. Two round trips: the queue check and the range (pipelined), then one
  * HMGET per ID (and, for active, the lease scores) in one pipeline. A task that vanished between
  * the two is returned with every field null.

@@ -1,4 +1,4 @@
-// Inspector write I/O (spec §4.28.5-§4.28.8): delete, archive or run tasks by ID or all of a state, in verified batches; replace a task's msg.
+// Inspector write I/O (wire-format §4.28.5-§4.28.8): delete, archive or run tasks by ID or all of a state, in verified batches; replace a task's msg.
 import { execPipeline as exec, toBuffer } from "./util.js";
 import type { Redis } from "ioredis";
 import { unixNanos, unixSeconds } from "../internal/clock.js";
@@ -71,7 +71,7 @@ interface Candidate {
 }
 
 /**
- * Deletes, archives or runs the tasks with these IDs, each in whatever state it is (spec §4.28.5-7
+ * Deletes, archives or runs the tasks with these IDs, each in whatever state it is (wire-format §4.28.5-7
  * and our differences: locks released on delete and archive, pending_since set on run). Reads each
  * task's state, group and unique_key in one pipeline, then acts with script calls of at most
  * `batch` tasks and at most one pending task each (removing a pending ID may scan the list: from the
@@ -175,7 +175,7 @@ export interface ReplaceOutcome {
 
 /**
  * Replaces the `msg` of a task whose state is one of `states`, only if its msg is still `expected`
- * (spec §4.28.8, atomic). Nothing else is written.
+ * (wire-format §4.28.8, atomic). Nothing else is written.
  */
 export async function replaceTaskMessage(
   redis: Redis,

@@ -1,4 +1,4 @@
-// Queue removal (spec §4.28.9): deletes every key of a queue in small script batches, never leaving an ID
+// Queue removal (wire-format §4.28.9): deletes every key of a queue in small script batches, never leaving an ID
 // without its task hash, then unregisters it. Our difference from asynq: nothing of the queue is left behind.
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
@@ -50,7 +50,7 @@ interface Run {
 }
 
 /**
- * Removes a queue (spec §4.28.9, with our differences). Not forced: refused ("not-empty") when any
+ * Removes a queue (wire-format §4.28.9, with our differences). Not forced: refused ("not-empty") when any
  * container, group or aggregation set holds a task, completed and aggregating ones included. Forced:
  * refused ("has-active") while a task is active; otherwise the queue is paused (so no server dequeues
  * meanwhile) and every task is deleted, container by container, in batches of `batch`. Then a SCAN of

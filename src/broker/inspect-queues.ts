@@ -1,4 +1,4 @@
-// Inspector reads and admin writes on one queue (spec §4.28.1, §4.28.2, §4.28.11, §4.23): stats and memory
+// Inspector reads and admin writes on one queue (wire-format §4.28.1, §4.28.2, §4.28.11, §4.23): stats and memory
 // estimate, daily history, groups, pause/unpause. Queue removal is in ./inspect-queues-remove.ts.
 import { execPipeline as exec } from "./util.js";
 import type { Redis } from "ioredis";
@@ -30,7 +30,7 @@ export interface QueueAdminBroker {
   removeQueue(queue: string, force: boolean, nowMs: number): Promise<QueueRemovalResult | RemovalRefusal>;
 }
 
-/** IDs sampled per container for the memory estimate (asynq's sample size, spec §5.1). */
+/** IDs sampled per container for the memory estimate (asynq's sample size, wire-format §5.1). */
 export const MEMORY_SAMPLE = 20;
 /** Groups sampled for the memory estimate (asynq's group sample size). */
 export const MEMORY_GROUP_SAMPLE = 5;
@@ -55,7 +55,7 @@ export interface QueueStatsRecord {
   paused: boolean;
   /** `pending_since` (unix ns) of the next task to dequeue; null when pending is empty or it has none. */
   oldestPendingSinceNs: bigint | null;
-  /** asynq's memory estimate in bytes (spec §4.28.1). */
+  /** asynq's memory estimate in bytes (wire-format §4.28.1). */
   memoryUsage: number;
 }
 
@@ -166,7 +166,7 @@ export async function readQueueStats(
 
 /**
  * Reads the processed and failed counters of `days` UTC days, newest first: day i is the calendar day
- * of `nowMs` - i × 24 h (spec §1.6, §4.28.2). One pipeline (registration check and MGETs).
+ * of `nowMs` - i × 24 h (wire-format §1.6, §4.28.2). One pipeline (registration check and MGETs).
  *
  * @throws the Redis error when a command fails.
  */
@@ -194,7 +194,7 @@ export async function readQueueHistory(
 }
 
 /**
- * Pauses a queue as asynq does (spec §4.28.11): `SET paused <now unix s> NX`, no TTL. Servers stop
+ * Pauses a queue as asynq does (wire-format §4.28.11): `SET paused <now unix s> NX`, no TTL. Servers stop
  * dequeuing from it; the forwarder, janitor, recoverer and aggregator keep working.
  * @returns "already-paused" when the key existed (nothing written).
  * @throws the Redis error when the command fails.
@@ -209,7 +209,7 @@ export async function pauseQueue(
 }
 
 /**
- * Unpauses a queue (spec §4.28.11): `DEL paused`.
+ * Unpauses a queue (wire-format §4.28.11): `DEL paused`.
  * @returns "not-paused" when there was no key.
  * @throws the Redis error when the command fails.
  */
@@ -218,7 +218,7 @@ export async function unpauseQueue(redis: Redis, queue: string): Promise<"ok" | 
 }
 
 /**
- * Lists the groups of a queue with their sizes (spec §4.28.4 "Groups"): one pipeline for the
+ * Lists the groups of a queue with their sizes (wire-format §4.28.4 "Groups"): one pipeline for the
  * registration and `SMEMBERS groups`, one for `ZCARD` of each group. Sorted by group name.
  * @throws the Redis error when a command fails.
  */

@@ -1,4 +1,4 @@
-// Inspector reads of servers, workers and schedulers (spec §4.28.10) and the Cluster helpers (§4.28.12).
+// Inspector reads of servers, workers and schedulers (wire-format §4.28.10) and the Cluster helpers (§4.28.12).
 // Records come back raw (protobuf bytes); the inspector decodes them.
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
@@ -126,7 +126,7 @@ export async function readSchedulerEvents(
 }
 
 /**
- * The cluster slot of a queue's keys: `CLUSTER KEYSLOT asynq:{<q>}:pending` (spec §4.28.12).
+ * The cluster slot of a queue's keys: `CLUSTER KEYSLOT asynq:{<q>}:pending` (wire-format §4.28.12).
  * @returns "not-cluster" when the server has cluster support disabled (a standalone Redis).
  * @throws the Redis error for any other failure.
  */
@@ -140,7 +140,7 @@ export async function clusterKeySlot(redis: Redis, queue: string): Promise<numbe
 }
 
 /**
- * The nodes (primary first, then replicas) serving a queue's slot, from `CLUSTER SLOTS` (spec §4.28.12).
+ * The nodes (primary first, then replicas) serving a queue's slot, from `CLUSTER SLOTS` (wire-format §4.28.12).
  * @returns "not-cluster" on a standalone Redis; "no-node" when no slot range covers the queue's slot.
  * @throws the Redis error for any other failure.
  */

@@ -1,4 +1,4 @@
-// Read-side Redis calls used by the inspector: one task record, queue sizes (spec §4.28.1, §4.28.3).
+// Read-side Redis calls used by the inspector: one task record, queue sizes (wire-format §4.28.1, §4.28.3).
 import type { Redis } from "ioredis";
 import * as keys from "../wire/keys.js";
 import { LuaScript, runScript } from "./scripts.js";

@@ -1,4 +1,4 @@
-// Janitor I/O (spec §4.17): deletes completed tasks whose retention ran out, a batch per script call.
+// Janitor I/O (wire-format §4.17): deletes completed tasks whose retention ran out, a batch per script call.
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
@@ -6,7 +6,7 @@ import { LuaScript, runScript } from "./scripts.js";
 
 const deleteExpiredScript = LuaScript.fromFile("delete_expired_completed");
 
-/** asynq's janitor batch (JanitorBatchSize, spec §5.1). */
+/** asynq's janitor batch (JanitorBatchSize, wire-format §5.1). */
 export const JANITOR_BATCH = 100;
 
 /** How many rounds in a row may delete nothing (candidates changed under us) before the call stops. */

@@ -1,4 +1,4 @@
-// Worker-side task lifecycle (spec §4.11-§4.15, §4.18, §4.24): what an attempt's end does to an active task in Redis.
+// Worker-side task lifecycle (wire-format §4.11-§4.15, §4.18, §4.24): what an attempt's end does to an active task in Redis.
 import { execPipeline, toBuffer, statsExpireAt } from "./util.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
@@ -26,7 +26,7 @@ export type ActiveOutcome = "ok" | "not-active";
 const MAX_TRIM_STALLS = 3;
 
 /**
- * Deletes a task that succeeded with no retention (spec §4.11; also RevokeTask): removes it from
+ * Deletes a task that succeeded with no retention (wire-format §4.11; also RevokeTask): removes it from
  * active and lease, deletes its hash, counts it as processed (daily key of the UTC date of `nowMs`
  * and total), and releases its uniqueness lock if the lock still holds this ID.
  *
@@ -58,7 +58,7 @@ export async function done(
 }
 
 /**
- * Keeps a task that succeeded with retention as completed (spec §4.12): moves it from active and
+ * Keeps a task that succeeded with retention as completed (wire-format §4.12): moves it from active and
  * lease to the completed zset, rewrites `msg` (the caller set completed_at) and `state`, keeps
  * `result`, counts it as processed and releases its lock if still owned.
  *
@@ -96,7 +96,7 @@ export async function markComplete(
 }
 
 /**
- * Schedules a failed task for another attempt (spec §4.14): moves it from active and lease to the
+ * Schedules a failed task for another attempt (wire-format §4.14): moves it from active and lease to the
  * retry zset at `retryAtMs` (whole unix seconds), rewrites `msg` (the caller updated retried,
  * error_msg and last_failed_at) and `state`. When `isFailure`, counts it as processed and failed.
  * The uniqueness lock is kept.
@@ -138,7 +138,7 @@ export async function retry(
 }
 
 /**
- * Archives a failed task (spec §4.15 steps 1-3 and 6-7): moves it from active and lease to the
+ * Archives a failed task (wire-format §4.15 steps 1-3 and 6-7): moves it from active and lease to the
  * archived zset (score = now), rewrites `msg` (the caller updated error_msg and last_failed_at) and
  * `state`, counts it as processed and failed. Unlike asynq it releases the uniqueness lock if still
  * owned (archived is not a live state) and does not trim the archive: call {@link trimArchive}.
@@ -174,7 +174,7 @@ export async function archive(
 }
 
 /**
- * Puts an in-flight task back at the front of pending (spec §4.13, shutdown): `state` = pending;
+ * Puts an in-flight task back at the front of pending (wire-format §4.13, shutdown): `state` = pending;
  * msg, retried, counters and `pending_since` are left alone. An active ID whose hash is missing is
  * only removed from active and lease.
  *
@@ -250,7 +250,7 @@ export async function deleteActive(
 }
 
 /**
- * Stores a handler's result in the task hash field `result` (spec §4.24), replacing any earlier
+ * Stores a handler's result in the task hash field `result` (wire-format §4.24), replacing any earlier
  * one. Unlike asynq's plain HSET, a task whose hash is gone is not re-created.
  *
  * @returns "not-found" (nothing written) when the task hash does not exist.
@@ -267,7 +267,7 @@ export async function writeResult(
 
 /**
  * Extends the leases of active tasks to `leaseExpiresAtMs` (whole unix seconds) with
- * `ZADD lease XX` (spec §4.18): IDs no longer in the lease zset are not added back.
+ * `ZADD lease XX` (wire-format §4.18): IDs no longer in the lease zset are not added back.
  */
 export async function extendLease(
   redis: Redis,

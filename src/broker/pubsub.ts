@@ -1,4 +1,4 @@
-// The cancelation channel (spec §4.26): PUBLISH asynq:cancel <id>; servers SUBSCRIBE to it.
+// The cancelation channel (wire-format §4.26): PUBLISH asynq:cancel <id>; servers SUBSCRIBE to it.
 import type { Redis } from "ioredis";
 import { CANCEL_CHANNEL } from "../wire/keys.js";
 

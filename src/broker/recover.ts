@@ -1,4 +1,4 @@
-// Recoverer-side Redis I/O (spec §4.18, §5.8): find orphaned active tasks; retry, archive or set them aside.
+// Recoverer-side Redis I/O (wire-format §4.18, §5.8): find orphaned active tasks; retry, archive or set them aside.
 import { execPipeline, toBuffer, statsExpireAt } from "./util.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
@@ -90,7 +90,7 @@ export async function readMessages(
 }
 
 /**
- * Retries an orphaned active task as asynq's Retry does (spec §4.14): to the retry zset at
+ * Retries an orphaned active task as asynq's Retry does (wire-format §4.14): to the retry zset at
  * `retryAtMs` (whole seconds) with `msg` and state rewritten, counted as processed and failed when
  * `isFailure`; the lock is kept. Only while `guard` still holds and the task is in active with its hash.
  */
@@ -127,7 +127,7 @@ export async function recoverRetry(
 }
 
 /**
- * Archives an orphaned active task as asynq's Archive does (spec §4.15, without trimming): to the
+ * Archives an orphaned active task as asynq's Archive does (wire-format §4.15, without trimming): to the
  * archived zset at now with `msg` and state rewritten, counted as processed and failed; the lock is
  * released if still owned (docs/compatibility.md P7). Only while `guard` still holds and the task is
  * in active with its hash.

@@ -2,7 +2,7 @@
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
 
-/** How long a daily counter lives after its first increment: 90 days, in seconds (spec §1.4). */
+/** How long a daily counter lives after its first increment: 90 days, in seconds (wire-format §1.4). */
 export const STATS_TTL_SECONDS = 90 * 24 * 60 * 60;
 
 /**
@@ -23,7 +23,7 @@ export function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The daily counters' expiry: now + 90 days, unix seconds (spec §4.8). */
+/** The daily counters' expiry: now + 90 days, unix seconds (wire-format §4.8). */
 export function statsExpireAt(nowMs: number): number {
   return unixSeconds(nowMs) + STATS_TTL_SECONDS;
 }

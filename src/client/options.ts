@@ -66,7 +66,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "headers",
 ]);
 
-/** asynq's client defaults (spec §5.1). */
+/** asynq's client defaults (wire-format §5.1). */
 export const DEFAULT_QUEUE = "default";
 export const DEFAULT_MAX_RETRY = 25;
 export const DEFAULT_TIMEOUT_SECONDS = 1800;
@@ -89,7 +89,7 @@ const DEFAULT_TIMEOUT = BigInt(DEFAULT_TIMEOUT_SECONDS);
 const NO_OPTIONS: EnqueueOptions = Object.freeze({});
 
 /**
- * Validates a task and its options and builds the message to write (spec §5.13).
+ * Validates a task and its options and builds the message to write (wire-format §5.13).
  * `path` names the task in errors (`task`, or `tasks[3]` in a batch).
  * @throws ValidationError naming the first invalid field and its value.
  */
@@ -193,7 +193,7 @@ export function resolveTask(
     retry: maxRetry,
     retried: 0,
     errorMsg: "",
-    // The 30-minute default applies only when neither a timeout nor a deadline is given (spec §5.13).
+    // The 30-minute default applies only when neither a timeout nor a deadline is given (wire-format §5.13).
     timeout: timeout !== undefined ? seconds(timeout) : deadline === undefined ? DEFAULT_TIMEOUT : 0n,
     deadline: deadline === undefined ? 0n : seconds(deadline),
     uniqueKey: unique === undefined ? "" : uniqueKey(queue, type, payload),
@@ -215,7 +215,7 @@ export function resolveTask(
         : PENDING,
   };
   if (unique !== undefined) {
-    // A scheduled task's lock covers the wait plus the uniqueness window (spec §1.4).
+    // A scheduled task's lock covers the wait plus the uniqueness window (wire-format §1.4).
     const ttlMs = scheduled ? processAtMs + unique - nowMs : unique;
     request.uniqueTtlSeconds = Math.max(1, Math.floor(ttlMs / 1000));
   }

@@ -82,7 +82,7 @@ export async function audit(settings: Settings, only?: readonly string[]): Promi
 
 /**
  * Queues with keys that are not in `asynq:queues`. Counters, `paused` and locks alone are what
- * asynq's RemoveQueue leaves behind (spec §9.9) and are not reported. The fix registers the queue,
+ * asynq's RemoveQueue leaves behind (wire-format §9.9) and are not reported. The fix registers the queue,
  * which makes its tasks visible to the inspector again (nothing is deleted).
  */
 async function checkUnregisteredQueues(ctx: Context, queues: readonly QueueState[]): Promise<void> {

@@ -10,10 +10,10 @@ import { queueState, type Context, type QueueState } from "./context.js";
 import { repair } from "./fix.js";
 import { checkTasks, judgeTask } from "./tasks.js";
 
-/** The states in which a task may hold its uniqueness lock (spec §1.5; our difference P7: not archived). */
+/** The states in which a task may hold its uniqueness lock (wire-format §1.5; our difference P7: not archived). */
 const LIVE_STATES: ReadonlySet<string> = new Set(["pending", "active", "scheduled", "retry", "aggregating"]);
 
-/** Lifetimes of the keys that must expire, for a fix: 2 × heartbeat (spec §1.4). */
+/** Lifetimes of the keys that must expire, for a fix: 2 × heartbeat (wire-format §1.4). */
 const SERVER_TTL_SECONDS = 10;
 const SCHEDULER_TTL_SECONDS = 20;
 

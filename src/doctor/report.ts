@@ -119,7 +119,7 @@ export interface QueueReport {
   /** Task hashes in the archive whose msg cannot be read (set aside by doctor --fix or the recoverer). */
   quarantined: number;
   containers: ContainerSizes;
-  /** asynq's memory estimate in bytes (spec §4.28.1: sampled task hashes scaled up, plus the containers); null when Redis refuses MEMORY USAGE. */
+  /** asynq's memory estimate in bytes (wire-format §4.28.1: sampled task hashes scaled up, plus the containers); null when Redis refuses MEMORY USAGE. */
   memoryBytes: number | null;
   /** The findings, at most `limit` per kind (`counts` has them all). */
   issues: Issue[];

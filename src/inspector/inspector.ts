@@ -1,5 +1,5 @@
 // The Inspector: the admin API over queues, tasks, servers and schedulers. It reads and writes as
-// spec §4.28 says, so that what asynqmon and Go's Inspector show agrees with it. The work is done by
+// wire-format §4.28 says, so that what asynqmon and Go's Inspector show agrees with it. The work is done by
 // three parts (tasks.ts, queues.ts, servers.ts); this class is the one flat API over them.
 import { RedisBroker, type Broker, type QueueSizes } from "../broker/broker.js";
 import { openConnection, type RedisConnection } from "../broker/connection.js";

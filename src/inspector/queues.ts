@@ -1,4 +1,4 @@
-// Inspector queue operations (spec §4.28.1, §4.28.2, §4.28.9, §4.28.11): queue info, history, groups,
+// Inspector queue operations (wire-format §4.28.1, §4.28.2, §4.28.9, §4.28.11): queue info, history, groups,
 // pause/unpause and removal, with their public result types and typed errors.
 import type { QueueAdminBroker } from "../broker/inspect-queues.js";
 import { QueueNotEmptyError, QueueNotFoundError, QueueStateError, ValidationError } from "../errors.js";
@@ -34,7 +34,7 @@ export interface QueueInfo {
    * task was put back by a shutdown or an inspector run and so has no `pending_since`, as in asynq).
    */
   latency: number;
-  /** asynq's estimate of the bytes the queue's tasks take in Redis (sampled; spec §4.28.1). */
+  /** asynq's estimate of the bytes the queue's tasks take in Redis (sampled; wire-format §4.28.1). */
   memoryUsage: number;
   paused: boolean;
   /** When the snapshot was taken. */

@@ -1,4 +1,4 @@
-// Inspector reads of servers, workers, scheduler entries and history (spec §4.28.10) and the Cluster
+// Inspector reads of servers, workers, scheduler entries and history (wire-format §4.28.10) and the Cluster
 // helpers (§4.28.12): decodes the stored protobuf records into public types.
 import type {
   ClusterNode,

@@ -1,4 +1,4 @@
-// Inspector task operations: list, iterate, delete, archive, run and update tasks (spec §4.28.3-§4.28.8), with argument checks and typed errors.
+// Inspector task operations: list, iterate, delete, archive, run and update tasks (wire-format §4.28.3-§4.28.8), with argument checks and typed errors.
 import type { SeekCursor, TaskSource } from "../broker/inspect-list.js";
 import type { BulkSource, TaskOp } from "../broker/inspect-mutate.js";
 import { encodePayload } from "../client/payload.js";

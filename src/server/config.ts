@@ -30,7 +30,7 @@ export interface ServerConfig {
   queues?: Record<string, number>;
   /**
    * With strict priority, a lower queue is served only while every higher one is empty; otherwise
-   * a queue comes first with probability priority / sum of priorities (spec §5.2).
+   * a queue comes first with probability priority / sum of priorities (wire-format §5.2).
    * @defaultValue false
    */
   strictPriority?: boolean;

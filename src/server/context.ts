@@ -4,7 +4,7 @@ import { AsynqError } from "../errors.js";
 /** Why a task's signal was aborted. */
 export type AbortReason = "timeout" | "deadline" | "canceled" | "shutdown" | "lease-lost";
 
-/** Go's error texts for these reasons (spec §5.7); they end up in the task's `error_msg`. */
+/** Go's error texts for these reasons (wire-format §5.7); they end up in the task's `error_msg`. */
 const GO_TEXT: Record<AbortReason, string> = {
   timeout: "context deadline exceeded",
   deadline: "context deadline exceeded",
@@ -46,7 +46,7 @@ export interface TaskContext {
   readonly retryCount: number;
   /** Maximum number of retries. */
   readonly maxRetry: number;
-  /** When this attempt is cut short: the earlier of start + timeout and the task's deadline (spec §5.4). */
+  /** When this attempt is cut short: the earlier of start + timeout and the task's deadline (wire-format §5.4). */
   readonly deadline: Date;
   /** Aborted on timeout, deadline, cancelation, shutdown or a lost lease; `signal.reason` is a TaskAbortedError. */
   readonly signal: AbortSignal;

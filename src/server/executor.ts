@@ -18,7 +18,7 @@ import type { Handler, HandlerTask } from "./mux.js";
 import type { Finisher } from "./finisher.js";
 import { Outcomes } from "./outcomes.js";
 
-/** asynq's fallback when a task has neither timeout nor deadline (spec §5.4). */
+/** asynq's fallback when a task has neither timeout nor deadline (wire-format §5.4). */
 const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** A task this server is working on. */
@@ -135,7 +135,7 @@ export class Executor {
 
   /**
    * Waits up to `timeoutMs` for running tasks; then puts each task whose handler is still running
-   * back at the front of its queue and aborts its signal (spec §5.9). Outcomes being written get
+   * back at the front of its queue and aborts its signal (wire-format §5.9). Outcomes being written get
    * one more `timeoutMs` (Redis may be away); what is still unwritten then is left to the recoverer.
    */
   async drain(timeoutMs: number): Promise<void> {
@@ -269,7 +269,7 @@ async function raceTimeout(promise: Promise<boolean>, ms: number): Promise<boole
   }
 }
 
-/** The deadline of one attempt (spec §5.4): start + timeout, capped by the task's deadline. */
+/** The deadline of one attempt (wire-format §5.4): start + timeout, capped by the task's deadline. */
 function attemptDeadline(msg: TaskMessage, now: number): number {
   const timeout = Number(msg.timeout) * 1000;
   const deadline = Number(msg.deadline) * 1000;

@@ -14,7 +14,7 @@ const ALIGN_OFFSET_MS = 5;
 export interface ForwardBroker {
   /**
    * Moves every task of `queues` due at `nowMs` from scheduled, then retry, to pending or to its
-   * group (spec §4.16); one round trip when nothing is due.
+   * group (wire-format §4.16); one round trip when nothing is due.
    * @throws Error when Redis cannot be reached (per-queue failures are reported in the result).
    */
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult>;

@@ -1,4 +1,4 @@
-// The heartbeater (spec §4.25, §5.8): tells Redis this server and its workers are alive, and keeps the leases of running tasks.
+// The heartbeater (wire-format §4.25, §5.8): tells Redis this server and its workers are alive, and keeps the leases of running tasks.
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { Broker } from "../broker/broker.js";
@@ -7,10 +7,10 @@ import type { Logger } from "../internal/logger.js";
 import type { ServerInfo, TaskMessage, Timestamp, WorkerInfo } from "../wire/messages.js";
 import { newServerInfo, newWorkerInfo } from "../wire/proto.js";
 
-/** asynq's heartbeat interval, in ms (spec §5.1); the ServerInfo and workers keys live twice as long. */
+/** asynq's heartbeat interval, in ms (wire-format §5.1); the ServerInfo and workers keys live twice as long. */
 export const DEFAULT_HEARTBEAT_INTERVAL = 5000;
 
-/** What a heartbeat says about the server (spec §2.2, §5.9). */
+/** What a heartbeat says about the server (wire-format §2.2, §5.9). */
 export type ServerStatus = "active" | "stopped" | "closed";
 
 /** The Redis operations the heartbeater needs. */

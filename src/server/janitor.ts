@@ -9,7 +9,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export interface JanitorBroker {
   /**
    * Deletes the completed tasks of `queue` whose retention ended at or before `nowMs`, with their
-   * data, in script calls of at most `batchSize` tasks (spec §4.17); returns how many.
+   * data, in script calls of at most `batchSize` tasks (wire-format §4.17); returns how many.
    */
   deleteExpiredCompleted(queue: string, nowMs: number, batchSize: number): Promise<number>;
   /** Deletes the oldest archived tasks beyond `maxSize` or older than `maxAgeMs`, with their data; returns how many. */

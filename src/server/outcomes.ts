@@ -1,5 +1,5 @@
 // Settles a task's attempt in Redis: success (delete or keep as completed), retry with backoff,
-// archive (retries exhausted, SkipRetry, expired), revoke, requeue at shutdown (spec §5.5).
+// archive (retries exhausted, SkipRetry, expired), revoke, requeue at shutdown (wire-format §5.5).
 import { inspect } from "node:util";
 import type { Broker, LifecycleResult } from "../broker/broker.js";
 import { AsynqError, RevokeTask, SkipRetry } from "../errors.js";
@@ -236,7 +236,7 @@ function wraps(error: unknown, kind: abstract new (...args: never[]) => Error): 
   return false;
 }
 
-/** Go cannot decode a string that is not valid UTF-8 (spec §2.6): replace lone surrogates. */
+/** Go cannot decode a string that is not valid UTF-8 (wire-format §2.6): replace lone surrogates. */
 function utf8Safe(text: string): string {
   return text.toWellFormed();
 }

@@ -78,7 +78,7 @@ export class Processor {
 
   /**
    * Stops taking tasks, waits up to `shutdownTimeout` for the running ones, then puts the rest back
-   * at the front of their queues (spec §5.9) and aborts their signals.
+   * at the front of their queues (wire-format §5.9) and aborts their signals.
    */
   async shutdown(): Promise<void> {
     await this.stop();

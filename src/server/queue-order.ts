@@ -1,4 +1,4 @@
-// Queue polling order of the processor: strict or weighted priority over the configured queues (spec §5.2).
+// Queue polling order of the processor: strict or weighted priority over the configured queues (wire-format §5.2).
 import { ValidationError } from "../errors.js";
 
 /** Highest priority accepted: ServerInfo stores priorities as protobuf int32. */

@@ -1,4 +1,4 @@
-// The recoverer: at start, then every minute, retries or archives active tasks whose worker is gone (spec §5.8).
+// The recoverer: at start, then every minute, retries or archives active tasks whose worker is gone (wire-format §5.8).
 import type { Broker } from "../broker/broker.js";
 import type { LeaseGuard } from "../broker/recover.js";
 import { AsynqError } from "../errors.js";
@@ -11,7 +11,7 @@ import type { RetryDelayFn } from "./retry-delay.js";
 /**
  * The error a task fails with when its lease ran out, because the worker crashed or lost Redis
  * (asynq's ErrLeaseExpired). The recoverer gives it to `retryDelay` and `isFailure`, and writes its
- * message, `asynq: task lease expired`, into the task's `error_msg` (spec §5.7).
+ * message, `asynq: task lease expired`, into the task's `error_msg` (wire-format §5.7).
  */
 export class LeaseExpiredError extends AsynqError {
   constructor() {
@@ -155,7 +155,7 @@ export class Recoverer {
         failure ??= { queue, error };
       }
     }
-    // asynq also reclaims stale aggregation sets here (spec §4.22): left to the aggregator's issue.
+    // asynq also reclaims stale aggregation sets here (wire-format §4.22): left to the aggregator's issue.
     this.reportHealth(failure);
     return tally.written;
   }
@@ -257,7 +257,7 @@ export class Recoverer {
   }
 
   /**
-   * asynq's decision (spec §5.8): archive once retries are exhausted, else retry after
+   * asynq's decision (wire-format §5.8): archive once retries are exhausted, else retry after
    * retryDelay(retried, LeaseExpiredError); a retry at or past the deadline archives the task as
    * expired instead (docs/compatibility.md P5).
    */

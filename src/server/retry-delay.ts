@@ -1,4 +1,4 @@
-// How long a failed task waits before its next attempt: the retry-delay option type and asynq's default formula (spec §5.6).
+// How long a failed task waits before its next attempt: the retry-delay option type and asynq's default formula (wire-format §5.6).
 import type { HandlerTask } from "./mux.js";
 
 /**

@@ -173,7 +173,7 @@ export class Server {
     return n;
   }
 
-  // Shutdown order (spec §5.9; senders stop before receivers): the forwarder stops feeding pending;
+  // Shutdown order (wire-format §5.9; senders stop before receivers): the forwarder stops feeding pending;
   // the processor stops taking tasks and drains (requeueing what outlives shutdownTimeout); then the
   // recoverer, janitor, subscriber and health checker; the heartbeater last, which removes the
   // server's state from Redis (its beats report "closed" meanwhile); then the connection.

@@ -1,5 +1,5 @@
 // The subscriber: listens on the cancelation channel and aborts the matching running task's signal
-// (reason "canceled"); the attempt then fails with "context canceled" and is retried (spec §4.26).
+// (reason "canceled"); the attempt then fails with "context canceled" and is retried (wire-format §4.26).
 import type { Logger } from "../internal/logger.js";
 
 /** What the subscriber needs from the broker. */

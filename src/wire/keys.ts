@@ -1,8 +1,8 @@
-// Every Redis key name of the asynq data model (spec §1). The only place that builds key strings.
+// Every Redis key name of the asynq data model (wire-format §1). The only place that builds key strings.
 
 /** Global key prefix shared by every asynq key. */
 export const KEY_PREFIX = "asynq:";
-/** SET of every queue name ever enqueued to (spec §1.2). */
+/** SET of every queue name ever enqueued to (wire-format §1.2). */
 export const ALL_QUEUES = "asynq:queues";
 /** ZSET of server-info keys, scored by expiry (unix s). */
 export const ALL_SERVERS = "asynq:servers";
@@ -123,7 +123,7 @@ const DAY_MS = 86_400_000;
 /** The last day named, and the instants it covers (`[from, to)`): a busy worker names one day all day. */
 let lastDay = { name: "", from: 0, to: 0 };
 
-/** `YYYY-MM-DD` of the instant in UTC (spec §1.6). @throws RangeError for an invalid date. */
+/** `YYYY-MM-DD` of the instant in UTC (wire-format §1.6). @throws RangeError for an invalid date. */
 export function dayString(date: Date): string {
   const t = date.getTime();
   if (t >= lastDay.from && t < lastDay.to) return lastDay.name;

@@ -1,8 +1,8 @@
-// TypeScript shapes of the five asynq protobuf messages (spec §2). int64 fields are bigint so that
+// TypeScript shapes of the five asynq protobuf messages (wire-format §2). int64 fields are bigint so that
 // no value loses precision; int32 fields are numbers. Codec: ./proto.ts.
 //
 // Timestamp fields are `Timestamp | null`: null is a sub-message absent from the wire. Go's v0.24.1
-// readers drop records with an absent Timestamp (spec §2.6.8), so our writers always set one (the
+// readers drop records with an absent Timestamp (wire-format §2.6.8), so our writers always set one (the
 // new* constructors default to Go's zero time); null exists so that decoding and re-encoding any
 // input, Go's own `empty` vectors included, gives back the same bytes.
 
@@ -12,7 +12,7 @@ export interface Timestamp {
   nanos: number;
 }
 
-/** Seconds of Go's zero `time.Time` (0001-01-01T00:00:00Z): what Go writes for "no time" (spec §2.6). */
+/** Seconds of Go's zero `time.Time` (0001-01-01T00:00:00Z): what Go writes for "no time" (wire-format §2.6). */
 export const GO_ZERO_TIME_SECONDS = -62135596800n;
 
 /** asynq.TaskMessage, stored in the task hash field `msg`. Field numbers in comments. */

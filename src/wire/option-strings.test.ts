@@ -1,4 +1,4 @@
-// Tests of asynq's Option.String() forms against the spec (§6.3) and the Go-generated test vectors.
+// Tests of asynq's Option.String() forms against wire-format §6.3 and the Go-generated test vectors.
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GoFormatError } from "./go-format.js";

@@ -1,4 +1,4 @@
-// asynq's `Option.String()` forms (spec §6.3), as stored in SchedulerEntry.enqueue_options, and their parse-back.
+// asynq's `Option.String()` forms (wire-format §6.3), as stored in SchedulerEntry.enqueue_options, and their parse-back.
 import {
   formatGoDuration,
   formatUnixDate,

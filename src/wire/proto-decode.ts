@@ -1,4 +1,4 @@
-// The protobuf decoders of asynq's five messages (spec §2). A decoder walks its input with a cursor,
+// The protobuf decoders of asynq's five messages (wire-format §2). A decoder walks its input with a cursor,
 // switches on the one-byte tag, reads ASCII strings without a TextDecoder (and returns the previous
 // string for a task type or queue name seen last time) and builds the message object at the end. A
 // small input with bytes fields is first copied into the slab as a whole, so that each bytes field is

@@ -1,4 +1,4 @@
-// The protobuf encoders of asynq's five messages (spec §2). Each encoder reads every field once,
+// The protobuf encoders of asynq's five messages (wire-format §2). Each encoder reads every field once,
 // checks it and adds up the exact size, then writes the message in one pass (varints by hand, strings
 // with Buffer's methods) into a view of the shared slab: one encode allocates one small view object.
 // int64 fields are written from numbers; a bigint is only taken apart beyond ±2^53.
@@ -32,7 +32,7 @@ import {
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const TWO_32 = 4294967296;
-/** The range Go's v0.24.1 readers (ptypes.Timestamp) accept: 0001-01-01 to 9999-12-31 (spec §2.6.8). */
+/** The range Go's v0.24.1 readers (ptypes.Timestamp) accept: 0001-01-01 to 9999-12-31 (wire-format §2.6.8). */
 const MIN_SECONDS = GO_ZERO_TIME_SECONDS;
 const MAX_SECONDS = 253402300800n;
 
@@ -158,7 +158,7 @@ function planTimestamp(v: unknown, where: string): TimestampPlan | null {
   return { seconds: s, nanos, body };
 }
 
-/** Size of a Timestamp field (written even when empty, spec §2.7), 0 when absent. */
+/** Size of a Timestamp field (written even when empty, wire-format §2.7), 0 when absent. */
 function timestampSize(t: TimestampPlan | null): number {
   return t === null ? 0 : 2 + t.body;
 }
@@ -237,7 +237,7 @@ function planMap(v: unknown, valueKind: "string" | "int32", where: string): MapP
       if (!isInt32(value)) throw badInt32(value, `${where} key ${JSON.stringify(key)}`);
       valueLength = int32Size(value);
     }
-    // Go writes both key and value, even when empty or 0 (spec §2.6.5).
+    // Go writes both key and value, even when empty or 0 (wire-format §2.6.5).
     const body =
       2 +
       varint32Size(keyLength) +

@@ -142,7 +142,7 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-/** The range Go's v0.24.1 readers (ptypes.Timestamp) accept: 0001-01-01 to 9999-12-31 (spec §2.6.8). */
+/** The range Go's v0.24.1 readers (ptypes.Timestamp) accept: 0001-01-01 to 9999-12-31 (wire-format §2.6.8). */
 const MIN_SECONDS = GO_ZERO_TIME_SECONDS;
 const MAX_SECONDS = 253402300800n;
 /** With the `u` flag a surrogate pair is one code point, so only lone surrogates match. */
@@ -191,7 +191,7 @@ function writeTimestamp(w: BinaryWriter, no: number, v: unknown, where: string):
   if (typeof nanos !== "number" || !Number.isInteger(nanos) || nanos < 0 || nanos >= 1e9) {
     throw new ProtoEncodeError(`${where}: nanos ${String(nanos)} outside [0, 1e9)`);
   }
-  w.tag(no, WireType.LengthDelimited).fork(); // written even when empty (spec §2.7)
+  w.tag(no, WireType.LengthDelimited).fork(); // written even when empty (wire-format §2.7)
   if (seconds !== 0n) w.tag(1, WireType.Varint).int64(seconds);
   if (nanos !== 0) w.tag(2, WireType.Varint).int32(nanos);
   w.join();

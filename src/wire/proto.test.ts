@@ -1,4 +1,4 @@
-// Tests of the protobuf codec (proto.ts): Go vectors (test/golden/protobuf.json), spec §2.8, errors.
+// Tests of the protobuf codec (proto.ts): Go vectors (test/golden/protobuf.json), wire-format §2.8, errors.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { GO_ZERO_TIME_SECONDS, type TaskMessage, type Timestamp } from "./messages.js";
@@ -200,9 +200,9 @@ describe("protobuf.json vectors", () => {
   });
 });
 
-// ---- Spec §2.8 vectors --------------------------------------------------------------------------
+// ---- wire-format §2.8 vectors --------------------------------------------------------------------------
 
-describe("spec §2.8 vectors", () => {
+describe("wire-format §2.8 vectors", () => {
   const TASK1 =
     "0a0d656d61696c3a64656c69766572120e7b22757365725f6964223a34327d1a2430623665653066332d346130642d346235" +
     "652d396633632d356432633866316537613130220764656661756c74281940880e";

@@ -1,4 +1,4 @@
-// Hand-written proto3 codec for asynq's five wire messages (spec §2): message constructors, and the
+// Hand-written proto3 codec for asynq's five wire messages (wire-format §2): message constructors, and the
 // encoders (proto-encode.ts) and decoders (proto-decode.ts), which are tuned for speed because a
 // TaskMessage is encoded on every enqueue and decoded on every dequeue. proto.property.test.ts checks
 // them, byte for byte, value for value and error for error, against a reference codec built on

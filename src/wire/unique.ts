@@ -1,4 +1,4 @@
-// The uniqueness lock key (spec §1.5): queue, type and the MD5 of the payload bytes.
+// The uniqueness lock key (wire-format §1.5): queue, type and the MD5 of the payload bytes.
 import { createHash } from "node:crypto";
 import { queuePrefix } from "./keys.js";
 

@@ -599,7 +599,7 @@ describe("golden dumps of Go asynq v0.25.1, replayed at the broker level", () =>
       lastFailedAt: BigInt(unixSeconds(t0)),
     });
     expect(await retry(redis, Q, first.id, failed, t0, true, t0)).toBe("ok");
-    // What the forwarder does (spec §4.16), with raw commands.
+    // What the forwarder does (wire-format §4.16), with raw commands.
     await redis.zrem(keys.retryKey(Q), first.id);
     await redis.lpush(keys.pendingKey(Q), first.id);
     await redis.hset(keys.taskKey(Q, first.id), "state", "pending", "pending_since", "1");

@@ -1,5 +1,5 @@
 // The Lua script layer: every script documents its KEYS, ARGV and reply; every key comes in KEYS
-// (Redis Cluster safety, spec §1.1); the calls built by the broker match the documented signatures;
+// (Redis Cluster safety, wire-format §1.1); the calls built by the broker match the documented signatures;
 // runScript survives a flushed script cache.
 import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 // Client.enqueueBatch: many tasks in few enqueue_many calls, per-task results in order, every route and
-// option, and recovery from a flushed script cache (spec §4.9, with our deliberate differences).
+// option, and recovery from a flushed script cache (wire-format §4.9, with our deliberate differences).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";

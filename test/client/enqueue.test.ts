@@ -1,5 +1,5 @@
 // Client.enqueue against a real Redis: routing (pending / scheduled / group), defaults, uniqueness
-// locks, ID conflicts and payload encodings, checked key by key (spec §1, §3, §4.1-§4.7, §5.13).
+// locks, ID conflicts and payload encodings, checked key by key (wire-format §1, §3, §4.1-§4.7, §5.13).
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -426,7 +426,7 @@ describe("uniqueness", () => {
       { type: "email:deliver", payload: { user_id: 42 } },
       { queue: "critical", unique: 3_600_000 },
     );
-    // The example of spec §1.5.
+    // The example of wire-format §1.5.
     const lock = "asynq:{critical}:unique:email:deliver:1181f89307fa271072c095747d5813cc";
     expect(await redis.get(lock)).toBe(info.id);
     const ttl = await redis.ttl(lock);

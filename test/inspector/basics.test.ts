@@ -1,5 +1,5 @@
 // Inspector basics: reading one task back (getTaskInfo), counting a queue's tasks (queueSizes) and
-// listing queues, against records written by the Client and by hand (spec §3, §4.28.1, §4.28.3).
+// listing queues, against records written by the Client and by hand (wire-format §3, §4.28.1, §4.28.3).
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";

@@ -1,4 +1,4 @@
-// Inspector listing (spec §4.28.4): pages of every state in asynq's order, corrupt and orphaned records, argument checks.
+// Inspector listing (wire-format §4.28.4): pages of every state in asynq's order, corrupt and orphaned records, argument checks.
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";

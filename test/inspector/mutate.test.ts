@@ -1,4 +1,4 @@
-// Inspector writes on single tasks and ID lists: delete, archive, run in every state, locks, groups, trimming, errors (spec §4.28.5-§4.28.7).
+// Inspector writes on single tasks and ID lists: delete, archive, run in every state, locks, groups, trimming, errors (wire-format §4.28.5-§4.28.7).
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { mutateTasks } from "../../src/broker/inspect-mutate.js";

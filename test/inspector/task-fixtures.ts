@@ -74,7 +74,7 @@ export function encodedMsg(queue: string, id: string, options: PutOptions = {}):
   return Buffer.from(encodeTaskMessage(msg));
 }
 
-/** Writes a task in `state` with raw commands (Go's layout, spec §3) after registering the queue. */
+/** Writes a task in `state` with raw commands (Go's layout, wire-format §3) after registering the queue. */
 export async function put(
   redis: Redis,
   queue: string,

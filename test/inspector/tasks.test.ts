@@ -1,4 +1,4 @@
-// Inspector task writes against Go's golden dump (scenario s: delete, archive, run) and updateTaskPayload (spec §4.28.8).
+// Inspector task writes against Go's golden dump (scenario s: delete, archive, run) and updateTaskPayload (wire-format §4.28.8).
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { replaceTaskMessage } from "../../src/broker/inspect-mutate.js";

@@ -218,7 +218,7 @@ export async function checkInvariant(redis: Redis): Promise<Snapshot> {
       );
     if (pttl <= 0) violations.push(`lock ${entry.key} has no TTL (${pttl})`);
   }
-  // Every failure is also counted as processed (spec §4.14-4.15).
+  // Every failure is also counted as processed (wire-format §4.14-4.15).
   for (const [key, failed] of read.counters) {
     const processed = read.counters.get(key.replace(/:failed(?=:|$)/, ":processed")) ?? 0;
     if (/:failed(:|$)/.test(key) && failed > processed)

@@ -300,7 +300,7 @@ export class World {
     const now = this.env.clock.now();
     const timeout = Number(msg.timeout) * 1000;
     const deadline = Number(msg.deadline) * 1000;
-    // The attempt's deadline as the executor computes it (spec §5.4).
+    // The attempt's deadline as the executor computes it (wire-format §5.4).
     const attempt =
       timeout > 0 && deadline > 0
         ? Math.min(Math.floor(now / 1000) * 1000 + timeout, deadline)

@@ -1,4 +1,4 @@
-// Cancelation end to end (spec §4.26): Inspector.cancelProcessing publishes the ID on asynq:cancel,
+// Cancelation end to end (wire-format §4.26): Inspector.cancelProcessing publishes the ID on asynq:cancel,
 // the server running the task aborts its signal (TaskAbortedError, reason "canceled"), and the attempt
 // goes down the normal failure path: retried with error_msg "context canceled", as Go's golden dump u.
 // Unknown IDs are ignored, the return value counts the servers that heard the request, and the
@@ -173,7 +173,7 @@ function shiftTimes(s: Snapshot, shift: number): Snapshot {
   };
 }
 
-describe("Inspector.cancelProcessing and the server's subscriber (spec §4.26)", () => {
+describe("Inspector.cancelProcessing and the server's subscriber (wire-format §4.26)", () => {
   it("aborts the running task's signal (reason canceled); the attempt fails with 'context canceled' and is retried, as Go's dump u", async () => {
     const scenario = loadGoldenScenario(GOLDEN_U);
     const enqueueOp = scenario.ops[0]!;

@@ -115,7 +115,7 @@ function unhandled(w: WorkerProcess): string[] {
   return w.lines.filter((l) => l.text.startsWith("UNHANDLED")).map((l) => l.text);
 }
 
-/** The server's keys of a worker (spec §4.25). */
+/** The server's keys of a worker (wire-format §4.25). */
 function serverKeys(w: WorkerProcess): { server: string; workers: string } {
   return {
     server: keys.serverInfoKey(w.host(), w.pid, w.serverId()),

@@ -1,4 +1,4 @@
-// Scheduled and retried tasks with a real clock and a running Server: the forwarder (spec §4.16)
+// Scheduled and retried tasks with a real clock and a running Server: the forwarder (wire-format §4.16)
 // checks just after each second boundary, so a task due at T (stored as whole unix seconds, as Go)
 // starts no earlier than T − 1 s (never before its second) and no later than T + 1 s. Tasks whose hash
 // carries a group go to their group instead of running; a paused queue's due tasks are forwarded to

@@ -1,5 +1,5 @@
 // server.run(handler) in a real child process (test/fixtures/signal-worker.ts) and the signals it
-// handles as asynq's Run does (spec §5.9): SIGTERM and SIGINT shut it down gracefully (a task still
+// handles as asynq's Run does (wire-format §5.9): SIGTERM and SIGINT shut it down gracefully (a task still
 // running after shutdownTimeout goes back to the front of pending, the server's keys are removed, and
 // the process exits 0 by itself); SIGTSTP stops taking new tasks while the running one goes on.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
@@ -185,7 +185,7 @@ async function enqueue(...args: Parameters<Client["enqueue"]>) {
   }
 }
 
-/** The worker's server keys (spec §4.25). */
+/** The worker's server keys (wire-format §4.25). */
 function serverKeys(ready: WorkerEvent): { server: string; workers: string } {
   return {
     server: keys.serverInfoKey(ready.host!, ready.pid!, ready.serverId!),
@@ -242,7 +242,7 @@ describe("server.run() in a child process", () => {
       expect(w.events.some(started("next-1"))).toBe(false);
       expect(w.events.some((e) => e.event === "finished" && e.id === "long-1")).toBe(false);
 
-      // Requeued at the end RPOPLPUSH takes from: dequeued before next-1 (spec §4.13).
+      // Requeued at the end RPOPLPUSH takes from: dequeued before next-1 (wire-format §4.13).
       expect(await redis.lrange(keys.pendingKey(Q), 0, -1)).toEqual(["next-1", "long-1"]);
       const task = (await readTask(redis, Q, "long-1"))!;
       expect(task.state).toBe("pending");
@@ -266,7 +266,7 @@ describe("server.run() in a child process", () => {
       (e) => e.event === "log" && e.message?.includes("server stopped taking new tasks") === true,
       "the server to stop taking tasks",
     );
-    // Heartbeats now report "stopped" (spec §5.9), and the process is still there.
+    // Heartbeats now report "stopped" (wire-format §5.9), and the process is still there.
     await waitFor(async () => (await serverStatus(k.server)) === "stopped", "the server to report stopped");
     await enqueue({ type: "quick", payload: "after" }, { taskId: "after-1" });
     await sleep(1000); // 20 poll intervals: time enough to take after-1, were it still taking tasks

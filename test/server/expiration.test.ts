@@ -302,7 +302,7 @@ describe("timeouts", () => {
 });
 
 describe("ctx.deadline", () => {
-  it("is min(start + timeout, deadline), start + timeout, the deadline, or start + 30 min by default (spec §5.4)", async () => {
+  it("is min(start + timeout, deadline), start + timeout, the deadline, or start + 30 min by default (wire-format §5.4)", async () => {
     const clock = wholeSecondClock();
     const t0 = clock.now();
     const cases: Array<[string, { timeout?: number; deadline?: Date }, number]> = [
@@ -327,7 +327,7 @@ describe("ctx.deadline", () => {
     expect(Object.fromEntries(seen)).toEqual(Object.fromEntries(cases.map(([id, , at]) => [id, at])));
   });
 
-  it("with both a timeout and a deadline is in whole seconds, as Go's min(now_unix_s + T, D) (spec §5.4)", async () => {
+  it("with both a timeout and a deadline is in whole seconds, as Go's min(now_unix_s + T, D) (wire-format §5.4)", async () => {
     const clock = wholeSecondClock();
     const t0 = clock.now();
     await enqueueWith(

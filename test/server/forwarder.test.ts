@@ -1,5 +1,5 @@
 // The Forwarder on a real Redis: due scheduled and retry tasks reach pending or their group with the
-// exact hash fields of spec §4.16, in score order and in batches; timing close to a task's second;
+// exact hash fields of wire-format §4.16, in score order and in batches; timing close to a task's second;
 // one cheap round trip a second when idle; outages logged once and survived.
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";

@@ -117,7 +117,7 @@ async function readWorkers(key: string): Promise<Record<string, WorkerInfo>> {
   return Object.fromEntries(Object.entries(hash).map(([id, bytes]) => [id, decodeWorkerInfo(bytes)]));
 }
 
-/** Whether Go v0.24.1's ptypes.Timestamp accepts it (spec §2.6.8): present, seconds and nanos in range. */
+/** Whether Go v0.24.1's ptypes.Timestamp accepts it (wire-format §2.6.8): present, seconds and nanos in range. */
 function goAccepts(t: Timestamp | null): boolean {
   return (
     t !== null &&

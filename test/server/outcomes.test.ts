@@ -269,7 +269,7 @@ describe("golden outcome dumps of Go asynq v0.25.1 (k-o), replayed with Client a
     expect(run.invocations).toHaveLength(1);
     // asynq-ts has no forwarder yet: with Go's retry delay of 0 s, Go's forwarder moved the task back
     // to pending within a second. We make the same move by hand (ZREM retry, LPUSH pending, HSET state
-    // and pending_since; spec §4.16) at the time of Go's second attempt; the running server's wait on
+    // and pending_since; wire-format §4.16) at the time of Go's second attempt; the running server's wait on
     // the pending list picks it up.
     run.toHandlerCall(1);
     await forwardToPending(redis, Q, id, run.clock.now());
@@ -596,7 +596,7 @@ describe("outcomes beyond the golden dumps", () => {
     );
     await waitFor(async () => (await stateOf(redis, "critical", "eh-1")) === "retry", "the retry");
     await waitFor(() => server.running === 0, "the slot to be free");
-    // No forwarder yet: move the task back to pending as Go's forwarder would (spec §4.16).
+    // No forwarder yet: move the task back to pending as Go's forwarder would (wire-format §4.16).
     await forwardToPending(redis, "critical", "eh-1", clock.now());
     await waitFor(async () => (await stateOf(redis, "critical", "eh-1")) === "archived", "the archive");
     await waitFor(() => server.running === 0, "the slot to be free");

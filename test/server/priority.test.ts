@@ -1,4 +1,4 @@
-// Server against a real Redis: weighted and strict queue priority (spec §5.2), paused queues.
+// Server against a real Redis: weighted and strict queue priority (wire-format §5.2), paused queues.
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";

@@ -71,7 +71,7 @@ describe("shutdown()", () => {
     expect(await stateOf(redis, Q, "long-1")).toBe("active");
     await server.shutdown();
 
-    // RPUSH: long-1 is at the tail, the end RPOPLPUSH takes next (spec §4.13).
+    // RPUSH: long-1 is at the tail, the end RPOPLPUSH takes next (wire-format §4.13).
     expect(await redis.lrange(keys.pendingKey(Q), 0, -1)).toEqual(["next-1", "long-1"]);
     const task = (await readTask(redis, Q, "long-1"))!;
     expect(task.state).toBe("pending");

@@ -1,4 +1,4 @@
--- add_to_group: adds a task to a group, to be aggregated later (spec §4.6).
+-- add_to_group: adds a task to a group, to be aggregated later (wire-format §4.6).
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>
 -- KEYS[2] -> asynq:{<q>}:g:<group>

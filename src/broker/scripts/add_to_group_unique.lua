@@ -1,4 +1,4 @@
--- add_to_group_unique: takes the uniqueness lock, then adds the task to a group (spec §4.7).
+-- add_to_group_unique: takes the uniqueness lock, then adds the task to a group (wire-format §4.7).
 -- Differences from asynq (docs/compatibility.md): a task-ID conflict releases the lock this call
 -- just took, and the hash gets a `unique_key` field so that deleting the task releases its lock.
 --

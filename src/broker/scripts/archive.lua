@@ -1,4 +1,4 @@
--- archive: moves a failed task from active to the archived zset (spec §4.15 steps 1-3 and 6-7).
+-- archive: moves a failed task from active to the archived zset (wire-format §4.15 steps 1-3 and 6-7).
 -- Unlike asynq: nothing is written when the task is not in active; the archive is not trimmed here
 -- (trim_archive does it); the uniqueness lock is released when still owned, since archived is not a
 -- live state.

@@ -1,4 +1,4 @@
--- clear_server_state: deletes this server's ServerInfo and WorkerInfo keys on shutdown (spec §4.25).
+-- clear_server_state: deletes this server's ServerInfo and WorkerInfo keys on shutdown (wire-format §4.25).
 -- The `ZREM asynq:servers` / `ZREM asynq:workers` commands run before it, as in asynq.
 --
 -- KEYS[1] -> asynq:servers:{<host>:<pid>:<server_id>}

@@ -1,5 +1,5 @@
 -- delete_active: deletes an active task that expired (onExpired "delete"), counting it as processed and failed.
--- Not an asynq operation; it is Done (spec §4.11) with the failed counters of Archive (§4.15).
+-- Not an asynq operation; it is Done (wire-format §4.11) with the failed counters of Archive (§4.15).
 --
 -- KEYS[1] -> asynq:{<q>}:active
 -- KEYS[2] -> asynq:{<q>}:lease

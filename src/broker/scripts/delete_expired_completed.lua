@@ -1,4 +1,4 @@
--- delete_expired_completed: deletes completed tasks whose retention ran out, with their hashes (spec §4.17).
+-- delete_expired_completed: deletes completed tasks whose retention ran out, with their hashes (wire-format §4.17).
 -- The caller reads the candidates first (ZRANGEBYSCORE completed -inf now LIMIT 0 batch), because a
 -- script may only touch keys passed in KEYS; each is re-verified here (still in completed with a score
 -- <= now), so a task re-completed or deleted meanwhile is never touched. No unique lock is involved:

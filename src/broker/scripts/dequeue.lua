@@ -1,4 +1,4 @@
--- dequeue: writes the success of finished tasks, then moves the oldest pending tasks to active (spec §4.11, §4.10).
+-- dequeue: writes the success of finished tasks, then moves the oldest pending tasks to active (wire-format §4.11, §4.10).
 -- One round trip per batch for a busy worker: the tasks it finished are deleted (as done.lua does)
 -- and the next ones claimed in the same call. A script may only touch keys passed in KEYS, so the
 -- caller names the candidates (the IDs it last saw at the tail of pending, oldest first); each is

@@ -1,5 +1,5 @@
 -- doctor_register_set: registers an aggregation set missing from `aggregation_sets` (doctor --fix).
--- Not an asynq operation. With a deadline of now, the next reclaim (spec §4.22) moves its tasks
+-- Not an asynq operation. With a deadline of now, the next reclaim (wire-format §4.22) moves its tasks
 -- back into their group.
 --
 -- KEYS[1] -> asynq:{<q>}:aggregation_sets

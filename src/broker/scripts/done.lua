@@ -1,4 +1,4 @@
--- done: deletes a successfully processed task (retention 0) and counts it as processed (spec §4.11).
+-- done: deletes a successfully processed task (retention 0) and counts it as processed (wire-format §4.11).
 -- Unlike asynq, nothing is written when the task is not in active (asynq fails after partial writes).
 --
 -- KEYS[1] -> asynq:{<q>}:active

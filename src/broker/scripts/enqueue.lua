@@ -1,4 +1,4 @@
--- enqueue: adds a new task to the pending list (spec §4.2).
+-- enqueue: adds a new task to the pending list (wire-format §4.2).
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>
 -- KEYS[2] -> asynq:{<q>}:pending

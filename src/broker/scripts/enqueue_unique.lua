@@ -1,4 +1,4 @@
--- enqueue_unique: takes the uniqueness lock, then adds the task to the pending list (spec §4.3).
+-- enqueue_unique: takes the uniqueness lock, then adds the task to the pending list (wire-format §4.3).
 -- Unlike asynq, a task-ID conflict releases the lock this call just took instead of leaking it
 -- until its TTL runs out (docs/compatibility.md).
 --

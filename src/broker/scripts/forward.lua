@@ -1,10 +1,10 @@
--- forward: moves due scheduled or retry tasks to pending, or back into their group (spec §4.16).
+-- forward: moves due scheduled or retry tasks to pending, or back into their group (wire-format §4.16).
 -- The caller reads the candidates first (ZRANGEBYSCORE src -inf now LIMIT 0 100, oldest first, then
 -- HGET group of each), because the group key depends on a hash field and a script may only touch
 -- keys passed in KEYS. Each candidate is re-verified here: it must still be in src with a score <= now
 -- and its `group` field must still be what the caller read; the script stops at the first candidate
 -- that fails this, so tasks are pushed in score order and nothing is moved on stale information.
--- Unlike asynq, routing into a group also SADDs the group name to the groups set (spec §9.2), and an ID
+-- Unlike asynq, routing into a group also SADDs the group name to the groups set (wire-format §9.2), and an ID
 -- in src with no task hash is dropped from src instead of getting a state-only hash.
 --
 -- KEYS[1] -> asynq:{<q>}:scheduled or asynq:{<q>}:retry (the source zset)

@@ -1,4 +1,4 @@
--- get_task_info: reads one task record and when it will next be processed (spec §4.28.3).
+-- get_task_info: reads one task record and when it will next be processed (wire-format §4.28.3).
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>
 -- KEYS[2] -> asynq:{<q>}:scheduled

@@ -1,4 +1,4 @@
--- insp_archive: archives tasks for the inspector (spec §4.28.6), each re-verified against what the caller read.
+-- insp_archive: archives tasks for the inspector (wire-format §4.28.6), each re-verified against what the caller read.
 -- One call serves ArchiveTask (one ID), a list of IDs, or one batch of "archive all tasks of a
 -- state": the caller reads the IDs and their `group` / `unique_key` fields first, because a script
 -- may only touch keys passed in KEYS. As in asynq: score = now, state = archived, msg and counters

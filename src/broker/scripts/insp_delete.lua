@@ -1,4 +1,4 @@
--- insp_delete: deletes tasks for the inspector (spec §4.28.7), each re-verified against what the caller read.
+-- insp_delete: deletes tasks for the inspector (wire-format §4.28.7), each re-verified against what the caller read.
 -- One call serves DeleteTask (one ID), a list of IDs, or one batch of "delete all tasks of a state":
 -- the caller reads the IDs and their `group` / `unique_key` fields first, because a script may only
 -- touch keys passed in KEYS. Unlike asynq, every deleted task's uniqueness lock is released while it

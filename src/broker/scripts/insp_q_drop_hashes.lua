@@ -1,5 +1,5 @@
 -- insp_q_drop_hashes: deals with task hashes a queue removal found by SCAN after emptying the containers
--- (spec §4.28.9). A hash whose ID is not in the container its state names is an orphan (asynq's
+-- (wire-format §4.28.9). A hash whose ID is not in the container its state names is an orphan (asynq's
 -- inspector-side archive trims leak such hashes, §9.4) and is deleted. A hash whose ID is in its
 -- container belongs to a task that arrived during the removal: a forced removal deletes it (ID and hash
 -- together), a non-forced one keeps it. Active tasks are always kept. The caller read each candidate's

@@ -1,4 +1,4 @@
--- insp_q_drop_locks: deletes the uniqueness locks of a queue being removed (spec §1.5, §4.28.9) whose
+-- insp_q_drop_locks: deletes the uniqueness locks of a queue being removed (wire-format §1.5, §4.28.9) whose
 -- holder task no longer exists. asynq's RemoveQueue leaves every lock behind, so a re-enqueue of a
 -- removed unique task is rejected until the TTL runs out; we delete them, but never a lock whose task
 -- still exists (one enqueued while the queue was being removed). The caller read each lock's value (the

@@ -1,5 +1,5 @@
 -- insp_q_drop_members: deletes a batch of tasks of a container being emptied by a forced queue removal
--- (spec §4.28.9): each ID leaves the container and its task hash is deleted in the same step, so no ID is
+-- (wire-format §4.28.9): each ID leaves the container and its task hash is deleted in the same step, so no ID is
 -- ever left without its hash. The caller reads the candidates first (a script may only touch keys passed
 -- in KEYS); each is re-verified here. Unique locks are dealt with later by insp_q_drop_locks.
 --

@@ -1,4 +1,4 @@
--- insp_q_info: a queue's task counts, counters, pause flag, latency source and memory estimate (spec §4.28.1).
+-- insp_q_info: a queue's task counts, counters, pause flag, latency source and memory estimate (wire-format §4.28.1).
 -- A script may only touch keys passed in KEYS, so the caller first reads with plain commands the group
 -- names (SMEMBERS groups), the tail of pending (the next task to dequeue) and the sample IDs: up to 20
 -- from the head of each container and up to 20 from each of the first 5 groups. Counts are taken here,

@@ -1,4 +1,4 @@
--- insp_q_remove_begin: the first step of removing a queue (spec §4.28.9): the emptiness or active check,
+-- insp_q_remove_begin: the first step of removing a queue (wire-format §4.28.9): the emptiness or active check,
 -- and, for a forced removal, pausing the queue so that no server (Go or ours) dequeues while its tasks are
 -- deleted. Unlike asynq, the non-forced check also counts completed and aggregating tasks (groups and
 -- aggregation sets): a non-forced removal never deletes a task.

@@ -1,4 +1,4 @@
--- insp_q_remove_finish: the last step of a queue removal inside the queue's slot (spec §4.28.9). Drops
+-- insp_q_remove_finish: the last step of a queue removal inside the queue's slot (wire-format §4.28.9). Drops
 -- group names whose group zset is empty and aggregation-set entries whose set is empty, then, when no
 -- task is left, deletes lease, paused, groups and aggregation_sets. When tasks are left (they arrived
 -- during the removal, or a non-forced removal found some), the queue stays: only a pause set by this

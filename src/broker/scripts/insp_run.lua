@@ -1,4 +1,4 @@
--- insp_run: moves tasks to pending for the inspector (spec §4.28.5), each re-verified against what the caller read.
+-- insp_run: moves tasks to pending for the inspector (wire-format §4.28.5), each re-verified against what the caller read.
 -- One call serves RunTask (one ID), a list of IDs, or one batch of "run all tasks of a state": the
 -- caller reads the IDs (and, for aggregating tasks, their group) first, because a script may only
 -- touch keys passed in KEYS. As in asynq: LPUSH pending, state = pending, msg, counters and the

@@ -1,4 +1,4 @@
--- insp_update_payload: replaces the msg of a pending or scheduled task, only if it is unchanged since the caller read it (spec §4.28.8).
+-- insp_update_payload: replaces the msg of a pending or scheduled task, only if it is unchanged since the caller read it (wire-format §4.28.8).
 -- asynq v0.26 allows scheduled tasks only and writes without checking; here the caller passes the
 -- allowed states and the msg it read, so a task that changed or moved in between is not
 -- overwritten. Nothing else is written (unique_key and the lock stay as they are).

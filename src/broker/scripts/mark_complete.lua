@@ -1,4 +1,4 @@
--- mark_complete: keeps a successfully processed task as completed until its retention ends (spec §4.12).
+-- mark_complete: keeps a successfully processed task as completed until its retention ends (wire-format §4.12).
 -- Unlike asynq, nothing is written when the task is not in active, and an ID already in completed
 -- gets its score updated instead of failing after partial writes.
 --

@@ -1,4 +1,4 @@
--- queue_sizes: the number of tasks in each state of a queue (a subset of spec §4.28.1).
+-- queue_sizes: the number of tasks in each state of a queue (a subset of wire-format §4.28.1).
 --
 -- KEYS[1] -> asynq:{<q>}:pending
 -- KEYS[2] -> asynq:{<q>}:active

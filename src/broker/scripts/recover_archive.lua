@@ -1,4 +1,4 @@
--- recover_archive: archives an active task whose lease ran out (spec §5.8 step 1; §4.15 steps 1-3, 6-7).
+-- recover_archive: archives an active task whose lease ran out (wire-format §5.8 step 1; §4.15 steps 1-3, 6-7).
 -- Not asynq's script: it first re-verifies the lease the recoverer saw (the owner may have extended it
 -- meanwhile), and writes nothing unless the task is still in active with its hash. As in archive: no
 -- trimming here, and the uniqueness lock is released when still owned (archived is not a live state).

@@ -1,4 +1,4 @@
--- recover_retry: retries an active task whose lease ran out (spec §5.8 step 1, written as in §4.14).
+-- recover_retry: retries an active task whose lease ran out (wire-format §5.8 step 1, written as in §4.14).
 -- Not asynq's script: it first re-verifies the lease the recoverer saw (the owner may have extended it
 -- meanwhile), and writes nothing unless the task is still in active with its hash. The uniqueness lock
 -- is kept, as in retry.

@@ -1,4 +1,4 @@
--- requeue: puts an in-flight task back at the front of pending, e.g. on shutdown (spec §4.13).
+-- requeue: puts an in-flight task back at the front of pending, e.g. on shutdown (wire-format §4.13).
 -- msg, retried and counters are unchanged and pending_since is not set, as in asynq. Unlike asynq,
 -- nothing is written when the task is not in active, and an active ID whose task hash is missing is
 -- dropped instead of being pushed to pending with a state-only hash.

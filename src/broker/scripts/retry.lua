@@ -1,4 +1,4 @@
--- retry: moves a failed task from active to the retry zset (spec §4.14). The uniqueness lock is kept.
+-- retry: moves a failed task from active to the retry zset (wire-format §4.14). The uniqueness lock is kept.
 -- Unlike asynq, nothing is written when the task is not in active.
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>

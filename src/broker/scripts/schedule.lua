@@ -1,5 +1,5 @@
--- schedule: adds a task to be processed at a future time (spec §4.4).
--- No `group` field is written even when the message has a group (asynq does the same, spec §9.1).
+-- schedule: adds a task to be processed at a future time (wire-format §4.4).
+-- No `group` field is written even when the message has a group (asynq does the same, wire-format §9.1).
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>
 -- KEYS[2] -> asynq:{<q>}:scheduled

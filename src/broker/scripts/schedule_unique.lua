@@ -1,4 +1,4 @@
--- schedule_unique: takes the uniqueness lock, then schedules the task (spec §4.5).
+-- schedule_unique: takes the uniqueness lock, then schedules the task (wire-format §4.5).
 -- A task-ID conflict releases the lock this call just took (docs/compatibility.md).
 --
 -- KEYS[1] -> asynq:{<q>}:unique:<type>:<md5 of payload>

@@ -1,5 +1,5 @@
 -- trim_archive: deletes archived tasks that are too old or beyond the size limit, with their hashes.
--- Replaces the trimming asynq does inside Archive (spec §4.15 steps 4-5). The caller reads the
+-- Replaces the trimming asynq does inside Archive (wire-format §4.15 steps 4-5). The caller reads the
 -- candidates first; each is re-verified here against the current archive, so a concurrent change is
 -- never trimmed by mistake. Exactly max_size tasks remain (asynq keeps one fewer).
 --

@@ -1,4 +1,4 @@
--- write_result: stores the handler's result in the task hash, only if the hash still exists (spec §4.24).
+-- write_result: stores the handler's result in the task hash, only if the hash still exists (wire-format §4.24).
 -- Unlike asynq's plain HSET, a deleted task is not re-created as a hash holding only `result`.
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>

@@ -1,4 +1,4 @@
--- write_server_state: stores this server's ServerInfo and replaces its WorkerInfo hash, both with a TTL (spec §4.25).
+-- write_server_state: stores this server's ServerInfo and replaces its WorkerInfo hash, both with a TTL (wire-format §4.25).
 -- Same writes as asynq's script; the two `ZADD asynq:servers` / `ZADD asynq:workers` commands run before it.
 -- With no workers the hash is only deleted, so EXPIRE finds no key (as in asynq).
 --

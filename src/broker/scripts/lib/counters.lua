@@ -1,4 +1,4 @@
--- counters: the processed and failed counters of a queue (spec §4.8).
+-- counters: the processed and failed counters of a queue (wire-format §4.8).
 -- Pulled in by an include line ("counters") in every script that counts a task.
 local MAX_INT64 = "9223372036854775807"
 

@@ -1,4 +1,4 @@
--- done: the success transition of a task with no retention (spec §4.11), shared by done and dequeue.
+-- done: the success transition of a task with no retention (wire-format §4.11), shared by done and dequeue.
 -- Pulled in by an include line ("done") after the "counters", "lock" and "move" includes.
 -- Deletes the task when it is still the one the worker dequeued: removes it from active and lease,
 -- deletes its hash, counts it as processed and releases its lock while the lock still holds its ID.

@@ -1,4 +1,4 @@
--- lock: releases a uniqueness lock only while it still holds the task's ID (spec §1.5).
+-- lock: releases a uniqueness lock only while it still holds the task's ID (wire-format §1.5).
 -- Pulled in by an include line ("lock") in every script that ends a task's life.
 -- Deletes the uniqueness lock only while it is still held by this task.
 local function release_lock(lock_key, id)
