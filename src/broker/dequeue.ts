@@ -1,5 +1,6 @@
 // Worker-side dequeue (wire-format §4.10), combined with the success writes of finished tasks (§4.11): one
 // script call per batch writes what the worker finished and claims what it takes next.
+import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
@@ -16,6 +17,21 @@ const LOOKAHEAD = 32;
 
 /** The most IDs a reply lists as next in line. */
 const MAX_NEXT = 1000;
+
+/**
+ * How often a call whose reply was lost is replayed, and the waits between replays (ms). The waits
+ * only pace a connection that fails at once; one that is reconnecting holds each replay until it is
+ * back (or its command timeout). Past the last replay, the claimed tasks' leases run out and the
+ * recoverer retries them, as for a crashed worker.
+ */
+const REPLAY_WAITS_MS = [0, 50, 100, 200, 400, 800, 1000, 1000];
+
+/**
+ * Claim tokens: unique among every call of every worker (48 random bits per process, then a
+ * counter), and the same when one call is replayed.
+ */
+const TOKEN_PREFIX = randomBytes(6).toString("base64url");
+let tokenSeq = 0;
 
 /** One task moved from pending to active. */
 export interface DequeuedTask {
@@ -109,7 +125,8 @@ export async function dequeue(
     if (candidates.length === 0 && toFinish.length === 0 && (want <= 0 || fresh)) break;
     let reply: Reply;
     try {
-      reply = await call(redis, queue, toFinish, candidates, leaseExpiresAtMs, nowMs, lookahead);
+      const args = { queue, finished: toFinish, candidates, leaseExpiresAtMs, nowMs, lookahead };
+      reply = await callWithReplay(redis, args);
     } finally {
       for (const id of candidates) known.claiming.delete(id);
     }
@@ -119,6 +136,8 @@ export async function dequeue(
     }
     fresh = true;
     if (reply.paused) {
+      // Tasks an earlier run of a replayed call claimed are still ours, paused queue or not.
+      result.tasks.push(...reply.claimed);
       known.ids = [];
       known.complete = false;
       result.paused = result.tasks.length === 0;
@@ -155,16 +174,45 @@ interface Reply {
   next: string[];
 }
 
+/** The arguments of one script call. */
+interface CallArgs {
+  queue: string;
+  finished: readonly FinishedTask[];
+  candidates: readonly string[];
+  leaseExpiresAtMs: number;
+  nowMs: number;
+  lookahead: number;
+}
+
+/**
+ * Runs the script; when its reply is lost (the connection broke or the command timed out; not an
+ * error Redis answered), runs the very same call again, with the same claim token. The script
+ * recognises the tasks an earlier run claimed by that token and returns them again, so a lost reply
+ * costs a round trip instead of orphaning the claimed tasks until their lease runs out; the finished
+ * tasks' writes are fenced, so none applies twice (a replay reports those that already applied as
+ * not written).
+ */
+async function callWithReplay(redis: Redis, args: CallArgs): Promise<Reply> {
+  const token = `${TOKEN_PREFIX}${(tokenSeq++).toString(36)}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call(redis, args, token);
+    } catch (error) {
+      const wait = REPLAY_WAITS_MS[attempt];
+      if (wait === undefined || !replyMayBeLost(error)) throw error;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/** False for an error Redis answered (the script failed): replaying it would fail the same way. */
+function replyMayBeLost(error: unknown): boolean {
+  return !(error instanceof Error && error.name === "ReplyError");
+}
+
 /** Runs the script once. */
-async function call(
-  redis: Redis,
-  queue: string,
-  finished: readonly FinishedTask[],
-  candidates: readonly string[],
-  leaseExpiresAtMs: number,
-  nowMs: number,
-  lookahead: number,
-): Promise<Reply> {
+async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply> {
+  const { queue, finished, candidates, leaseExpiresAtMs, nowMs, lookahead } = args;
   const keyList = [
     keys.pendingKey(queue),
     keys.pausedKey(queue),
@@ -173,11 +221,17 @@ async function call(
     keys.processedKey(queue, new Date(nowMs)),
     keys.processedTotalKey(queue),
   ];
-  const args: ScriptArg[] = [unixSeconds(leaseExpiresAtMs), statsExpireAt(nowMs), finished.length, lookahead];
+  const argv: ScriptArg[] = [
+    unixSeconds(leaseExpiresAtMs),
+    statsExpireAt(nowMs),
+    finished.length,
+    lookahead,
+    token,
+  ];
   for (const task of finished) {
     keyList.push(keys.taskKey(queue, task.id));
     if (task.uniqueKey !== "") keyList.push(task.uniqueKey);
-    args.push(
+    argv.push(
       task.id,
       task.fence === undefined ? "" : toBuffer(task.fence),
       task.uniqueKey !== "" ? "1" : "0",
@@ -185,11 +239,11 @@ async function call(
   }
   for (const id of candidates) {
     keyList.push(keys.taskKey(queue, id));
-    args.push(id);
+    argv.push(id);
   }
   // Redis keeps the lease in whole seconds (truncated): our view of it must not outlive it.
   const lease = { queue, leaseExpiresAt: unixSeconds(leaseExpiresAtMs) * 1000 };
-  return parseReply(await runScript(redis, dequeueScript, keyList, args, true), finished.length, lease);
+  return parseReply(await runScript(redis, dequeueScript, keyList, argv, true), finished.length, lease);
 }
 
 /** Reads the script reply `{ done, claimed, dangling, paused, next }` (bulk strings as Buffers). */

@@ -44,7 +44,7 @@ function claimScript(candidate: string, h: number): Promise<unknown> {
       keys.processedTotalKey(Q),
       keys.taskKey(Q, candidate),
     ],
-    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, h, candidate],
+    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, h, "test-token", candidate],
     true,
   );
 }
@@ -66,7 +66,8 @@ describe("dequeue", () => {
       String(unixSeconds(LEASE)),
     ]);
     const hash = await redis.hgetallBuffer(keys.taskKey(Q, "a"));
-    expect(Object.keys(hash).sort()).toEqual(["msg", "state"]); // pending_since removed
+    // pending_since is removed; claim is the dequeue's stamp (removed when the task leaves active)
+    expect(Object.keys(hash).sort()).toEqual(["claim", "msg", "state"]);
     expect(hash.state!.toString()).toBe("active");
     expect(hash.msg!.equals(first.tasks[0]!.msg!)).toBe(true);
 
@@ -147,7 +148,8 @@ describe("dequeue", () => {
     // The lease as Redis stores it: whole seconds.
     const leaseExpiresAt = unixSeconds(LEASE) * 1000;
     expect(result.tasks).toEqual([{ queue: Q, id: "x", msg: null, leaseExpiresAt }]);
-    expect(await redis.hgetall(keys.taskKey(Q, "x"))).toEqual({ state: "active" });
+    expect(await redis.hgetall(keys.taskKey(Q, "x"))).toMatchObject({ state: "active" });
+    expect(Object.keys(await redis.hgetall(keys.taskKey(Q, "x"))).sort()).toEqual(["claim", "state"]);
     expect(await redis.lrange(keys.activeKey(Q), 0, -1)).toEqual(["x"]);
   });
 

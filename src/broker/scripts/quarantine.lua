@@ -20,5 +20,6 @@ redis.call("ZREM", KEYS[2], ARGV[1])
 if redis.call("EXISTS", KEYS[4]) == 1 then
   redis.call("ZADD", KEYS[3], ARGV[2], ARGV[1])
   redis.call("HSET", KEYS[4], "state", "archived")
+  redis.call("HDEL", KEYS[4], "claim") -- the dequeue's claim stamp: only meaningful while active
 end
 return 1

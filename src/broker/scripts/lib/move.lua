@@ -8,8 +8,9 @@ local function fenced_out(task_key, fence)
   return fence ~= nil and fence ~= "" and redis.call("HGET", task_key, "msg") ~= fence
 end
 
--- Moves an active task to the zset dest (score): removes it from active and lease and sets its
--- hash's state (and msg, when given). Returns false, writing nothing, when it is not in active.
+-- Moves an active task to the zset dest (score): removes it from active and lease, sets its hash's
+-- state (and msg, when given) and drops the dequeue's claim stamp (only meaningful while active; the
+-- hash then holds exactly the fields Go writes). Returns false, writing nothing, when it is not in active.
 local function leave_active(active, lease, dest, score, task_key, id, state, msg)
   if redis.call("LREM", active, 0, id) == 0 then
     return false
@@ -21,5 +22,6 @@ local function leave_active(active, lease, dest, score, task_key, id, state, msg
   else
     redis.call("HSET", task_key, "state", state)
   end
+  redis.call("HDEL", task_key, "claim")
   return true
 end
