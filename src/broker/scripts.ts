@@ -35,6 +35,8 @@ export class LuaScript {
   /**
    * Reads `scripts/<name>.lua`, replacing each `-- @include <lib>` line with `scripts/lib/<lib>.lua`
    * (Redis scripts cannot load one another; shared Lua lives once, in lib/).
+   * `scripts/` is beside this module in src/, and beside the bundle (dist/index.cjs, where the build
+   * turns `import.meta.url` into the bundle's file URL) in the package: see tools/tsup.config.ts.
    */
   static fromFile(name: string): LuaScript {
     const read = (path: string): string =>

@@ -1,0 +1,352 @@
+// The published package, as an app gets it: builds the package (`npm run build`), packs it with
+// `npm pack` into a temporary folder, installs the tarball into a scratch ES module app and a scratch
+// CommonJS app (both outside the repository), and in each one enqueues a task with Client and processes
+// it with Server + ServeMux on this worker's Redis DB, and type-checks a TypeScript file against the
+// installed types with the repository's own TypeScript (ESM NodeNext; CommonJS node16 and commonjs).
+// Also checks what the tarball holds.
+//
+// Rewrites dist/ (gitignored) in the working tree. Installing needs ioredis in the npm cache (true after
+// `npm ci`); `--prefer-offline` reaches the registry only when it is not.
+import { execFile } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, posix } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testRedisUrl } from "../support/redis.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const TSC = join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc");
+/** Where the apps find @types/node without installing it: the repository's own copy. */
+const TYPE_ROOTS = join(REPO_ROOT, "node_modules", "@types");
+
+/** The result of a finished command. */
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The environment for child npm and node processes: this one, less the variables an `npm test` parent
+ * sets for its own package (they would point a child npm at the repository instead of the app).
+ */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const keep = new Set(["npm_config_cache", "npm_config_userconfig", "npm_config_registry"]);
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    const lower = key.toLowerCase();
+    if ((lower.startsWith("npm_") && !keep.has(lower)) || key === "INIT_CWD") continue;
+    env[key] = value;
+  }
+  return { ...env, ...extra };
+}
+
+/** Runs a command to its end; never rejects (the caller looks at `code`). */
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  { env = childEnv(), timeoutMs = 60_000 }: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      command,
+      args,
+      { cwd, env, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 1;
+        resolve({ code, stdout, stderr: error !== null && stderr === "" ? error.message : stderr });
+      },
+    );
+  });
+}
+
+/** Runs a command and throws with its output when it fails. */
+async function mustRun(command: string, args: string[], cwd: string): Promise<Run> {
+  const result = await run(command, args, cwd, { timeoutMs: 150_000 });
+  if (result.code !== 0) {
+    throw new Error(
+      `${command} ${args.join(" ")} (in ${cwd}) exited ${result.code}\n${result.stdout}\n${result.stderr}`,
+    );
+  }
+  return result;
+}
+
+/** Writes files (paths relative to `dir`, parents created). */
+function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+}
+
+/** Every file under `dir`, as `/`-separated paths relative to it. */
+function listFiles(dir: string, prefix = ""): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? listFiles(join(dir, entry.name), `${prefix}${entry.name}/`)
+      : [`${prefix}${entry.name}`],
+  );
+}
+
+// --- The scratch apps -------------------------------------------------------------------------------
+
+/**
+ * The body both apps run (as an async function body): enqueue one task on their own queue, process
+ * it, check what the handler saw; exit 0 only when the handler ran. `api` is the package as loaded.
+ */
+const ROUND_TRIP = `
+  const url = process.env.ASYNQ_PACKAGE_TEST_REDIS_URL;
+  if (!url) throw new Error("ASYNQ_PACKAGE_TEST_REDIS_URL is not set");
+  const { Client, ServeMux, Server } = api;
+  let ran;
+  const handled = new Promise((resolve) => (ran = resolve));
+  const mux = new ServeMux().handle("package:check", async (task) => {
+    ran(Buffer.from(task.payload).toString("utf8"));
+  });
+  const server = new Server(url, { concurrency: 1, queues: { [QUEUE]: 1 }, logLevel: "error" });
+  const client = new Client(url);
+  await server.start(mux);
+  const info = await client.enqueue({ type: "package:check", payload: "hello from " + QUEUE }, { queue: QUEUE });
+  const timer = setTimeout(() => {
+    console.error("the handler did not run within 30 s");
+    process.exit(2);
+  }, 30_000);
+  const payload = await handled;
+  clearTimeout(timer);
+  await client.close();
+  await server.shutdown();
+  if (payload !== "hello from " + QUEUE) throw new Error("the handler saw " + JSON.stringify(payload));
+  console.log("handled " + info.id);
+`;
+
+/** Checks that `import` and `require` give one copy of the package (no dual-package hazard). */
+const SAME_MODULE = `
+  const names = (m) => JSON.stringify(Object.keys(m).sort());
+  if (names(esm) !== names(cjs)) throw new Error("import and require export different names: " + names(esm) + " / " + names(cjs));
+  for (const name of Object.keys(cjs)) {
+    if (esm[name] !== cjs[name]) throw new Error(name + " differs between import and require");
+  }
+  if (esmTesting.ManualClock !== cjsTesting.ManualClock) throw new Error("ManualClock differs");
+  const error = new cjs.DuplicateTaskError("q", "k");
+  if (!(error instanceof esm.AsynqError) || error.name !== "DuplicateTaskError" || error.code !== "ERR_DUPLICATE_TASK") {
+    throw new Error("DuplicateTaskError is not what it should be: " + error.name);
+  }
+  if (new cjsTesting.ManualClock(5).now() !== 5) throw new Error("ManualClock does not work");
+`;
+
+/** A TypeScript file using the public types; `@ts-expect-error` fails if the types resolve to `any`. */
+const TYPED_USE = `import { Client, DuplicateTaskError, ServeMux, Server, type TaskInfo } from "asynq-ts";
+import { ManualClock } from "asynq-ts/testing";
+
+export async function enqueueOne(client: Client): Promise<TaskInfo | undefined> {
+  try {
+    return await client.enqueue({ type: "email:welcome", payload: { userId: 42 } }, { queue: "low", maxRetry: 3 });
+  } catch (error) {
+    if (error instanceof DuplicateTaskError) return undefined;
+    throw error;
+  }
+}
+
+export async function serve(url: string): Promise<Server> {
+  const mux = new ServeMux().handle("email:welcome", async (task, ctx) => {
+    await ctx.result.write({ type: task.type, bytes: task.payload.length });
+  });
+  const server = new Server(url, { concurrency: 2, clock: new ManualClock() });
+  await server.start(mux);
+  return server;
+}
+
+// Were the types not found (\`any\`), these would be no errors, and tsc would fail on the comments.
+// @ts-expect-error: maxRetry is a number
+export const wrong = (client: Client) => client.enqueue({ type: "t" }, { maxRetry: "3" });
+// @ts-expect-error: advance takes milliseconds
+new ManualClock().advance("1s");
+`;
+
+function tsconfig(compilerOptions: Record<string, unknown>): string {
+  const base = { strict: true, noEmit: true, target: "ES2022", typeRoots: [TYPE_ROOTS], types: ["node"] };
+  return JSON.stringify({ compilerOptions: { ...base, ...compilerOptions }, files: ["check.ts"] }, null, 2);
+}
+
+const ESM_APP: Record<string, string> = {
+  "package.json": JSON.stringify({ name: "esm-app", private: true, type: "module" }),
+  "app.js": `import { createRequire } from "node:module";
+import * as esm from "asynq-ts";
+import * as esmTesting from "asynq-ts/testing";
+const require = createRequire(import.meta.url);
+const cjs = require("asynq-ts");
+const cjsTesting = require("asynq-ts/testing");
+${SAME_MODULE}
+const api = esm;
+const QUEUE = "esm";
+${ROUND_TRIP}
+`,
+  "check.ts": TYPED_USE,
+  "tsconfig.json": tsconfig({ module: "NodeNext", moduleResolution: "NodeNext" }),
+};
+
+const CJS_APP: Record<string, string> = {
+  "package.json": JSON.stringify({ name: "cjs-app", private: true, type: "commonjs" }),
+  "app.js": `const cjs = require("asynq-ts");
+const cjsTesting = require("asynq-ts/testing");
+async function main() {
+  const esm = await import("asynq-ts");
+  const esmTesting = await import("asynq-ts/testing");
+  ${SAME_MODULE}
+  const api = cjs;
+  const QUEUE = "cjs";
+  ${ROUND_TRIP}
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`,
+  "check.ts": TYPED_USE,
+  // A CommonJS file under node16 resolution: an ESM-only package would fail here with TS1479. The
+  // declaration files themselves are checked in the ESM app; here what matters is how check.ts resolves.
+  "tsconfig.json": tsconfig({ module: "Node16", moduleResolution: "Node16", skipLibCheck: true }),
+  // The classic CommonJS setting (node10 resolution: `types` and `typesVersions`, not `exports`).
+  "tsconfig.commonjs.json": tsconfig({ module: "CommonJS", moduleResolution: "Node10", skipLibCheck: true }),
+};
+
+// --- The tests --------------------------------------------------------------------------------------
+
+/** One file of `npm pack --json`. */
+interface PackedFile {
+  path: string;
+  size: number;
+}
+
+let work = "";
+let tarball = "";
+let packed: PackedFile[] = [];
+let esmApp = "";
+let cjsApp = "";
+let redis: Redis | undefined;
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), "asynq-ts-package-"));
+  redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  await redis.flushdb();
+
+  await mustRun("npm", ["run", "build"], REPO_ROOT);
+  const pack = await mustRun(
+    "npm",
+    ["pack", "--ignore-scripts", "--json", "--pack-destination", work],
+    REPO_ROOT,
+  );
+  const [info] = JSON.parse(pack.stdout) as [{ filename: string; files: PackedFile[] }];
+  tarball = join(work, info.filename);
+  packed = info.files;
+
+  esmApp = join(work, "esm-app");
+  cjsApp = join(work, "cjs-app");
+  writeFiles(esmApp, ESM_APP);
+  writeFiles(cjsApp, CJS_APP);
+  const install = ["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"];
+  await Promise.all([mustRun("npm", install, esmApp), mustRun("npm", install, cjsApp)]);
+}, 180_000);
+
+afterAll(async () => {
+  if (redis !== undefined) {
+    await redis.flushdb().catch(() => {});
+    redis.disconnect();
+  }
+  if (work !== "") rmSync(work, { recursive: true, force: true });
+});
+
+describe("the packed tarball", () => {
+  it("holds both formats with their types, the Lua scripts, LICENSE and README, and nothing else", () => {
+    const paths = packed.map((f) => f.path).sort();
+    for (const required of ["LICENSE", "README.md", "package.json"]) expect(paths).toContain(required);
+    for (const entry of ["index", "testing"]) {
+      for (const ext of [".cjs", ".d.cts", ".mjs", ".d.mts"]) expect(paths).toContain(`dist/${entry}${ext}`);
+    }
+
+    const luaDir = join(REPO_ROOT, "src", "broker", "scripts");
+    const lua = listFiles(luaDir).map((p) => `dist/scripts/${p}`);
+    expect(lua.length).toBeGreaterThan(0);
+    expect(paths.filter((p) => p.startsWith("dist/scripts/"))).toEqual(lua.sort());
+
+    const unexpected = paths.filter(
+      (p) =>
+        !["LICENSE", "README.md", "package.json"].includes(p) &&
+        !/^dist\/[\w-]+\.(cjs|mjs|d\.cts|d\.mts)$/.test(p) &&
+        !p.startsWith("dist/scripts/"),
+    );
+    expect(unexpected).toEqual([]);
+    expect(paths.filter((p) => /(\.test\.|(^|\/)test\/|\.tsbuildinfo$)/.test(p))).toEqual([]);
+  });
+
+  it("has every file package.json points at, and no source map pointing at a missing file", () => {
+    const installed = join(esmApp, "node_modules", "asynq-ts");
+    const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as Record<string, unknown>;
+    const targets: string[] = [];
+    const collect = (value: unknown): void => {
+      if (typeof value === "string") targets.push(value);
+      else if (value !== null && typeof value === "object") Object.values(value).forEach(collect);
+    };
+    collect([pkg.main, pkg.types, pkg.exports]);
+    for (const target of targets) expect(existsSync(join(installed, target)), target).toBe(true);
+
+    const files = listFiles(installed);
+    for (const file of files.filter((f) => /\.(c|m)?js$|\.d\.(c|m)?ts$/.test(f))) {
+      const text = readFileSync(join(installed, file), "utf8");
+      for (const [, map] of text.matchAll(/[#@] sourceMappingURL=(\S+)/g)) {
+        expect(files, `${file} points at ${map}`).toContain(posix.join(posix.dirname(file), map!));
+      }
+    }
+    for (const file of files.filter((f) => f.endsWith(".map"))) {
+      const map = JSON.parse(readFileSync(join(installed, file), "utf8")) as { sources: string[] };
+      for (const source of map.sources) {
+        expect(files, `${file} points at ${source}`).toContain(
+          posix.normalize(posix.join(posix.dirname(file), source)),
+        );
+      }
+    }
+  });
+});
+
+// The apps use queues of their own, so they can run at the same time on one DB.
+describe.concurrent(
+  "an app with the tarball installed enqueues a task with Client and processes it with Server and ServeMux",
+  () => {
+    it.for([
+      { kind: "ES module", app: () => esmApp },
+      { kind: "CommonJS", app: () => cjsApp },
+    ])("$kind", { timeout: 60_000 }, async ({ app }, { expect }) => {
+      const result = await run(process.execPath, ["app.js"], app(), {
+        env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
+        timeoutMs: 50_000,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(/^handled [0-9a-f-]{36}\n$/);
+    });
+  },
+);
+
+// The ESM app also checks our declaration files (no skipLibCheck there).
+describe.concurrent("a TypeScript app type-checks against the packed types", () => {
+  it.for([
+    { kind: "ESM (NodeNext)", app: () => esmApp, project: "tsconfig.json" },
+    { kind: "CommonJS (Node16)", app: () => cjsApp, project: "tsconfig.json" },
+    { kind: "CommonJS (module commonjs)", app: () => cjsApp, project: "tsconfig.commonjs.json" },
+  ])("$kind", { timeout: 120_000 }, async ({ app, project }, { expect }) => {
+    const result = await run(process.execPath, [TSC, "-p", project], app(), { timeoutMs: 110_000 });
+    expect(result.stdout + result.stderr).toBe("");
+    expect(result.code).toBe(0);
+  });
+});

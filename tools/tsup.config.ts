@@ -1,0 +1,32 @@
+// Build of the published package (`npm run build`, then tools/finish-build.mjs): one CommonJS bundle
+// per entry point, made by tsup (esbuild for the code, rollup-plugin-dts for the types), and a one-line
+// ES module beside each that re-exports it, so that `import` and `require` get the very same classes
+// (no dual-package hazard: `instanceof` holds whichever way a module of the app loaded us).
+//
+//   dist/index.cjs    dist/index.d.cts    the implementation and its types (for `require`)
+//   dist/index.mjs    dist/index.d.mts    `export * from "./index.cjs"` (for `import`)
+//   dist/testing.*                        the same for `asynq-ts/testing`
+//   dist/scripts/                         the Lua scripts, read at run time
+//
+// The Lua files are found with `new URL("./scripts/<name>.lua", import.meta.url)` (src/broker/scripts.ts).
+// `shims` turns `import.meta.url` into the bundle's own file URL, so from dist/index.cjs they are read
+// in dist/scripts/, as from src/broker/scripts.ts they are read in src/broker/scripts/. The entries are
+// therefore all written at the top of dist/.
+import { defineConfig } from "tsup";
+
+export default defineConfig({
+  entry: { index: "src/index.ts", testing: "src/testing/index.ts" },
+  outDir: "dist",
+  format: ["cjs"],
+  platform: "node",
+  target: "node20",
+  tsconfig: "tsconfig.build.json",
+  dts: true,
+  shims: true,
+  // Error classes name themselves after their constructor (`new.target.name`): keep those names.
+  keepNames: true,
+  removeNodeProtocol: false,
+  splitting: false,
+  sourcemap: false,
+  clean: true,
+});
