@@ -17,6 +17,11 @@ const scripts = {
  * `SETEX`es the ServerInfo and replaces the workers hash (one field per task ID) with the same TTL.
  * The keys are named after `info.host`, `info.pid` and `info.serverId`.
  *
+ * Unlike asynq, the same round trip also prunes the members of both zsets that expired a second ago
+ * or more, as Go's ListServers / ListWorkers do when they read: a server killed without a shutdown
+ * (SIGKILL, a lost machine) leaves its members behind, and with asynq only a lister ever removes
+ * them. Any live server now does, within one heartbeat (docs/compatibility.md P17).
+ *
  * @param workers one WorkerInfo per running task; the hash field is its `taskId`.
  * @param ttlSeconds TTL of both keys, an integer >= 1 (asynq: 10, twice the heartbeat interval).
  * @throws RangeError when `ttlSeconds` is not an integer >= 1; the Redis error when a write fails
@@ -38,11 +43,14 @@ export async function writeServerState(
   const args: ScriptArg[] = [ttlSeconds, toBuffer(encodeServerInfo(info))];
   for (const w of workers) args.push(w.taskId, toBuffer(encodeWorkerInfo(w)));
   const expiresAt = unixSeconds(nowMs) + ttlSeconds;
+  const stale = unixSeconds(nowMs) - 1;
   await execPipeline(
     redis
       .pipeline()
       .zadd(keys.ALL_SERVERS, expiresAt, serverKey)
-      .zadd(keys.ALL_WORKERS, expiresAt, workersKey),
+      .zadd(keys.ALL_WORKERS, expiresAt, workersKey)
+      .zremrangebyscore(keys.ALL_SERVERS, "-inf", stale)
+      .zremrangebyscore(keys.ALL_WORKERS, "-inf", stale),
   );
   await runScript(redis, scripts.write, [serverKey, workersKey], args);
 }

@@ -100,9 +100,17 @@ async function checkUnregisteredQueues(ctx: Context, queues: readonly QueueState
   }
 }
 
-/** Members of a registry zset past their expiry whose key is gone (asynq's listers prune them lazily). */
+/**
+ * How long past its expiry a registry member may stay before it is reported. A process killed without
+ * a shutdown leaves its members behind, an expected state: every live asynq-ts server prunes them
+ * with its next heartbeat (every 5 s), and Go's listers when they read. One still there a minute
+ * later means nothing pruned it (no live server): reported, and removed by a fix.
+ */
+const REGISTRY_GRACE_SECONDS = 60;
+
+/** Members of a registry zset long past their expiry whose key is gone (see REGISTRY_GRACE_SECONDS). */
 async function checkRegistry(ctx: Context, registry: string): Promise<void> {
-  const now = unixSeconds(ctx.clock.now());
+  const now = unixSeconds(ctx.clock.now()) - REGISTRY_GRACE_SECONDS;
   let cursor = "0";
   do {
     // A registry of another type is reported as an unknown key and not read.

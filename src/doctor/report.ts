@@ -21,8 +21,9 @@ import type { TaskState } from "../wire/keys.js";
  *   has no TTL.
  * - `unknown-key`: a key under `asynq:` that is not part of the data model, or has the wrong type.
  * - `unregistered-queue`: a queue with keys that is not in `asynq:queues`.
- * - `expired-registry-entry`: a member of `asynq:servers` / `workers` / `schedulers` past its expiry
- *   whose key is gone.
+ * - `expired-registry-entry`: a member of `asynq:servers` / `workers` / `schedulers` more than a
+ *   minute past its expiry whose key is gone (a killed process leaves one behind, and any live server
+ *   prunes it within a heartbeat: only one nothing pruned is reported).
  */
 export type IssueKind =
   | "orphaned-task"

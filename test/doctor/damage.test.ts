@@ -156,6 +156,15 @@ describe("corrupt-task", () => {
     expect(await redis.exists(base.uniqueLock)).toBe(0);
   });
 
+  it("archives an active corrupt task whose lease ran out, lease entry included", async () => {
+    await redis.hset(t(base.active), "msg", "garbage");
+    await redis.zadd(keys.leaseKey(Q), 1, base.active); // ran out long ago: no worker holds it
+    await expectRepaired(redis, [`corrupt-task ${t(base.active)} ${base.active}`]);
+    expect(await redis.hget(t(base.active), "state")).toBe("archived");
+    expect(await redis.zscore(keys.leaseKey(Q), base.active)).toBeNull();
+    expect(await redis.lpos(keys.activeKey(Q), base.active)).toBeNull();
+  });
+
   it("leaves an active corrupt task alone while its lease runs", async () => {
     await redis.hset(t(base.active), "msg", "garbage");
     const report = await audit(redis, { fix: true });
@@ -250,6 +259,15 @@ describe("keys that must expire", () => {
     expectIssues(await audit(redis), [`expired-registry-entry ${keys.ALL_SERVERS}`]);
     await expectRepaired(redis, [`expired-registry-entry ${keys.ALL_SERVERS}`]);
     expect(await redis.zrange(keys.ALL_SERVERS, 0, -1)).toEqual(["asynq:servers:{host:1:later}"]);
+  });
+
+  it("a member that expired under a minute ago is expected (a killed server; live ones prune it)", async () => {
+    const now = unixSeconds(Date.now());
+    await redis.zadd(keys.ALL_SERVERS, now - 20, "asynq:servers:{host:1:killed}");
+    await redis.zadd(keys.ALL_WORKERS, now - 20, "asynq:workers:{host:1:killed}");
+    expectIssues(await audit(redis), []);
+    await redis.zadd(keys.ALL_SERVERS, now - 90, "asynq:servers:{host:1:killed}");
+    expectIssues(await audit(redis), [`expired-registry-entry ${keys.ALL_SERVERS}`]);
   });
 });
 

@@ -156,6 +156,24 @@ describe("heartbeat", () => {
     expect(await redis.exists(workersKey)).toBe(0);
   });
 
+  it("prunes the members a killed server left behind (expired a second ago or more), as Go's listers do", async () => {
+    // T is 1_900_000_000.25 s: members expiring at T - 1 s and earlier are stale, T itself is not.
+    await redis.zadd(
+      keys.ALL_SERVERS,
+      1_899_999_999,
+      "asynq:servers:{gone:1:a}",
+      1_900_000_000,
+      "asynq:servers:{now:1:b}",
+    );
+    await redis.zadd(keys.ALL_WORKERS, 1_899_999_990, "asynq:workers:{gone:1:a}");
+    const { serverKey, workersKey } = startHeartbeater();
+    await waitFor(() => readServerInfo(serverKey), "the first heartbeat");
+    expect((await redis.zrange(keys.ALL_SERVERS, 0, -1)).sort()).toEqual(
+      ["asynq:servers:{now:1:b}", serverKey].sort(),
+    );
+    expect(await redis.zrange(keys.ALL_WORKERS, 0, -1)).toEqual([workersKey]);
+  });
+
   it("writes one WorkerInfo per running task, with the hash's TTL, and counts them in the ServerInfo", async () => {
     const a = fakeTask("a-1", "default", T - 1500, T + 20_000);
     const b = fakeTask("b-2", "critical", T - 250.5, T + 20_000);

@@ -562,8 +562,7 @@ class Comparer {
           if (ef === undefined) {
             if (OUR_ACTIVE_TASK_FIELDS.has(f) && av.state === "active") continue;
             this.diff(k, where, undefined, af, "unexpected field");
-          }
-          else if (af === undefined) this.diff(k, where, ef, undefined, "field missing");
+          } else if (af === undefined) this.diff(k, where, ef, undefined, "field missing");
           else this.stored(k, where, ef, af, this.rules.hashFields[f]);
         }
         return;

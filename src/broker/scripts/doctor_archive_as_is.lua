@@ -2,8 +2,10 @@
 -- Not an asynq operation (like quarantine, for any state). Re-verifies that the hash still has the
 -- state and msg the audit saw; leaves a task alone while it is in active with a lease that has not
 -- run out (a worker may hold it; the recoverer quarantines it later). Otherwise removes the ID from
--- every container of its queue, adds it to archived, sets state = archived, and releases the
--- uniqueness lock named by its unique_key field while the lock still holds the ID. No counters.
+-- every container of its queue and from the lease zset (an archived task holds no lease: one left
+-- behind would be reported as stale by the next audit and re-read by every recoverer pass), adds it
+-- to archived, sets state = archived, drops the dequeue's claim stamp, and releases the uniqueness
+-- lock named by its unique_key field while the lock still holds the ID. No counters.
 --
 -- KEYS[1]  -> asynq:{<q>}:t:<id>
 -- KEYS[2]  -> asynq:{<q>}:archived
@@ -43,6 +45,7 @@ if lease and tonumber(lease) > tonumber(ARGV[2]) and redis.call("LPOS", KEYS[4],
 end
 redis.call("LREM", KEYS[3], 0, id)
 redis.call("LREM", KEYS[4], 0, id)
+redis.call("ZREM", KEYS[5], id)
 redis.call("ZREM", KEYS[6], id)
 redis.call("ZREM", KEYS[7], id)
 redis.call("ZREM", KEYS[8], id)
@@ -54,6 +57,7 @@ if ARGV[5] ~= "" then
 end
 redis.call("ZADD", KEYS[2], ARGV[2], id)
 redis.call("HSET", KEYS[1], "state", "archived")
+redis.call("HDEL", KEYS[1], "claim")
 if ARGV[6] == "1" then
   release_lock(KEYS[#KEYS], id)
 end
