@@ -1,7 +1,13 @@
 // Inspector queue operations (wire-format §4.28.1, §4.28.2, §4.28.9, §4.28.11): queue info, history, groups,
 // pause/unpause and removal, with their public result types and typed errors.
 import type { QueueAdminBroker } from "../broker/inspect-queues.js";
-import { QueueNotEmptyError, QueueNotFoundError, QueueStateError, ValidationError } from "../errors.js";
+import {
+  BrokerError,
+  QueueNotEmptyError,
+  QueueNotFoundError,
+  QueueStateError,
+  ValidationError,
+} from "../errors.js";
 import type { Clock } from "../internal/clock.js";
 
 export type { QueueAdminBroker } from "../broker/inspect-queues.js";
@@ -39,6 +45,12 @@ export interface QueueInfo {
   paused: boolean;
   /** When the snapshot was taken. */
   timestamp: Date;
+  /**
+   * Set only by {@link QueueAdmin.getQueueInfos} for a queue it could not read (e.g. one of its keys
+   * holds the wrong type of value): why, as Redis said it. Its counts are then 0, and `doctor` names
+   * the damaged key. The other queues are read as usual.
+   */
+  error?: string;
 }
 
 /** One UTC day of a queue's counters. */
@@ -118,8 +130,10 @@ export class QueueAdmin {
   }
 
   /**
-   * {@link getQueueInfo} of every registered queue, sorted by name. A queue removed meanwhile is left out.
-   * @throws BrokerError when Redis fails.
+   * {@link getQueueInfo} of every registered queue, sorted by name. A queue removed meanwhile is left
+   * out. A queue Redis refuses to read (a key of the wrong type) does not hide the others: it is listed
+   * with its `error` and zero counts.
+   * @throws BrokerError when Redis fails for every queue (it is down, or refuses the connection).
    */
   async getQueueInfos(): Promise<QueueInfo[]> {
     const names = (await this.broker.queues()).sort();
@@ -127,6 +141,8 @@ export class QueueAdmin {
       names.map((q) =>
         this.getQueueInfo(q).catch((error: unknown) => {
           if (error instanceof QueueNotFoundError) return null;
+          if (error instanceof BrokerError && isDataError(error))
+            return unreadable(q, error, this.clock.now());
           throw error;
         }),
       ),
@@ -241,4 +257,36 @@ export function checkName(value: unknown, field: string): void {
   if (typeof value !== "string" || value.trim() === "") {
     throw new ValidationError(field, value, `${field} must be a non-empty string`);
   }
+}
+
+/** An error Redis answered about the data (WRONGTYPE and the like), not a connection or server failure. */
+function isDataError(error: BrokerError): boolean {
+  const cause = error.cause;
+  return cause instanceof Error && cause.name === "ReplyError" && /WRONGTYPE|ERR/.test(cause.message);
+}
+
+/** The entry of a queue that could not be read. */
+function unreadable(queue: string, error: BrokerError, nowMs: number): QueueInfo {
+  const cause = error.cause instanceof Error ? error.cause.message : error.message;
+  return {
+    queue,
+    size: 0,
+    pending: 0,
+    active: 0,
+    scheduled: 0,
+    retry: 0,
+    archived: 0,
+    completed: 0,
+    aggregating: 0,
+    groups: 0,
+    processed: 0,
+    failed: 0,
+    processedTotal: 0,
+    failedTotal: 0,
+    latency: 0,
+    memoryUsage: 0,
+    paused: false,
+    timestamp: new Date(nowMs),
+    error: cause,
+  };
 }

@@ -10,14 +10,15 @@ import {
   readQueueStats,
   unpauseQueue,
 } from "../../src/broker/inspect-queues.js";
-import { AsynqError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
+import { AsynqError, BrokerError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
+import { Inspector } from "../../src/inspector/inspector.js";
 import { QueueAdmin, type QueueAdminBroker } from "../../src/inspector/queues.js";
 import { ManualClock } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { assertSnapshotsMatch, dumpDb, loadGoldenScenario } from "../support/redis-dump.js";
 import { restoreSnapshot } from "../support/redis-restore.js";
-import { freshRedis, testDb } from "../support/redis.js";
+import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
 import { countCommands, waitFor } from "../support/server-helpers.js";
 import { SNAPSHOTS_DIR } from "../support/golden.js";
 
@@ -223,6 +224,22 @@ describe("getQueueInfo", () => {
       ["a", 0, 1],
       ["b", 1, 0],
     ]);
+  });
+
+  it("getQueueInfos lists a queue it cannot read with its error, and still reads the others", async () => {
+    await put("b", "x", "pending");
+    await put("a", "y", "scheduled");
+    await redis.sadd(keys.ALL_QUEUES, "broken");
+    await redis.set(keys.pendingKey("broken"), "not a list");
+    await using inspector = new Inspector(testRedisUrl(), { clock });
+    const infos = await inspector.getQueueInfos();
+    expect(infos.map((i) => [i.queue, i.pending, i.scheduled, i.error])).toEqual([
+      ["a", 0, 1, undefined],
+      ["b", 1, 0, undefined],
+      ["broken", 0, 0, expect.stringContaining("WRONGTYPE")],
+    ]);
+    // Asked for on its own, the broken queue still fails loudly.
+    expect(await rejection(inspector.getQueueInfo("broken"))).toBeInstanceOf(BrokerError);
   });
 });
 
