@@ -87,8 +87,32 @@ export class CorruptTaskError extends AsynqError {
 
 /** Redis failed or answered something unexpected; `cause` holds the underlying error. */
 export class BrokerError extends AsynqError {
-  constructor(message: string, options?: { op?: string; cause?: unknown }) {
-    super("ERR_BROKER", message, options);
+  /** @param code for subclasses only (`ConnectionError`); `ERR_BROKER` otherwise. */
+  constructor(message: string, options?: { op?: string; cause?: unknown }, code = "ERR_BROKER") {
+    super(code, message, options);
+  }
+}
+
+/**
+ * Redis cannot be reached or used (`ERR_CONNECTION`): the connection was refused or timed out, the
+ * host is unknown, Redis rejected the credentials (WRONGPASS, NOAUTH) or the DB index, or it stopped
+ * answering. The message names the address, the DB index and the cause; `cause` holds the
+ * underlying error. A BrokerError, so code that catches Redis failures catches it too.
+ *
+ * Raised by a Client's or Inspector's first call and by `Server.start()` when the first connection
+ * fails (nothing was written), and by a Client or Inspector call whose connection answered nothing
+ * for twice `commandTimeout` (then a write may or may not have been applied).
+ */
+export class ConnectionError extends BrokerError {
+  constructor(
+    /** `host:port` (or the socket path) of the Redis server. */
+    readonly address: string,
+    /** The DB index the connection is for. */
+    readonly db: number,
+    reason: string,
+    options?: { op?: string; cause?: unknown },
+  ) {
+    super(`Redis at ${address} (db ${db}): ${reason}`, options, "ERR_CONNECTION");
   }
 }
 

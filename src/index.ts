@@ -35,6 +35,7 @@ export type {
   ContainerSizes,
 } from "./doctor/index.js";
 export type { RedisConnection } from "./broker/connection.js";
+export type { ConnectionOptions } from "./broker/connection-options.js";
 export { Server } from "./server/server.js";
 export type { ServerConfig, FailedTaskInfo } from "./server/config.js";
 export { ServeMux, HandlerNotFoundError } from "./server/mux.js";
@@ -45,7 +46,8 @@ export { TaskExpiredError } from "./server/outcomes.js";
 export { LeaseExpiredError } from "./server/recoverer.js";
 export type { RetryDelayFn } from "./server/retry-delay.js";
 export { defaultRetryDelay } from "./server/retry-delay.js";
-export type { Logger, LogLevel } from "./internal/logger.js";
+export { consoleLogger, pinoLogger } from "./internal/logger.js";
+export type { Logger, LogLevel, LogFields, FieldsFirstLogger } from "./internal/logger.js";
 export type { Task, TaskInfo, TaskState, Payload } from "./task.js";
 export {
   AsynqError,
@@ -56,6 +58,7 @@ export {
   TaskNotFoundError,
   CorruptTaskError,
   BrokerError,
+  ConnectionError,
   SkipRetry,
   RevokeTask,
   QueueNotEmptyError,

@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { BrokerError, QueueNotFoundError, TaskNotFoundError } from "../errors.js";
 import * as keys from "../wire/keys.js";
 import { closeConnection, type OpenedConnection } from "./connection.js";
+import { ConnectionSupervisor, type RunOptions, type SupervisorParams } from "./supervisor.js";
 import { Enqueuer, type EnqueueOutcome, type EnqueueRequest } from "./enqueue.js";
 import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
 import * as lifecycle from "./lifecycle.js";
@@ -53,6 +54,17 @@ export type LifecycleResult = "ok" | "not-active";
 
 /** Everything the client, server and inspector need from Redis. */
 export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.ServerAdminBroker {
+  /**
+   * Opens the connection and checks it (reachable, authenticated, on its DB) unless that was done;
+   * every other call does it first. Nothing is written before it succeeds.
+   * @throws ConnectionError naming the address, DB and cause when Redis cannot be reached or used.
+   */
+  connect(op: string): Promise<void>;
+  /**
+   * Replaces the connection if it looks alive but did not answer (a failed health check); only a
+   * connection the broker owns, and at most once per `commandTimeout`.
+   */
+  resetConnection(reason: Error): void;
   /** Writes one task. `nowMs` stamps `pending_since` and group scores. */
   enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome>;
   /**
@@ -145,6 +157,12 @@ export interface Broker extends inspectQueues.QueueAdminBroker, inspectServers.S
   ): CancelSubscription;
   /** PING, failing after `timeoutMs` when Redis does not answer. */
   ping(timeoutMs: number): Promise<void>;
+  /**
+   * How many times the connection has dropped so far. A call that overlapped a drop may have run in
+   * Redis with its reply lost (and been sent again by ioredis): callers compare the count before and
+   * after a write to tell "skipped" from "applied, reply lost".
+   */
+  connectionDrops(): number;
   /** Up to `limit` tasks whose lease ran out at or before `cutoffMs`, oldest first, after `offset` (wire-format §4.18). */
   listLeaseExpired(
     queue: string,
@@ -248,15 +266,41 @@ export class RedisBroker implements Broker {
   /** Writes tasks and registers queues (created on the first enqueue). */
   private enqueuer: Enqueuer | undefined;
   private readonly subscriptions = new Set<CancelSubscription>();
+  /** Opens and checks the connection, bounds calls, replaces a silent connection, logs outages. */
+  private readonly supervisor: ConnectionSupervisor;
+  private readonly commandTimeout: number;
 
-  constructor(private readonly connection: OpenedConnection) {
+  /** @param params how calls are bounded and outages logged; defaults suit a Client. */
+  constructor(
+    private readonly connection: OpenedConnection,
+    params: SupervisorParams = {},
+  ) {
     this.redis = connection.redis;
-    this.redis.on("close", () => this.drops++);
+    this.redis.on("close", this.countDrop);
+    this.supervisor = new ConnectionSupervisor(connection, params);
+    this.commandTimeout = this.supervisor.commandTimeout;
+  }
+
+  connect(op: string): Promise<void> {
+    return this.supervisor.connect(op);
+  }
+
+  resetConnection(reason: Error): void {
+    this.supervisor.reset(reason);
+  }
+
+  /** Removed at close: many brokers may share a caller's connection, one after another. */
+  private readonly countDrop = (): void => void this.drops++;
+
+  /** Runs a Redis operation through the supervisor (see ConnectionSupervisor.run). */
+  private run<T>(op: string, fn: () => Promise<T>, options?: RunOptions): Promise<T> {
+    return this.supervisor.run(op, fn, options);
   }
 
   enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome> {
     this.enqueuer ??= new Enqueuer(this.redis, () => this.drops);
-    return this.enqueuer.enqueue(req, nowMs);
+    const enqueuer = this.enqueuer;
+    return this.run("broker.enqueue", () => enqueuer.enqueue(req, nowMs));
   }
 
   async enqueueBatch(
@@ -264,10 +308,13 @@ export class RedisBroker implements Broker {
     nowMs: number,
   ): Promise<Array<EnqueueOutcome | BrokerError>> {
     this.enqueuer ??= new Enqueuer(this.redis, () => this.drops);
+    const enqueuer = this.enqueuer;
     // Same nowMs (so pending_since) for every task of one call, as Go's BatchEnqueue does.
-    const { outcomes, unregistered } = await this.enqueuer.write(
-      reqs.map((req) => ({ req, nowMs })),
-      "broker.enqueueBatch",
+    const { outcomes, unregistered } = await this.run("broker.enqueueBatch", () =>
+      enqueuer.write(
+        reqs.map((req) => ({ req, nowMs })),
+        "broker.enqueueBatch",
+      ),
     );
     // A failed SADD fails the whole call: Redis refuses it only when it refuses writes.
     for (const error of unregistered.values()) throw error;
@@ -276,7 +323,7 @@ export class RedisBroker implements Broker {
 
   async getTaskRecord(queue: string, id: string): Promise<TaskRecord> {
     const op = "broker.getTaskRecord";
-    const record = await wrap(op, () => readTaskRecord(this.redis, queue, id));
+    const record = await this.run(op, () => readTaskRecord(this.redis, queue, id));
     if (record === "queue-not-found") throw new QueueNotFoundError(queue, { op });
     if (record === "task-not-found") throw new TaskNotFoundError(queue, id, { op });
     return record;
@@ -284,13 +331,13 @@ export class RedisBroker implements Broker {
 
   async queueSizes(queue: string): Promise<QueueSizes> {
     const op = "broker.queueSizes";
-    const sizes = await wrap(op, () => readQueueSizes(this.redis, queue));
+    const sizes = await this.run(op, () => readQueueSizes(this.redis, queue));
     if (sizes === "queue-not-found") throw new QueueNotFoundError(queue, { op });
     return sizes;
   }
 
   async queues(): Promise<string[]> {
-    return wrap("broker.queues", () => this.redis.smembers(keys.ALL_QUEUES));
+    return this.run("broker.queues", () => this.redis.smembers(keys.ALL_QUEUES));
   }
 
   async dequeue(
@@ -302,7 +349,7 @@ export class RedisBroker implements Broker {
   ): Promise<DequeueResult> {
     let hint = this.hints.get(queue);
     if (hint === undefined) this.hints.set(queue, (hint = newHint()));
-    const result = await wrap("broker.dequeue", () =>
+    const result = await this.run("broker.dequeue", () =>
       dequeue(this.redis, queue, max, leaseExpiresAtMs, hint, finished, nowMs),
     );
     return {
@@ -320,7 +367,7 @@ export class RedisBroker implements Broker {
     nowMs: number,
     fence?: Uint8Array,
   ): Promise<LifecycleResult> {
-    return wrap("broker.done", () => lifecycle.done(this.redis, queue, id, uniqueKey, nowMs, fence));
+    return this.run("broker.done", () => lifecycle.done(this.redis, queue, id, uniqueKey, nowMs, fence));
   }
 
   markComplete(
@@ -331,7 +378,7 @@ export class RedisBroker implements Broker {
     expirySeconds: number,
     fence?: Uint8Array,
   ): Promise<LifecycleResult> {
-    return wrap("broker.markComplete", () =>
+    return this.run("broker.markComplete", () =>
       lifecycle.markComplete(
         this.redis,
         queue,
@@ -354,7 +401,7 @@ export class RedisBroker implements Broker {
     nowMs: number,
     fence?: Uint8Array,
   ): Promise<LifecycleResult> {
-    return wrap("broker.retry", () =>
+    return this.run("broker.retry", () =>
       lifecycle.retry(this.redis, queue, id, encodeTaskMessage(msg), retryAtMs, isFailure, nowMs, fence),
     );
   }
@@ -366,23 +413,23 @@ export class RedisBroker implements Broker {
     nowMs: number,
     fence?: Uint8Array,
   ): Promise<LifecycleResult> {
-    return wrap("broker.archive", () =>
+    return this.run("broker.archive", () =>
       lifecycle.archive(this.redis, queue, id, encodeTaskMessage(msg), msg.uniqueKey, nowMs, fence),
     );
   }
 
   trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number> {
-    return wrap("broker.trimArchive", () =>
+    return this.run("broker.trimArchive", () =>
       lifecycle.trimArchive(this.redis, queue, nowMs, maxSize, maxAgeMs),
     );
   }
 
   requeue(queue: string, id: string, fence?: Uint8Array): Promise<LifecycleResult> {
-    return wrap("broker.requeue", () => lifecycle.requeue(this.redis, queue, id, fence));
+    return this.run("broker.requeue", () => lifecycle.requeue(this.redis, queue, id, fence));
   }
 
   quarantine(queue: string, id: string, nowMs: number): Promise<LifecycleResult> {
-    return wrap("broker.quarantine", () => lifecycle.quarantine(this.redis, queue, id, nowMs));
+    return this.run("broker.quarantine", () => lifecycle.quarantine(this.redis, queue, id, nowMs));
   }
 
   deleteActive(
@@ -392,33 +439,37 @@ export class RedisBroker implements Broker {
     nowMs: number,
     fence?: Uint8Array,
   ): Promise<LifecycleResult> {
-    return wrap("broker.deleteActive", () =>
+    return this.run("broker.deleteActive", () =>
       lifecycle.deleteActive(this.redis, queue, id, uniqueKey, nowMs, fence),
     );
   }
 
   writeResult(queue: string, id: string, bytes: Uint8Array): Promise<"ok" | "not-found"> {
-    return wrap("broker.writeResult", () => lifecycle.writeResult(this.redis, queue, id, bytes));
+    return this.run("broker.writeResult", () => lifecycle.writeResult(this.redis, queue, id, bytes));
   }
 
   extendLease(queue: string, ids: readonly string[], leaseExpiresAtMs: number): Promise<void> {
-    return wrap("broker.extendLease", () => lifecycle.extendLease(this.redis, queue, ids, leaseExpiresAtMs));
+    return this.run("broker.extendLease", () =>
+      lifecycle.extendLease(this.redis, queue, ids, leaseExpiresAtMs),
+    );
   }
 
   waitForPending(queues: readonly string[], timeoutMs: number): Promise<void> {
-    this.waiter ??= new PendingWaiter(this.redis);
-    return wrap("broker.waitForPending", () => this.waiter!.wait(queues, timeoutMs));
+    this.waiter ??= new PendingWaiter(this.redis, this.commandTimeout);
+    const waiter = this.waiter;
+    // A blocking wait: bounded by the waiter itself (its wait plus commandTimeout), not by the call bound.
+    return this.run("broker.waitForPending", () => waiter.wait(queues, timeoutMs), { bounded: false });
   }
 
   publishCancel(id: string): Promise<number> {
-    return wrap("broker.publishCancel", () => publishCancel(this.redis, id));
+    return this.run("broker.publishCancel", () => publishCancel(this.redis, id));
   }
 
   subscribeCancel(
     onCancel: (id: string) => void,
     onState: (event: "subscribed" | "error", error?: Error) => void,
   ): CancelSubscription {
-    const subscription = subscribeCancel(this.redis, onCancel, onState);
+    const subscription = subscribeCancel(this.redis, onCancel, onState, this.commandTimeout);
     this.subscriptions.add(subscription);
     return {
       close: () => {
@@ -434,17 +485,17 @@ export class RedisBroker implements Broker {
     offset: number,
     limit: number,
   ): Promise<recover.OrphanCandidate[]> {
-    return wrap("broker.listLeaseExpired", () =>
+    return this.run("broker.listLeaseExpired", () =>
       recover.listLeaseExpired(this.redis, queue, cutoffMs, offset, limit),
     );
   }
 
   listUnleased(queue: string): Promise<string[]> {
-    return wrap("broker.listUnleased", () => recover.listUnleased(this.redis, queue));
+    return this.run("broker.listUnleased", () => recover.listUnleased(this.redis, queue));
   }
 
   readMessages(queue: string, ids: readonly string[]): Promise<Array<Uint8Array | null>> {
-    return wrap("broker.readMessages", () => recover.readMessages(this.redis, queue, ids));
+    return this.run("broker.readMessages", () => recover.readMessages(this.redis, queue, ids));
   }
 
   recoverRetry(
@@ -456,7 +507,7 @@ export class RedisBroker implements Broker {
     nowMs: number,
     guard: recover.LeaseGuard,
   ): Promise<recover.RecoverWrite> {
-    return wrap("broker.recoverRetry", () =>
+    return this.run("broker.recoverRetry", () =>
       recover.recoverRetry(this.redis, queue, id, encodeTaskMessage(msg), retryAtMs, isFailure, nowMs, guard),
     );
   }
@@ -468,7 +519,7 @@ export class RedisBroker implements Broker {
     nowMs: number,
     guard: recover.LeaseGuard,
   ): Promise<recover.RecoverWrite> {
-    return wrap("broker.recoverArchive", () =>
+    return this.run("broker.recoverArchive", () =>
       recover.recoverArchive(this.redis, queue, id, encodeTaskMessage(msg), msg.uniqueKey, nowMs, guard),
     );
   }
@@ -479,7 +530,7 @@ export class RedisBroker implements Broker {
     nowMs: number,
     guard: recover.LeaseGuard,
   ): Promise<recover.QuarantineWrite> {
-    return wrap("broker.recoverQuarantine", () =>
+    return this.run("broker.recoverQuarantine", () =>
       recover.recoverQuarantine(this.redis, queue, id, nowMs, guard),
     );
   }
@@ -490,17 +541,19 @@ export class RedisBroker implements Broker {
     nowMs: number,
     ttlSeconds: number,
   ): Promise<void> {
-    return wrap("broker.writeServerState", () =>
+    return this.run("broker.writeServerState", () =>
       heartbeat.writeServerState(this.redis, info, workers, nowMs, ttlSeconds),
     );
   }
 
   clearServerState(host: string, pid: number, serverId: string): Promise<void> {
-    return wrap("broker.clearServerState", () => heartbeat.clearServerState(this.redis, host, pid, serverId));
+    return this.run("broker.clearServerState", () =>
+      heartbeat.clearServerState(this.redis, host, pid, serverId),
+    );
   }
 
   listTaskRecords(queue: string, source: inspectList.TaskSource, start: number, stop: number) {
-    return wrap("broker.listTaskRecords", () =>
+    return this.run("broker.listTaskRecords", () =>
       inspectList.listTaskRecords(this.redis, queue, source, start, stop),
     );
   }
@@ -511,17 +564,17 @@ export class RedisBroker implements Broker {
     cursor: inspectList.SeekCursor | null,
     size: number,
   ) {
-    return wrap("broker.seekTaskRecords", () =>
+    return this.run("broker.seekTaskRecords", () =>
       inspectList.seekTaskRecords(this.redis, queue, source, cursor, size),
     );
   }
 
   mutateTasks(queue: string, op: inspectMutate.TaskOp, ids: readonly string[], nowMs: number) {
-    return wrap("broker.mutateTasks", () => inspectMutate.mutateTasks(this.redis, queue, op, ids, nowMs));
+    return this.run("broker.mutateTasks", () => inspectMutate.mutateTasks(this.redis, queue, op, ids, nowMs));
   }
 
   mutateAllTasks(queue: string, op: inspectMutate.TaskOp, source: inspectMutate.BulkSource, nowMs: number) {
-    return wrap("broker.mutateAllTasks", () =>
+    return this.run("broker.mutateAllTasks", () =>
       inspectMutate.mutateAllTasks(this.redis, queue, op, source, nowMs),
     );
   }
@@ -533,13 +586,13 @@ export class RedisBroker implements Broker {
     next: Uint8Array,
     states: readonly string[],
   ) {
-    return wrap("broker.replaceTaskMessage", () =>
+    return this.run("broker.replaceTaskMessage", () =>
       inspectMutate.replaceTaskMessage(this.redis, queue, id, expected, next, states),
     );
   }
 
   queueStats(queue: string, nowMs: number): Promise<inspectQueues.QueueStatsRecord | "queue-not-found"> {
-    return wrap("broker.queueStats", () => inspectQueues.readQueueStats(this.redis, queue, nowMs));
+    return this.run("broker.queueStats", () => inspectQueues.readQueueStats(this.redis, queue, nowMs));
   }
 
   queueHistory(
@@ -547,55 +600,61 @@ export class RedisBroker implements Broker {
     days: number,
     nowMs: number,
   ): Promise<inspectQueues.DayCounters[] | "queue-not-found"> {
-    return wrap("broker.queueHistory", () => inspectQueues.readQueueHistory(this.redis, queue, days, nowMs));
+    return this.run("broker.queueHistory", () =>
+      inspectQueues.readQueueHistory(this.redis, queue, days, nowMs),
+    );
   }
 
   pauseQueue(queue: string, nowMs: number): Promise<"ok" | "already-paused"> {
-    return wrap("broker.pauseQueue", () => inspectQueues.pauseQueue(this.redis, queue, nowMs));
+    return this.run("broker.pauseQueue", () => inspectQueues.pauseQueue(this.redis, queue, nowMs));
   }
 
   unpauseQueue(queue: string): Promise<"ok" | "not-paused"> {
-    return wrap("broker.unpauseQueue", () => inspectQueues.unpauseQueue(this.redis, queue));
+    return this.run("broker.unpauseQueue", () => inspectQueues.unpauseQueue(this.redis, queue));
   }
 
   queueGroups(queue: string): Promise<inspectQueues.GroupSize[] | "queue-not-found"> {
-    return wrap("broker.queueGroups", () => inspectQueues.readGroups(this.redis, queue));
+    return this.run("broker.queueGroups", () => inspectQueues.readGroups(this.redis, queue));
   }
 
   removeQueue(queue: string, force: boolean, nowMs: number): Promise<QueueRemovalResult | RemovalRefusal> {
-    return wrap("broker.removeQueue", () => removeQueue(this.redis, queue, force, nowMs));
+    return this.run("broker.removeQueue", () => removeQueue(this.redis, queue, force, nowMs));
   }
 
   serverState(nowMs: number): Promise<inspectServers.ServerStateRecords> {
-    return wrap("broker.serverState", () => inspectServers.readServerState(this.redis, nowMs));
+    return this.run("broker.serverState", () => inspectServers.readServerState(this.redis, nowMs));
   }
 
   schedulerEntries(nowMs: number): Promise<inspectServers.RawRecord[]> {
-    return wrap("broker.schedulerEntries", () => inspectServers.readSchedulerEntries(this.redis, nowMs));
+    return this.run("broker.schedulerEntries", () => inspectServers.readSchedulerEntries(this.redis, nowMs));
   }
 
   schedulerEvents(entryId: string, start: number, stop: number): Promise<inspectServers.RawEvent[]> {
-    return wrap("broker.schedulerEvents", () =>
+    return this.run("broker.schedulerEvents", () =>
       inspectServers.readSchedulerEvents(this.redis, entryId, start, stop),
     );
   }
 
   clusterKeySlot(queue: string): Promise<number | "not-cluster"> {
-    return wrap("broker.clusterKeySlot", () => inspectServers.clusterKeySlot(this.redis, queue));
+    return this.run("broker.clusterKeySlot", () => inspectServers.clusterKeySlot(this.redis, queue));
   }
 
   clusterNodes(queue: string): Promise<inspectServers.ClusterNode[] | "not-cluster" | "no-node"> {
-    return wrap("broker.clusterNodes", () => inspectServers.clusterNodes(this.redis, queue));
+    return this.run("broker.clusterNodes", () => inspectServers.clusterNodes(this.redis, queue));
   }
 
   forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult> {
-    return wrap("broker.forwardDue", () => forwardDue(this.redis, queues, nowMs));
+    return this.run("broker.forwardDue", () => forwardDue(this.redis, queues, nowMs));
   }
 
   deleteExpiredCompleted(queue: string, nowMs: number, batchSize: number): Promise<number> {
-    return wrap("broker.deleteExpiredCompleted", () =>
+    return this.run("broker.deleteExpiredCompleted", () =>
       deleteExpiredCompleted(this.redis, queue, nowMs, batchSize),
     );
+  }
+
+  connectionDrops(): number {
+    return this.drops;
   }
 
   async ping(timeoutMs: number): Promise<void> {
@@ -607,30 +666,18 @@ export class RedisBroker implements Broker {
       );
     });
     try {
-      await Promise.race([wrap("broker.ping", () => this.redis.ping()), timeout]);
+      await Promise.race([this.run("broker.ping", () => this.redis.ping(), { bounded: false }), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
   async close(): Promise<void> {
+    this.supervisor.close();
+    this.redis.off("close", this.countDrop);
     for (const subscription of this.subscriptions) subscription.close();
     this.subscriptions.clear();
     this.waiter?.close();
     await closeConnection(this.connection);
-  }
-}
-
-function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
-}
-
-/** Runs a Redis operation and turns a Redis failure into a BrokerError. */
-async function wrap<T>(op: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if (error instanceof BrokerError) throw error;
-    throw new BrokerError(`Redis command failed: ${toError(error).message}`, { op, cause: error });
   }
 }

@@ -9,6 +9,7 @@ const scripts = {
   retry: LuaScript.fromFile("recover_retry"),
   archive: LuaScript.fromFile("recover_archive"),
   quarantine: LuaScript.fromFile("recover_quarantine"),
+  listUnleased: LuaScript.fromFile("recover_list_unleased"),
 };
 
 /**
@@ -56,23 +57,20 @@ export async function listLeaseExpired(
 
 /**
  * Lists the IDs in the active list of `queue` that have no lease score (asynq#1144: asynq's
- * recoverer never sees them), reading the list in chunks of `chunk` with LRANGE, each chunk's lease
- * scores with one ZMSCORE pipelined with the next LRANGE. Read-only. The list may change while it is
- * read, so an ID may be missed (found on a later call); none is listed twice.
+ * recoverer never sees them), in chunks of `chunk` IDs. Each chunk and its lease scores are read
+ * atomically (one script call), so a task that finishes meanwhile is never listed: every ID listed
+ * was in active without a lease at that instant. Read-only. The list may change between chunks, so
+ * an ID may be missed (found on a later call); none is listed twice.
  */
 export async function listUnleased(redis: Redis, queue: string, chunk = 1000): Promise<string[]> {
-  const active = keys.activeKey(queue);
   const unleased = new Set<string>();
-  let ids = await redis.lrange(active, 0, chunk - 1);
-  for (let start = chunk; ids.length > 0; start += chunk) {
-    const pipeline = redis.pipeline().zmscore(keys.leaseKey(queue), ...ids);
-    const more = ids.length === chunk;
-    if (more) pipeline.lrange(active, start, start + chunk - 1);
-    const [scores, next] = (await execPipeline(pipeline)) as [Array<string | null>, string[] | undefined];
-    ids.forEach((id, i) => {
-      if (scores[i] === null) unleased.add(id);
-    });
-    ids = more ? (next ?? []) : [];
+  const scriptKeys = [keys.activeKey(queue), keys.leaseKey(queue)];
+  for (let start = 0; ; start += chunk) {
+    const reply = await runScript(redis, scripts.listUnleased, scriptKeys, [start, chunk]);
+    if (!Array.isArray(reply) || typeof reply[0] !== "number")
+      throw new Error(`${scripts.listUnleased.name}: unexpected script reply ${String(reply)}`);
+    for (const id of reply.slice(1) as string[]) unleased.add(id);
+    if (reply[0] < chunk) break;
   }
   return [...unleased];
 }

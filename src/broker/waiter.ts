@@ -4,6 +4,7 @@
 // be non-empty (Redis >= 6.2, Valkey).
 import type { Redis } from "ioredis";
 import { pendingKey } from "../wire/keys.js";
+import { endNow } from "./connection.js";
 
 /** Blocking connections, one per waited queue, created on first use. */
 export class PendingWaiter {
@@ -12,7 +13,14 @@ export class PendingWaiter {
   private readonly inflight = new Map<string, Promise<void>>();
   private closed = false;
 
-  constructor(private readonly base: Redis) {}
+  /**
+   * @param stallMs how long past its own timeout a BLMOVE may go unanswered before its connection is
+   *   taken for half-open and replaced (the `commandTimeout` option).
+   */
+  constructor(
+    private readonly base: Redis,
+    private readonly stallMs = 5000,
+  ) {}
 
   /**
    * Resolves when one of the queues' pending lists is non-empty, or after about `timeoutMs`.
@@ -28,10 +36,26 @@ export class PendingWaiter {
     if (existing !== undefined) return existing;
     const key = pendingKey(queue);
     const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
-    const wait = this.connection(queue)
-      .blmove(key, key, "LEFT", "LEFT", seconds)
-      .then(() => undefined)
-      .finally(() => this.inflight.delete(queue));
+    const redis = this.connection(queue);
+    const wait = new Promise<void>((resolve, reject) => {
+      // Redis answers a BLMOVE by its timeout at the latest: silence `stallMs` past it means a silent
+      // (half-open) connection. Replace it, and end this wait (the caller falls back to its timer).
+      const timer = setTimeout(() => {
+        replaceSilent(redis, timeoutMs + this.stallMs);
+        resolve();
+      }, timeoutMs + this.stallMs);
+      timer.unref();
+      redis.blmove(key, key, "LEFT", "LEFT", seconds).then(
+        () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    }).finally(() => this.inflight.delete(queue));
     this.inflight.set(queue, wait);
     return wait;
   }
@@ -54,8 +78,14 @@ export class PendingWaiter {
   /** Drops the blocking connections (their pending waits reject). */
   close(): void {
     this.closed = true;
-    for (const redis of this.connections.values()) redis.disconnect();
+    for (const redis of this.connections.values()) endNow(redis);
     this.connections.clear();
     this.inflight.clear();
   }
+}
+
+/** Destroys the socket of a connection that looks alive; ioredis then reconnects it. */
+function replaceSilent(redis: Redis, silentMs: number): void {
+  if (redis.status !== "ready" && redis.status !== "connect") return;
+  redis.stream?.destroy(new Error(`no reply to BLMOVE for ${silentMs} ms: connection replaced (half-open?)`));
 }

@@ -1,6 +1,7 @@
 // The Client: validates tasks and writes them to Redis the way Go asynq's client does.
 import { RedisBroker, type Broker } from "../broker/broker.js";
 import { openConnection, type RedisConnection } from "../broker/connection.js";
+import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection-options.js";
 import { BrokerError, DuplicateTaskError, TaskIdConflictError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import type { Task, TaskInfo, TaskState } from "../task.js";
@@ -8,8 +9,12 @@ import { taskInfoFromMessage } from "../task-info.js";
 import { resolveTask, type EnqueueOptions, type ResolvedTask } from "./options.js";
 import type { EnqueueOutcome } from "../broker/broker.js";
 
-/** Client settings. */
-export interface ClientOptions {
+/**
+ * Client settings. `commandTimeout` and `connectTimeout` guard the connection (see
+ * {@link ConnectionOptions}): with the defaults, a call settles within about 11 s even when its
+ * connection went silent.
+ */
+export interface ClientOptions extends ConnectionOptions {
   /** Source of time; tests pass a ManualClock. @defaultValue the system clock */
   clock?: Clock;
 }
@@ -39,11 +44,15 @@ export class Client {
 
   /**
    * @param redis a `redis://` / `rediss://` URL, ioredis options, or an ioredis connection you own
-   *   (then `close()` leaves it open).
-   * @throws ValidationError when `redis` is not one of those.
+   *   (then `close()` leaves it open, and replacing it when it goes silent is your job: ioredis
+   *   `socketTimeout` and `keepAlive`). Nothing connects before the first call.
+   * @throws ValidationError when `redis` is not one of those, or for an invalid option.
    */
   constructor(redis: RedisConnection, options: ClientOptions = {}) {
-    this.broker = new RedisBroker(openConnection(redis, "client.constructor"));
+    const connection = resolveConnectionOptions(options);
+    this.broker = new RedisBroker(openConnection(redis, "client.constructor", connection), {
+      options: connection,
+    });
     this.clock = options.clock ?? systemClock;
   }
 
@@ -55,7 +64,10 @@ export class Client {
    * @throws ValidationError for an invalid task or option (nothing is written).
    * @throws DuplicateTaskError when `unique` is set and the lock is held by another task.
    * @throws TaskIdConflictError when a task with the same `taskId` exists in the queue.
-   * @throws BrokerError when Redis fails.
+   * @throws ConnectionError (a BrokerError) when Redis cannot be reached or used (the first call
+   *   connects: nothing is written when that fails), or when the connection answered nothing for
+   *   2 × `commandTimeout` (the task may then have been written or not: retry with a `taskId`).
+   * @throws BrokerError when Redis fails otherwise.
    * @example
    * ```ts
    * await client.enqueue({ type: "report:build", payload: "q3" }, { processIn: 60_000, unique: 3_600_000 });
@@ -78,7 +90,8 @@ export class Client {
    *
    * @returns one result per task, in order.
    * @throws ValidationError for an invalid task (nothing is written).
-   * @throws BrokerError when Redis fails as a whole (the connection drops).
+   * @throws ConnectionError (a BrokerError) when Redis cannot be reached, as for `enqueue`.
+   * @throws BrokerError when Redis fails as a whole.
    * @example
    * ```ts
    * const results = await client.enqueueBatch([

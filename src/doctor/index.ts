@@ -1,4 +1,6 @@
 // Library entry of the doctor: audit a live Redis for broken task-key invariants and, with `fix`, repair them.
+import { verifyConnection } from "../broker/connect-check.js";
+import { DEFAULT_CONNECTION_OPTIONS } from "../broker/connection-options.js";
 import { openConnection, type RedisConnection } from "../broker/connection.js";
 import { AsynqError, BrokerError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
@@ -75,6 +77,8 @@ function integer(
  * @param redis a redis:// URL, ioredis options, or an ioredis connection (not closed by doctor).
  * @returns the report; render it with {@link formatReport}.
  * @throws ValidationError on an invalid option or connection argument.
+ * @throws ConnectionError (a BrokerError) when Redis cannot be reached or used: refused, unknown
+ *   host, wrong password, DB index out of range. Nothing was read or written.
  * @throws BrokerError when Redis fails during the audit.
  */
 export async function doctor(redis: RedisConnection, options: DoctorOptions = {}): Promise<DoctorReport> {
@@ -93,6 +97,13 @@ export async function doctor(redis: RedisConnection, options: DoctorOptions = {}
   }
   const connection = openConnection(redis, "doctor");
   try {
+    // Reachable, authenticated and on the DB asked for, before anything is read (or repaired).
+    await verifyConnection(
+      connection.redis,
+      connection.owned,
+      DEFAULT_CONNECTION_OPTIONS.connectTimeout,
+      "doctor",
+    );
     return await audit(
       {
         redis: connection.redis,

@@ -3,6 +3,7 @@
 // three parts (tasks.ts, queues.ts, servers.ts); this class is the one flat API over them.
 import { RedisBroker, type Broker, type QueueSizes } from "../broker/broker.js";
 import { openConnection, type RedisConnection } from "../broker/connection.js";
+import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection-options.js";
 import { CorruptTaskError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
@@ -38,11 +39,19 @@ import {
 
 export type { QueueSizes } from "../broker/broker.js";
 
-/** Inspector settings. */
-export interface InspectorOptions {
+/**
+ * Inspector settings. `commandTimeout` and `connectTimeout` guard the connection (see
+ * {@link ConnectionOptions}): the first call fails with a ConnectionError when Redis cannot be
+ * reached or used, and a call fails with one once its connection answered nothing for
+ * 2 × `commandTimeout`.
+ */
+export interface InspectorOptions extends ConnectionOptions {
   /** Source of time. @defaultValue the system clock */
   clock?: Clock;
-  /** Hears of records left out of listings because they do not decode. @defaultValue none */
+  /**
+   * Hears of records left out of listings because they do not decode, and of connection outages
+   * ("connection lost", "connection back"). @defaultValue none
+   */
   logger?: Logger;
   /**
    * Archive limits applied after the inspector archives tasks (as the servers' `archive` option).
@@ -71,11 +80,16 @@ export class Inspector {
   private readonly servers: ServerAdmin;
 
   /**
-   * @param redis a URL, ioredis options, or an ioredis connection you own (left open by `close()`).
-   * @throws ValidationError when `redis` is not one of those.
+   * @param redis a URL, ioredis options, or an ioredis connection you own (left open by `close()`;
+   *   replacing it when it goes silent is then your job). Nothing connects before the first call.
+   * @throws ValidationError when `redis` is not one of those, or for an invalid option.
    */
   constructor(redis: RedisConnection, options: InspectorOptions = {}) {
-    this.broker = new RedisBroker(openConnection(redis, "inspector.constructor"));
+    const connection = resolveConnectionOptions(options);
+    this.broker = new RedisBroker(openConnection(redis, "inspector.constructor", connection), {
+      options: connection,
+      logger: options.logger,
+    });
     this.clock = options.clock ?? systemClock;
     const limits: ArchiveLimits = {
       maxSize: options.archive?.maxSize ?? 10_000,
@@ -85,7 +99,12 @@ export class Inspector {
     this.queueAdmin = new QueueAdmin(this.broker, this.clock);
     const logger = options.logger;
     this.servers = new ServerAdmin(this.broker, this.clock, (skipped) =>
-      logger?.warn(`inspector: skipped an unreadable record: ${JSON.stringify(skipped)}`),
+      logger?.warn(`inspector: skipped an unreadable record: ${JSON.stringify(skipped)}`, {
+        component: "inspector",
+        key: skipped.key,
+        ...(skipped.field === "" ? {} : { taskId: skipped.field }),
+        error: skipped.reason,
+      }),
     );
   }
 

@@ -1,5 +1,11 @@
 // Server configuration: every option documented with its default, validated and resolved once here.
 import { availableParallelism } from "node:os";
+import {
+  CONNECTION_OPTION_KEYS,
+  resolveConnectionOptions,
+  type ConnectionOptions,
+  type ResolvedConnectionOptions,
+} from "../broker/connection-options.js";
 import { ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { consoleLogger, leveledLogger, type Logger, type LogLevel } from "../internal/logger.js";
@@ -16,8 +22,11 @@ export interface FailedTaskInfo {
   maxRetry: number;
 }
 
-/** Options of a Server. Durations are milliseconds. */
-export interface ServerConfig {
+/**
+ * Options of a Server. Durations are milliseconds. `commandTimeout` and `connectTimeout` guard the
+ * connection (see {@link ConnectionOptions}).
+ */
+export interface ServerConfig extends ConnectionOptions {
   /**
    * Maximum number of tasks processed at once.
    * @defaultValue the number of CPUs (`os.availableParallelism()`), as asynq
@@ -47,7 +56,14 @@ export interface ServerConfig {
   /** Called for every failed attempt and every expired task, before the task is retried or archived. */
   errorHandler?: (error: Error, task: HandlerTask, info: FailedTaskInfo) => void | Promise<void>;
   /**
-   * How long `shutdown()` waits for running tasks before putting them back in their queue.
+   * How long `shutdown()` waits for running tasks before putting them back at the front of their
+   * queue (not counted as failures) and aborting their signals; one `warn` line says how many. The
+   * whole shutdown then ends within about one more second, Redis reachable or not.
+   *
+   * JavaScript cannot stop a promise: a handler that ignores its signal keeps running in the
+   * background after that (and keeps the process alive if it holds a timer or a socket), while its
+   * task, back in its queue, runs again here or on another server. Pass `ctx.signal` on to what the
+   * handler awaits.
    * @defaultValue 8000
    */
   shutdownTimeout?: number;
@@ -100,9 +116,18 @@ export interface ServerConfig {
   janitorInterval?: number;
   /** Tasks per janitor script call. @defaultValue 100 */
   janitorBatchSize?: number;
-  /** Where to log. @defaultValue the console */
+  /**
+   * Where to log: each line is a sentence plus the same facts as fields (names on `LogFields`).
+   * winston loggers fit as they are; wrap pino or bunyan with `pinoLogger(…)`.
+   * @defaultValue `consoleLogger`: stderr, one line per call, fields appended as `key=value`
+   */
   logger?: Logger;
-  /** @defaultValue "info" */
+  /**
+   * The lowest level logged. At `info`, every failed task attempt is a `warn` line (type, ID, queue,
+   * "attempt n of max", the error, and whether it is retried, archived or expired); `debug` adds
+   * routine detail (tasks moved by the forwarder, repeats of an ongoing outage).
+   * @defaultValue "info"
+   */
   logLevel?: LogLevel;
   /** Source of time, for tests. @defaultValue the system clock */
   clock?: Clock;
@@ -131,6 +156,8 @@ export interface ResolvedServerConfig {
   readonly janitorBatchSize: number;
   readonly logger: Logger;
   readonly clock: Clock;
+  /** `commandTimeout` and `connectTimeout`, resolved. */
+  readonly connection: ResolvedConnectionOptions;
 }
 
 const DAY = 24 * 3600 * 1000;
@@ -156,6 +183,7 @@ const KNOWN = new Set([
   "logger",
   "logLevel",
   "clock",
+  ...CONNECTION_OPTION_KEYS,
 ]);
 
 /**
@@ -203,6 +231,7 @@ export function resolveServerConfig(config: ServerConfig = {}): ResolvedServerCo
     janitorBatchSize: integer(config.janitorBatchSize, "config.janitorBatchSize", 1) ?? 100,
     logger: leveledLogger(config.logger ?? consoleLogger, level),
     clock: config.clock ?? systemClock,
+    connection: resolveConnectionOptions(config, "config"),
   });
 }
 

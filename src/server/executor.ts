@@ -3,6 +3,7 @@
 import type { Broker, DequeuedTask } from "../broker/broker.js";
 import { AsynqError, ValidationError } from "../errors.js";
 import { encodePayload } from "../client/payload.js";
+import { errorMessage } from "../internal/logger.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { ResolvedServerConfig } from "./config.js";
@@ -17,6 +18,7 @@ import type { DeadlineWatcher } from "./deadlines.js";
 import type { Handler, HandlerTask } from "./mux.js";
 import type { Finisher } from "./finisher.js";
 import { Outcomes } from "./outcomes.js";
+import { taskFields } from "./attempt-log.js";
 
 /** asynq's fallback when a task has neither timeout nor deadline (wire-format §5.4). */
 const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
@@ -124,7 +126,12 @@ export class Executor {
     };
     this.process(task, releaseOnce)
       .catch((error: unknown) =>
-        this.config.logger.error(`task "${task.id}" failed to settle: ${String(error)}`),
+        this.config.logger.error(`task "${task.id}" failed to settle: ${errorMessage(error)}`, {
+          queue: task.queue,
+          taskId: task.id,
+          type: msg.type,
+          error: errorMessage(error),
+        }),
       )
       .finally(() => {
         this.tasks.delete(task.id);
@@ -135,22 +142,43 @@ export class Executor {
 
   /**
    * Waits up to `timeoutMs` for running tasks; then puts each task whose handler is still running
-   * back at the front of its queue and aborts its signal (wire-format §5.9). Outcomes being written get
-   * one more `timeoutMs` (Redis may be away); what is still unwritten then is left to the recoverer.
+   * back at the front of its queue and aborts its signal (wire-format §5.9), and says so. Outcomes
+   * being written get {@link DRAIN_GRACE_MS} more (Redis may be away); what is still unwritten then is
+   * left to the recoverer, and no write retries past the drain.
    */
   async drain(timeoutMs: number): Promise<void> {
     const all = () => Promise.all([...this.tasks.values()].map((t) => t.finished)).then(() => true);
     if (!(await raceTimeout(all(), timeoutMs))) {
-      for (const task of this.tasks.values()) {
-        if (task.phase === "handler") abortTask(task, "shutdown");
-      }
-      if (!(await raceTimeout(all(), Math.max(timeoutMs, 1000)))) {
-        this.outcomes.closing = true;
+      const cut = [...this.tasks.values()].filter((task) => task.phase === "handler");
+      for (const task of cut) abortTask(task, "shutdown");
+      if (cut.length > 0) this.reportCut(cut, timeoutMs);
+      if (!(await raceTimeout(all(), DRAIN_GRACE_MS))) {
         this.config.logger.error(
           `${this.tasks.size} task outcome(s) could not be written before shutdown; the recoverer will handle them`,
+          { count: this.tasks.size, timeoutMs: DRAIN_GRACE_MS },
         );
       }
     }
+    this.outcomes.closing = true;
+  }
+
+  /**
+   * One line for the tasks a shutdown cut off (their IDs at debug). JavaScript cannot stop a
+   * promise: a handler that ignores its signal goes on running in the background while its task,
+   * back in its queue, is taken again, here or by another server.
+   */
+  private reportCut(cut: readonly RunningTask[], timeoutMs: number): void {
+    const { logger } = this.config;
+    logger.warn(
+      `shutdown: ${cut.length} task(s) still running after shutdownTimeout (${timeoutMs} ms) go back to the ` +
+        "front of their queues and will run again; their signals are aborted, and a handler that ignores " +
+        "its signal keeps running in the background until it returns",
+      { count: cut.length, timeoutMs, aborted: "shutdown" },
+    );
+    logger.debug(`shutdown: tasks cut off: ${cut.map((t) => `${t.queue}/${t.id}`).join(", ")}`, {
+      count: cut.length,
+      taskIds: cut.map((t) => t.id),
+    });
   }
 
   /** Decodes the message; a task that cannot be read is moved aside (archived as it is) and logged. */
@@ -167,12 +195,24 @@ export class Executor {
     const { id, queue } = dequeued;
     this.config.logger.error(
       `task "${id}" in queue "${queue}" is corrupt and was archived unread: ${problem}`,
+      {
+        queue,
+        taskId: id,
+        outcome: "quarantined",
+        error: problem,
+      },
     );
-    this.broker
-      .quarantine(queue, id, this.config.clock.now())
-      .catch((error: unknown) =>
-        this.config.logger.error(`cannot archive corrupt task "${id}" in queue "${queue}": ${String(error)}`),
-      );
+    this.broker.quarantine(queue, id, this.config.clock.now()).catch((error: unknown) =>
+      this.config.logger.error(
+        `cannot archive corrupt task "${id}" in queue "${queue}": ${errorMessage(error)}`,
+        {
+          queue,
+          taskId: id,
+          operation: "quarantine",
+          error: errorMessage(error),
+        },
+      ),
+    );
     return undefined;
   }
 
@@ -196,7 +236,16 @@ export class Executor {
     if (abortReason === "shutdown") return this.outcomes.requeue(task);
     if (abortReason === "lease-lost" || this.config.clock.now() > task.leaseExpiresAt) {
       // Another server may already have recovered the task: writing now could apply it twice.
-      this.config.logger.warn(`task "${task.id}" lost its lease; leaving it to the recoverer`);
+      const result = outcome.failed ? `failed: ${errorMessage(outcome.error)}` : "succeeded";
+      this.config.logger.warn(
+        `task "${task.id}" in queue "${task.queue}" lost its lease; its attempt ${result}, but its outcome is ` +
+          "left to the recoverer (another server may have taken the task over)",
+        {
+          ...taskFields(task),
+          aborted: "lease-lost",
+          ...(outcome.failed ? { error: errorMessage(outcome.error) } : {}),
+        },
+      );
       return;
     }
     // phase is "settling" from here: a late result write fails instead of racing the outcome.
@@ -259,6 +308,9 @@ export class Executor {
 }
 
 /** Resolves true when `promise` settles within `ms`, false otherwise. */
+/** How long outcome writes may still take once a shutdown has cut its running tasks off. */
+const DRAIN_GRACE_MS = 1000;
+
 async function raceTimeout(promise: Promise<boolean>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));

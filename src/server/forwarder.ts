@@ -2,7 +2,8 @@
 import { Periodic } from "./periodic.js";
 import type { ForwardResult } from "../broker/forward.js";
 import type { Clock } from "../internal/clock.js";
-import type { Logger } from "../internal/logger.js";
+import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
+import { QueueBackoff } from "./queue-backoff.js";
 
 /**
  * How long after a second boundary the aligned check runs. Scores are whole unix seconds, so the set
@@ -37,8 +38,9 @@ export interface ForwarderParams {
 /**
  * Moves due scheduled and retry tasks to pending (or back into their group) so workers see them:
  * once a second by default, just after the second starts, so a task scheduled for T runs close to T.
- * An idle check is one pipelined round trip. Redis errors are logged (once per outage at error level)
- * and the next check runs on schedule.
+ * An idle check is one pipelined round trip. A check that fails as a whole (no connection) is logged
+ * once per outage at error level and the next one runs on schedule; a queue that fails on its own (a
+ * key of the wrong type) is backed off alone, 1 s, 2 s, 4 s … up to 60 s, one log line per step.
  */
 export class Forwarder {
   private readonly broker: ForwardBroker;
@@ -47,6 +49,7 @@ export class Forwarder {
   private readonly queues: readonly string[];
   private readonly interval: number | undefined;
   private failing = false;
+  private readonly backoff: QueueBackoff;
   private readonly loop = new Periodic<number>(
     () => this.check(),
     () => this.nextDelay(),
@@ -59,7 +62,14 @@ export class Forwarder {
     }
     this.broker = params.broker;
     this.clock = params.clock;
-    this.logger = params.logger;
+    this.logger = componentLogger(params.logger, "forwarder");
+    this.backoff = new QueueBackoff({
+      logger: this.logger,
+      operation: "forward",
+      cannot: (queue) => `forwarder: cannot forward scheduled and retry tasks of queue "${queue}"`,
+      // Checks run once a second anyway: a lost connection needs no pause of its own.
+      otherErrorMaxMs: 0,
+    });
     this.queues = Object.freeze([...params.queues]);
     this.interval = params.interval;
   }
@@ -89,37 +99,44 @@ export class Forwarder {
   }
 
   private async check(): Promise<number> {
+    const queues = this.backoff.ready(this.queues);
+    if (queues.length === 0) return 0;
     let result: ForwardResult;
     try {
-      result = await this.broker.forwardDue(this.queues, this.clock.now());
+      result = await this.broker.forwardDue(queues, this.clock.now());
     } catch (error) {
-      this.failed(`cannot forward scheduled and retry tasks: ${String(error)}`);
+      this.failed(error);
       return 0;
     }
-    this.report(result);
+    this.report(queues, result);
     return result.moved;
   }
 
-  private report(result: ForwardResult): void {
+  private report(queues: readonly string[], result: ForwardResult): void {
     for (const { queue, id } of result.dangling) {
       this.logger.warn(
         `forwarder: dropped task ID "${id}" from queue "${queue}": it was scheduled or retrying but had no task data`,
+        { queue, taskId: id, outcome: "removed" },
       );
     }
-    if (result.moved > 0) this.logger.debug(`forwarder: moved ${result.moved} due task(s)`);
-    if (result.failed.length === 0) {
-      if (this.failing) this.logger.info("forwarder: working again");
-      this.failing = false;
-      return;
+    if (result.moved > 0)
+      this.logger.debug(`forwarder: moved ${result.moved} due task(s)`, { count: result.moved });
+    if (this.failing) this.logger.info("forwarder: working again", { operation: "forward" });
+    this.failing = false;
+    const failed = new Map(result.failed.map(({ queue, error }) => [queue, error]));
+    for (const queue of queues) {
+      const error = failed.get(queue);
+      if (error === undefined) this.backoff.succeeded(queue);
+      else this.backoff.failed(queue, error);
     }
-    const detail = result.failed.map(({ queue, error }) => `queue "${queue}": ${error.message}`).join("; ");
-    this.failed(`cannot forward scheduled and retry tasks of ${detail}`);
   }
 
-  /** Logs a failure: the first of an outage at error level, the repeats at debug. */
-  private failed(message: string): void {
-    if (this.failing) this.logger.debug(`forwarder: ${message}`);
-    else this.logger.error(`forwarder: ${message} (retrying on schedule; repeats are logged at debug level)`);
+  /** Logs a failed check: the first of an outage at error level, the repeats at debug. */
+  private failed(error: unknown): void {
+    const message = `forwarder: cannot forward scheduled and retry tasks: ${errorMessage(error)}`;
+    const fields = { operation: "forward", error: errorMessage(error) };
+    if (this.failing) this.logger.debug(message, fields);
+    else this.logger.error(`${message} (retrying on schedule; repeats are logged at debug level)`, fields);
     this.failing = true;
   }
 }

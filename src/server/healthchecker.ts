@@ -1,4 +1,6 @@
 // The health checker: pings Redis on an interval and tells the user's callback (null when healthy).
+// A failed PING also asks the broker to replace the connection: a connection that looks alive but
+// does not answer (half-open) is not worth waiting on until the watchdog's own bound.
 import type { Logger } from "../internal/logger.js";
 
 /** Health checker parameters. */
@@ -7,6 +9,11 @@ export interface HealthCheckerParams {
   logger: Logger;
   /** Called after each check with the error, or null when Redis answered. */
   callback: (error: Error | null) => void;
+  /**
+   * Called before `callback` when a check failed: the server replaces the connection (if it owns it;
+   * at most once per `commandTimeout`). @defaultValue none
+   */
+  onFailure?: (error: Error) => void;
   /** @defaultValue 15000 (asynq's) */
   interval?: number;
 }
@@ -37,11 +44,15 @@ export class HealthChecker {
       await this.params.ping();
     } catch (thrown) {
       error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      this.params.onFailure?.(error);
     }
     try {
       this.params.callback(error);
     } catch (thrown) {
-      this.params.logger.error(`healthCheck callback threw: ${String(thrown)}`);
+      this.params.logger.error(`healthCheck callback threw: ${String(thrown)}`, {
+        component: "healthchecker",
+        error: thrown instanceof Error ? thrown.message : String(thrown),
+      });
     }
   }
 }

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { Broker } from "../broker/broker.js";
 import type { Clock } from "../internal/clock.js";
-import type { Logger } from "../internal/logger.js";
+import { componentLogger, type Logger } from "../internal/logger.js";
 import type { ServerInfo, TaskMessage, Timestamp, WorkerInfo } from "../wire/messages.js";
 import { newServerInfo, newWorkerInfo } from "../wire/proto.js";
 
@@ -84,6 +84,7 @@ export class Heartbeater {
   private readonly leases: Ticker;
   private readonly stateLog: OutageLog;
   private readonly leaseLog: OutageLog;
+  private readonly logger: Logger;
   /** Tasks already reported through onLeaseLost. */
   private readonly lost = new WeakSet<HeartbeatTask>();
   private startTime = 0;
@@ -100,8 +101,9 @@ export class Heartbeater {
     this.beats = new Ticker(interval, () => this.beat());
     // Three extensions per lease, so that one or two failed round trips do not lose it.
     this.leases = new Ticker(Math.min(interval, params.leaseDuration / 3), () => this.extendLeases());
-    this.stateLog = new OutageLog(params.logger, "write the server state");
-    this.leaseLog = new OutageLog(params.logger, "extend task leases");
+    this.logger = componentLogger(params.logger, "heartbeater");
+    this.stateLog = new OutageLog(this.logger, "write the server state", "write server state");
+    this.leaseLog = new OutageLog(this.logger, "extend task leases", "extend lease");
   }
 
   /** Writes the first heartbeat now and keeps beating until shutdown. A second call does nothing. */
@@ -127,8 +129,9 @@ export class Heartbeater {
     try {
       await this.params.broker.clearServerState(this.host, this.pid, this.params.serverId);
     } catch (error) {
-      this.params.logger.warn(
+      this.logger.warn(
         `heartbeat: cannot clear the server state (it expires in ${this.ttlSeconds} s): ${describe(error)}`,
+        { serverId: this.params.serverId, operation: "clear server state", error: describe(error) },
       );
     }
   }
@@ -220,7 +223,11 @@ export class Heartbeater {
     try {
       this.params.onLeaseLost(task.id);
     } catch (error) {
-      this.params.logger.error(`heartbeat: onLeaseLost("${task.id}") threw: ${describe(error)}`);
+      this.logger.error(`heartbeat: onLeaseLost("${task.id}") threw: ${describe(error)}`, {
+        queue: task.queue,
+        taskId: task.id,
+        error: describe(error),
+      });
     }
   }
 }
@@ -270,22 +277,25 @@ class OutageLog {
   constructor(
     private readonly logger: Logger,
     private readonly what: string,
+    /** The `operation` log field. */
+    private readonly operation: string,
   ) {}
 
   failure(error: unknown): void {
     const message = `heartbeat: cannot ${this.what}: ${describe(error)}`;
+    const fields = { operation: this.operation, error: describe(error) };
     if (this.failing) {
-      this.logger.debug(message);
+      this.logger.debug(message, fields);
       return;
     }
     this.failing = true;
-    this.logger.warn(`${message} (retrying on schedule; further failures are logged at debug level)`);
+    this.logger.warn(`${message} (retrying on schedule; further failures are logged at debug level)`, fields);
   }
 
   success(): void {
     if (!this.failing) return;
     this.failing = false;
-    this.logger.info(`heartbeat: can ${this.what} again`);
+    this.logger.info(`heartbeat: can ${this.what} again`, { operation: this.operation });
   }
 }
 

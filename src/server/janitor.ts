@@ -1,7 +1,7 @@
 // The janitor: deletes completed tasks whose retention ran out and keeps every archive within its limits.
 import { Periodic } from "./periodic.js";
 import type { Clock } from "../internal/clock.js";
-import type { Logger } from "../internal/logger.js";
+import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -66,7 +66,7 @@ export class Janitor {
   constructor(params: JanitorParams) {
     this.broker = params.broker;
     this.clock = params.clock;
-    this.logger = params.logger;
+    this.logger = componentLogger(params.logger, "janitor");
     this.queues = Object.freeze([...params.queues]);
     this.interval = checked("interval", params.interval ?? 8000, (v) => Number.isFinite(v) && v > 0);
     this.batchSize = checked("batchSize", params.batchSize ?? 100, (v) => Number.isInteger(v) && v >= 1);
@@ -98,7 +98,7 @@ export class Janitor {
 
   private async clean(): Promise<JanitorRun> {
     const total: JanitorRun = { completed: 0, archived: 0 };
-    const failures: string[] = [];
+    const failures: Array<{ queue: string; error: string }> = [];
     for (const queue of this.queues) {
       try {
         const nowMs = this.clock.now();
@@ -110,12 +110,13 @@ export class Janitor {
           this.archiveMaxAge,
         );
       } catch (error) {
-        failures.push(`queue "${queue}": ${String(error)}`);
+        failures.push({ queue, error: errorMessage(error) });
       }
     }
     if (total.completed + total.archived > 0) {
       this.logger.debug(
         `janitor: deleted ${total.completed} expired completed and ${total.archived} trimmed archived task(s)`,
+        { count: total.completed + total.archived },
       );
     }
     this.report(failures);
@@ -123,15 +124,22 @@ export class Janitor {
   }
 
   /** Logs failures: the first run of an outage at error level, the repeats at debug, the recovery at info. */
-  private report(failures: readonly string[]): void {
+  private report(failures: ReadonlyArray<{ queue: string; error: string }>): void {
     if (failures.length === 0) {
-      if (this.failing) this.logger.info("janitor: working again");
+      if (this.failing) this.logger.info("janitor: working again", { operation: "clean" });
       this.failing = false;
       return;
     }
-    const message = `janitor: cannot clean ${failures.join("; ")}`;
-    if (this.failing) this.logger.debug(message);
-    else this.logger.error(`${message} (retrying on schedule; repeats are logged at debug level)`);
+    const message = `janitor: cannot clean ${failures.map((f) => `queue "${f.queue}": ${f.error}`).join("; ")}`;
+    // The first failing queue names the line; the message lists them all.
+    const fields = {
+      queue: failures[0]!.queue,
+      count: failures.length,
+      operation: "clean",
+      error: failures[0]!.error,
+    };
+    if (this.failing) this.logger.debug(message, fields);
+    else this.logger.error(`${message} (retrying on schedule; repeats are logged at debug level)`, fields);
     this.failing = true;
   }
 }

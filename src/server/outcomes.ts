@@ -2,9 +2,11 @@
 // archive (retries exhausted, SkipRetry, expired), revoke, requeue at shutdown (wire-format §5.5).
 import { inspect } from "node:util";
 import type { Broker, LifecycleResult } from "../broker/broker.js";
-import { AsynqError, RevokeTask, SkipRetry } from "../errors.js";
+import { AsynqError, RevokeTask, SkipRetry, TaskNotFoundError } from "../errors.js";
+import { errorMessage } from "../internal/logger.js";
 import type { TaskMessage } from "../wire/messages.js";
 import type { ResolvedServerConfig } from "./config.js";
+import { logAttemptFailure, taskFields } from "./attempt-log.js";
 import type { RunningTask } from "./executor.js";
 import type { Finisher } from "./finisher.js";
 import type { HandlerTask } from "./mux.js";
@@ -25,6 +27,20 @@ const SYNC_MAX_BACKOFF_MS = 2000;
 
 /** How often, at most, a queue's archive is trimmed after an archive write. */
 const TRIM_INTERVAL_MS = 1000;
+
+/**
+ * The state a write leaves the task in, to confirm that a write whose reply was lost did apply:
+ * null when it deletes the task.
+ */
+const STATE_AFTER: Record<string, string | null> = {
+  done: null,
+  revoke: null,
+  "delete expired": null,
+  complete: "completed",
+  retry: "retry",
+  archive: "archived",
+  requeue: "pending",
+};
 
 /** Writes outcomes through the broker. */
 export class Outcomes {
@@ -56,29 +72,48 @@ export class Outcomes {
     );
   }
 
-  /** The handler failed: revoke, archive, or retry with backoff, after telling the error handler. */
+  /**
+   * The handler failed: revoke, archive, or retry with backoff, after telling the error handler.
+   * Each failed attempt is logged once, at warn (info for a revoke or an error `isFailure` does not
+   * count), with what happens to the task next.
+   */
   async failure(task: RunningTask, thrown: unknown): Promise<void> {
     const error = toError(thrown);
     const { msg } = task;
-    await this.notify(error, task);
     const now = this.config.clock.now();
+    const retryAt = now + this.retryDelay(msg, error);
+    const expires =
+      !wraps(error, RevokeTask) &&
+      !wraps(error, SkipRetry) &&
+      msg.retried < msg.retry &&
+      msg.deadline > 0n &&
+      retryAt >= Number(msg.deadline) * 1000;
+    // The error handler hears of each failed attempt once: when the retry would land past the
+    // deadline, as the TaskExpiredError that ends the task (its cause is the handler's error).
+    if (!expires) await this.notify(error, task);
     if (wraps(error, RevokeTask)) {
+      logAttemptFailure(this.config.logger, task, error, { outcome: "revoked" }, now);
       return this.report(task, "revoke", () =>
         this.broker.done(task.queue, task.id, msg.uniqueKey, now, task.raw),
       );
     }
-    if (wraps(error, SkipRetry) || msg.retried >= msg.retry) return this.archive(task, error.message, now);
+    if (wraps(error, SkipRetry) || msg.retried >= msg.retry) {
+      const reason = wraps(error, SkipRetry) ? "skip-retry" : "retries-exhausted";
+      logAttemptFailure(this.config.logger, task, error, { outcome: "archived", reason }, now);
+      return this.archive(task, error.message, now);
+    }
     const failed = this.isFailure(error, task);
-    const retryAt = now + this.retryDelay(msg, error);
-    if (msg.deadline > 0n && retryAt >= Number(msg.deadline) * 1000) {
+    if (expires) {
       // Retrying would only meet an expired deadline: stop here (asynq burns every retry instead).
       const deadline = new Date(Number(msg.deadline) * 1000);
       const text =
         `task expired: deadline ${deadline.toISOString()} passes before the next retry at ` +
         `${new Date(retryAt).toISOString()}; last error: ${error.message}`;
+      logAttemptFailure(this.config.logger, task, error, { outcome: "expired", deadline, retryAt }, now);
       await this.notify(new TaskExpiredError(text, deadline, { cause: error }), task);
       return this.archive(task, text, now);
     }
+    logAttemptFailure(this.config.logger, task, error, { outcome: "retry", retryAt, counted: failed }, now);
     const updated: TaskMessage = {
       ...msg,
       retried: failed ? msg.retried + 1 : msg.retried,
@@ -94,9 +129,21 @@ export class Outcomes {
   async expired(task: RunningTask): Promise<void> {
     const deadline = new Date(Number(task.msg.deadline) * 1000);
     const text = `task expired: deadline ${deadline.toISOString()} passed before processing`;
+    const deleted = this.config.onExpired === "delete";
+    this.config.logger.warn(
+      `task expired: ${task.msg.type} "${task.id}" in queue "${task.queue}" could not start before its ` +
+        `deadline ${deadline.toISOString()}; ${deleted ? "deleted" : "archived"}, not retried`,
+      {
+        ...taskFields(task),
+        outcome: "expired",
+        reason: "deadline",
+        deadline: deadline.toISOString(),
+        error: text,
+      },
+    );
     await this.notify(new TaskExpiredError(text, deadline), task);
     const now = this.config.clock.now();
-    if (this.config.onExpired === "delete") {
+    if (deleted) {
       return this.report(task, "delete expired", () =>
         this.broker.deleteActive(task.queue, task.id, task.msg.uniqueKey, now, task.raw),
       );
@@ -106,7 +153,16 @@ export class Outcomes {
 
   /** Shutdown came first: put the task back at the front of its queue, unchanged. */
   async requeue(task: RunningTask): Promise<void> {
-    return this.report(task, "requeue", () => this.broker.requeue(task.queue, task.id, task.raw));
+    const written = await this.writeOutcome(task, "requeue", () =>
+      this.broker.requeue(task.queue, task.id, task.raw),
+    );
+    if (!written) return;
+    // One summary line per shutdown comes from the executor's drain; this one names the task.
+    this.config.logger.debug(
+      `task requeued: ${task.msg.type} "${task.id}" in queue "${task.queue}" was still running at ` +
+        "shutdown; back at the front of its queue (not counted as a failure)",
+      { ...taskFields(task), outcome: "requeued", aborted: "shutdown" },
+    );
   }
 
   private async archive(task: RunningTask, errorText: string, now: number): Promise<void> {
@@ -128,7 +184,11 @@ export class Outcomes {
     try {
       await this.broker.trimArchive(queue, now, this.config.archiveMaxSize, this.config.archiveMaxAge);
     } catch (error) {
-      this.config.logger.warn(`cannot trim the archive of queue "${queue}": ${String(error)}`);
+      this.config.logger.warn(`cannot trim the archive of queue "${queue}": ${errorMessage(error)}`, {
+        queue,
+        operation: "trim archive",
+        error: errorMessage(error),
+      });
     }
   }
 
@@ -138,7 +198,8 @@ export class Outcomes {
       return this.config.isFailure(error);
     } catch (thrown) {
       this.config.logger.error(
-        `isFailure threw for task "${task.id}" (${String(thrown)}); counting a failure`,
+        `isFailure threw for task "${task.id}" (${errorMessage(thrown)}); counting a failure`,
+        { ...taskFields(task), error: errorMessage(thrown) },
       );
       return true;
     }
@@ -146,12 +207,22 @@ export class Outcomes {
 
   private retryDelay(msg: TaskMessage, error: Error): number {
     const task: HandlerTask = { type: msg.type, payload: msg.payload, headers: msg.headers };
+    const fields = { queue: msg.queue, taskId: msg.id, type: msg.type, delayMs: 15_000 };
     try {
       const delay = this.config.retryDelay(msg.retried, error, task);
       if (typeof delay === "number" && Number.isFinite(delay) && delay >= 0) return delay;
-      this.config.logger.error(`retryDelay returned ${String(delay)}; retrying task "${msg.id}" in 15 s`);
+      this.config.logger.error(`retryDelay returned ${String(delay)}; retrying task "${msg.id}" in 15 s`, {
+        ...fields,
+        error: `retryDelay returned ${String(delay)}`,
+      });
     } catch (thrown) {
-      this.config.logger.error(`retryDelay threw (${String(thrown)}); retrying task "${msg.id}" in 15 s`);
+      this.config.logger.error(
+        `retryDelay threw (${errorMessage(thrown)}); retrying task "${msg.id}" in 15 s`,
+        {
+          ...fields,
+          error: errorMessage(thrown),
+        },
+      );
     }
     return 15_000;
   }
@@ -159,10 +230,7 @@ export class Outcomes {
   /** Calls the user's error handler; its own failures are logged, never propagated. */
   private async notify(error: Error, task: RunningTask): Promise<void> {
     const handler = this.config.errorHandler;
-    if (handler === undefined) {
-      this.config.logger.debug(`task "${task.id}" (${task.msg.type}) failed: ${error.message}`);
-      return;
-    }
+    if (handler === undefined) return;
     const { msg } = task;
     try {
       await handler(
@@ -171,7 +239,10 @@ export class Outcomes {
         { id: task.id, queue: task.queue, retried: msg.retried, maxRetry: msg.retry },
       );
     } catch (thrown) {
-      this.config.logger.error(`errorHandler threw for task "${task.id}": ${String(thrown)}`);
+      this.config.logger.error(`errorHandler threw for task "${task.id}": ${errorMessage(thrown)}`, {
+        ...taskFields(task),
+        error: errorMessage(thrown),
+      });
     }
   }
 
@@ -179,36 +250,80 @@ export class Outcomes {
    * Writes an outcome. A write that fails (Redis away, a failover) is tried again with back-off
    * until the task's lease runs out (the syncer of asynq); after that the recoverer takes over. The
    * writes are fenced by the dequeued message, so a retry can never apply twice.
+   * @returns true when the write applied (now, or before its reply was lost).
    */
-  private async report(
+  private async writeOutcome(
     task: RunningTask,
     what: string,
     write: () => Promise<LifecycleResult>,
-  ): Promise<void> {
+  ): Promise<boolean> {
+    const fields = { ...taskFields(task), operation: what };
+    const drops = this.broker.connectionDrops();
     let result: LifecycleResult;
-    for (let attempt = 0; ; attempt++) {
+    let attempt = 0;
+    for (; ; attempt++) {
       try {
         result = await write();
         break;
       } catch (error) {
         if (this.closing || this.config.clock.now() >= task.leaseExpiresAt) {
           this.config.logger.error(
-            `cannot ${what} task "${task.id}" in queue "${task.queue}" (${String(error)}); ` +
+            `cannot ${what} task "${task.id}" in queue "${task.queue}" (${errorMessage(error)}); ` +
               "its lease will run out and the recoverer will retry it",
+            { ...fields, error: errorMessage(error) },
           );
-          return;
+          return false;
         }
         if (attempt === 0)
-          this.config.logger.warn(`cannot ${what} task "${task.id}" yet, retrying: ${String(error)}`);
+          this.config.logger.warn(`cannot ${what} task "${task.id}" yet, retrying: ${errorMessage(error)}`, {
+            ...fields,
+            error: errorMessage(error),
+          });
+        // Unref'd: a write still retrying must not keep a process alive that is shutting down
+        // (the recoverer takes the task over through its lease).
         await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(200 * 2 ** attempt, SYNC_MAX_BACKOFF_MS)),
+          setTimeout(resolve, Math.min(200 * 2 ** attempt, SYNC_MAX_BACKOFF_MS)).unref(),
         );
       }
     }
-    if (result === "not-active") {
-      this.config.logger.warn(
-        `task "${task.id}" in queue "${task.queue}" was no longer active (recovered or deleted); ${what} skipped`,
+    if (result !== "not-active") return true;
+    // A write whose reply was lost (an earlier try failed, or the connection dropped while it was in
+    // flight and ioredis sent it again) may have applied: then this answer is the write meeting its
+    // own result. Only a task in another state than the write leaves it in was truly skipped.
+    const inDoubt = attempt > 0 || this.broker.connectionDrops() !== drops;
+    if (inDoubt && (await this.applied(task, what))) {
+      this.config.logger.debug(
+        `${what} of task "${task.id}" in queue "${task.queue}" had applied before its reply was lost to a ` +
+          "dropped connection; nothing more to write",
+        { ...fields, outcome: "applied" },
       );
+      return true;
+    }
+    this.config.logger.warn(
+      `task "${task.id}" in queue "${task.queue}" was no longer active (recovered or deleted); ${what} skipped`,
+      { ...fields, outcome: "skipped" },
+    );
+    return false;
+  }
+
+  /** {@link writeOutcome}, for callers that only wait for it. */
+  private async report(
+    task: RunningTask,
+    what: string,
+    write: () => Promise<LifecycleResult>,
+  ): Promise<void> {
+    await this.writeOutcome(task, what, write);
+  }
+
+  /** Whether the task is in the state `what` leaves it in (gone, for a delete); false when unknown. */
+  private async applied(task: RunningTask, what: string): Promise<boolean> {
+    const expected = STATE_AFTER[what];
+    if (expected === undefined) return false;
+    try {
+      const record = await this.broker.getTaskRecord(task.queue, task.id);
+      return record.state === expected;
+    } catch (error) {
+      return expected === null && error instanceof TaskNotFoundError;
     }
   }
 }

@@ -4,17 +4,18 @@
 // waits for a wake-up (a new task, a freed slot, the poll interval, or stop). Two lanes keep a busy
 // worker's Node process and Redis working at the same time: one lane's call is in Redis while the
 // other lane's tasks run (at concurrency 100 in bench/: 48.5k tasks/s with two lanes, 37.8k with one).
+// A queue whose dequeue keeps failing (a key of the wrong type, say) is backed off on its own
+// (queue-backoff.ts), so the other queues keep being served and the log gets one line per step.
 import type { Broker, DequeuedTask } from "../broker/broker.js";
+import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { DeadlineWatcher } from "./deadlines.js";
 import { fail, Finisher, settle, type PendingFinish } from "./finisher.js";
 import { Executor, type RunningTask } from "./executor.js";
 import type { AbortReason } from "./context.js";
 import type { Handler } from "./mux.js";
+import { QueueBackoff } from "./queue-backoff.js";
 import { QueueOrder } from "./queue-order.js";
-
-/** Longest back-off after consecutive Redis errors while fetching (no busy loop while Redis is away). */
-const MAX_ERROR_BACKOFF_MS = 5000;
 
 /** Runs the fetch loops (lanes) and the tasks they start. Shape shared by every server component. */
 export class Processor {
@@ -25,16 +26,34 @@ export class Processor {
   private readonly lanes: Lane[];
   private loops: Promise<void> | undefined;
   private halted = false;
+  /** The processor's log lines, with `component: "processor"`. */
+  readonly logger: Logger;
+  /** Queues whose dequeue keeps failing, shared by the lanes. */
+  readonly backoff: QueueBackoff;
 
   constructor(
     readonly broker: Broker,
     readonly config: ResolvedServerConfig,
     handler: Handler,
   ) {
+    this.logger = componentLogger(config.logger, "processor");
+    this.backoff = new QueueBackoff({
+      logger: this.logger,
+      operation: "dequeue",
+      cannot: (queue) => `cannot dequeue from queue "${queue}"`,
+      // The fetch loop would spin on a failing call: even a lost connection pauses it, up to 5 s.
+      otherErrorMaxMs: 5000,
+    });
     this.order = new QueueOrder({ queues: config.queues, strictPriority: config.strictPriority });
     this.deadlines = new DeadlineWatcher(() => config.clock.now());
     this.finisher = new Finisher(broker, () => config.clock.now());
-    this.executor = new Executor(broker, config, handler, this.deadlines, this.finisher);
+    this.executor = new Executor(
+      broker,
+      { ...config, logger: this.logger },
+      handler,
+      this.deadlines,
+      this.finisher,
+    );
     const count = config.concurrency >= MIN_SLOTS_PER_LANE * 2 ? 2 : 1;
     this.lanes = Array.from(
       { length: count },
@@ -86,9 +105,12 @@ export class Processor {
     this.deadlines.clear();
   }
 
-  /** Every queue, in the order the priority rule gives for the next slot (its queue first). */
+  /**
+   * The queues to ask now, in the order the priority rule gives for the next slot (its queue
+   * first); queues backed off after failures are left out.
+   */
   nextQueues(): string[] {
-    return this.order.next();
+    return this.backoff.ready(this.order.next());
   }
 
   /** Starts a task; `release` gives its slot back to the lane that claimed it. */
@@ -111,7 +133,6 @@ class Lane {
   private busy = 0;
   /** Resolves the loop's current wait early (new capacity, stop). */
   private wake: (() => void) | undefined;
-  private errorStreak = 0;
   /** Queues found paused by the last fetch: not waited on (their pending list is not empty). */
   private readonly paused = new Set<string>();
   private readonly release = (): void => {
@@ -145,12 +166,16 @@ class Lane {
       let tasks: DequeuedTask[];
       try {
         tasks = await this.fetch(free);
-        this.errorStreak = 0;
       } catch (error) {
-        this.errorStreak++;
-        const backoff = Math.min(MAX_ERROR_BACKOFF_MS, 100 * 2 ** Math.min(this.errorStreak, 6));
-        config.logger.error(`cannot dequeue tasks (retrying in ${backoff} ms): ${String(error)}`);
-        await this.sleep(backoff);
+        // fetch() handles Redis errors per queue; this is a bug's last line of defence, not a busy loop.
+        processor.logger.error(
+          `fetch loop failed (retrying in ${config.pollInterval} ms): ${errorMessage(error)}`,
+          {
+            error: errorMessage(error),
+            delayMs: config.pollInterval,
+          },
+        );
+        await this.sleep(config.pollInterval);
         continue;
       }
       for (const task of tasks) {
@@ -165,19 +190,19 @@ class Lane {
    * Takes up to `free` tasks. Each free slot picks its first queue by the priority rule; queues are
    * asked for their share in parallel; a shortfall is then filled from the other queues in order.
    * Each dequeue also carries the successes waiting to be written for its queue.
-   * A failing queue is logged and skipped, so it neither blocks the others nor loses what they
-   * returned; only when every queue fails does the fetch throw (and the loop backs off).
+   * A failing queue is backed off (and logged once per back-off step) and skipped, so it neither
+   * blocks the others nor loses what they returned. Never throws.
    */
   private async fetch(free: number): Promise<DequeuedTask[]> {
     const { processor } = this;
-    const { config, broker } = processor;
+    const { config, broker, backoff, logger } = processor;
     const shares = new Map<string, number>();
     for (let i = 0; i < free; i++) {
-      const first = processor.nextQueues()[0]!;
+      const first = processor.nextQueues()[0];
+      if (first === undefined) break; // every queue is backed off
       shares.set(first, (shares.get(first) ?? 0) + 1);
     }
     const exhausted = new Set<string>();
-    const failures: unknown[] = [];
     const taken: DequeuedTask[] = [];
     this.paused.clear();
     const take = async (queue: string, max: number): Promise<void> => {
@@ -193,11 +218,14 @@ class Lane {
           now,
         );
         settle(finished, result.finished);
+        backoff.succeeded(queue);
         await this.refreshLeases(queue, result.tasks, leaseUntil);
         for (const id of result.dangling) {
-          config.logger.warn(
-            `dropped task ID "${id}" from queue "${queue}": it was pending but had no task data`,
-          );
+          logger.warn(`dropped task ID "${id}" from queue "${queue}": it was pending but had no task data`, {
+            queue,
+            taskId: id,
+            outcome: "removed",
+          });
         }
         if (result.paused) this.paused.add(queue);
         if (result.tasks.length < max) exhausted.add(queue);
@@ -205,8 +233,7 @@ class Lane {
       } catch (error) {
         fail(finished, error);
         exhausted.add(queue);
-        failures.push(error);
-        config.logger.error(`cannot dequeue from queue "${queue}": ${String(error)}`);
+        backoff.failed(queue, error);
       }
     };
     await Promise.all([...shares].map(([queue, max]) => take(queue, max)));
@@ -214,7 +241,6 @@ class Lane {
       if (processor.stopped || taken.length >= free) break;
       if (!exhausted.has(queue)) await take(queue, free - taken.length);
     }
-    if (taken.length === 0 && failures.length > 0 && failures.length >= exhausted.size) throw failures[0];
     return taken;
   }
 
@@ -235,15 +261,22 @@ class Lane {
       );
       for (const task of tasks) task.leaseExpiresAt = Math.floor(extended / 1000) * 1000;
     } catch (error) {
-      config.logger.warn(`cannot extend the leases of just-dequeued tasks: ${String(error)}`);
+      this.processor.logger.warn(
+        `cannot extend the leases of ${tasks.length} just-dequeued task(s) of queue "${queue}": ${errorMessage(error)}`,
+        { queue, count: tasks.length, operation: "extend lease", error: errorMessage(error) },
+      );
     }
   }
 
-  /** Waits until a queue may have work: a new pending task, the poll interval, or stop. */
+  /**
+   * Waits until a queue may have work: a new pending task, the poll interval, the end of a queue's
+   * back-off, or stop. Backed-off queues are not waited on (a wrong-type pending key would fail the
+   * blocking wait at once, and with it the wake-ups of every other queue).
+   */
   private async idle(): Promise<void> {
-    const { config, broker } = this.processor;
-    const queues = Object.keys(config.queues).filter((q) => !this.paused.has(q));
-    const interval = config.pollInterval;
+    const { config, broker, backoff, logger } = this.processor;
+    const queues = backoff.ready(Object.keys(config.queues).filter((q) => !this.paused.has(q)));
+    const interval = Math.min(config.pollInterval, backoff.msUntilNextTry() ?? Infinity);
     if (queues.length === 0) return this.sleep(interval);
     let wakeUp: () => void = () => {};
     const woken = new Promise<void>((resolve) => (wakeUp = resolve));
@@ -251,7 +284,12 @@ class Lane {
     const timer = setTimeout(wakeUp, interval);
     // A blocking wait on the pending lists answers within milliseconds of a push, from any producer.
     broker.waitForPending(queues, interval).then(wakeUp, (error: unknown) => {
-      if (!this.processor.stopped) config.logger.debug(`wait for pending tasks failed: ${String(error)}`);
+      if (!this.processor.stopped) {
+        logger.debug(`wait for pending tasks failed: ${errorMessage(error)}`, {
+          operation: "wait for pending",
+          error: errorMessage(error),
+        });
+      }
     });
     await woken;
     clearTimeout(timer);

@@ -3,7 +3,7 @@ import type { Broker } from "../broker/broker.js";
 import type { LeaseGuard } from "../broker/recover.js";
 import { AsynqError } from "../errors.js";
 import { unixSeconds, type Clock } from "../internal/clock.js";
-import type { Logger } from "../internal/logger.js";
+import { componentLogger, type Logger } from "../internal/logger.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { RetryDelayFn } from "./retry-delay.js";
@@ -96,9 +96,11 @@ export class Recoverer {
   private started = false;
   private stopped = false;
   private failing = false;
+  private readonly logger: Logger;
 
   /** @throws RangeError when `interval` is not an integer >= 1 or `grace` not one >= 0. */
   constructor(private readonly params: RecovererParams) {
+    this.logger = componentLogger(params.logger, "recoverer");
     this.interval = params.interval ?? 60_000;
     this.grace = params.grace ?? 30_000;
     if (!Number.isSafeInteger(this.interval) || this.interval < 1)
@@ -137,7 +139,7 @@ export class Recoverer {
       if (!this.stopped) this.timer = setTimeout(() => this.loop(), this.interval);
     };
     this.runOnce().then(next, (error: unknown) => {
-      this.params.logger.error(`recoverer: run failed: ${errorText(error)}`);
+      this.logger.error(`recoverer: run failed: ${errorText(error)}`, { error: errorText(error) });
       next();
     });
   }
@@ -187,9 +189,10 @@ export class Recoverer {
     this.unleased.set(queue, seen);
     const fresh = ids.filter((id) => !before.has(id));
     if (fresh.length > 0) {
-      this.params.logger.info(
+      this.logger.info(
         `recoverer: ${fresh.length} task(s) in active without a lease in queue "${queue}" ` +
           `(e.g. "${fresh[0]}"); recovering them in ${this.grace} ms unless they get one`,
+        { queue, count: fresh.length, taskId: fresh[0], reason: "no-lease", delayMs: this.grace },
       );
     }
     const due = ids.filter((id) => now - seen.get(id)! >= this.grace);
@@ -224,11 +227,27 @@ export class Recoverer {
         ? await broker.recoverRetry(queue, id, plan.msg, plan.retryAt, plan.isFailure, now, guard)
         : await broker.recoverArchive(queue, id, plan.msg, now, guard);
     if (result === "skipped") {
-      this.params.logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`);
+      this.logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`, {
+        queue,
+        taskId: id,
+        outcome: "skipped",
+      });
       return false;
     }
     const at = plan.action === "retry" ? `retry at ${iso(plan.retryAt)}` : plan.action;
-    this.params.logger.info(`recoverer: task "${id}" in queue "${queue}" (${found}): ${at}`);
+    const { msg } = plan;
+    this.logger.info(`recoverer: task "${id}" in queue "${queue}" (${found}): ${at}`, {
+      queue,
+      taskId: id,
+      type: msg.type,
+      attempt: decoded.retried + 1, // the attempt its lease ran out in
+
+      maxAttempts: msg.retry + 1,
+      outcome: OUTCOME[plan.action],
+      reason: found,
+      ...(plan.action === "retry" ? { retryAt: iso(plan.retryAt), retryInMs: plan.retryAt - now } : {}),
+      error: msg.errorMsg,
+    });
     this.notify({ queue, id, found, action: plan.action });
     return true;
   }
@@ -242,15 +261,30 @@ export class Recoverer {
     reason: string,
   ): Promise<boolean> {
     const result = await this.params.broker.recoverQuarantine(queue, id, this.params.clock.now(), guard);
-    const { logger } = this.params;
+    const { logger } = this;
     if (result === "skipped") {
-      logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`);
+      logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`, {
+        queue,
+        taskId: id,
+        outcome: "skipped",
+      });
       return false;
     }
     if (result === "removed") {
-      logger.warn(`recoverer: removed task ID "${id}" of queue "${queue}" from active: it has no task data`);
+      logger.warn(`recoverer: removed task ID "${id}" of queue "${queue}" from active: it has no task data`, {
+        queue,
+        taskId: id,
+        outcome: "removed",
+        reason: found,
+      });
     } else {
-      logger.warn(`recoverer: archived task "${id}" of queue "${queue}" as it is: ${reason}`);
+      logger.warn(`recoverer: archived task "${id}" of queue "${queue}" as it is: ${reason}`, {
+        queue,
+        taskId: id,
+        outcome: "quarantined",
+        reason: found,
+        error: reason,
+      });
     }
     this.notify({ queue, id, found, action: result === "removed" ? "remove" : "quarantine" });
     return true;
@@ -289,7 +323,10 @@ export class Recoverer {
     try {
       return this.params.isFailure(error);
     } catch (thrown) {
-      this.params.logger.error(`isFailure threw for task "${id}" (${String(thrown)}); counting a failure`);
+      this.logger.error(`isFailure threw for task "${id}" (${errorText(thrown)}); counting a failure`, {
+        taskId: id,
+        error: errorText(thrown),
+      });
       return true;
     }
   }
@@ -300,9 +337,21 @@ export class Recoverer {
     try {
       const delay = this.params.retryDelay(msg.retried, error, task);
       if (typeof delay === "number" && Number.isFinite(delay) && delay >= 0) return delay;
-      this.params.logger.error(`retryDelay returned ${String(delay)}; retrying task "${msg.id}" in 15 s`);
+      this.logger.error(`retryDelay returned ${String(delay)}; retrying task "${msg.id}" in 15 s`, {
+        queue: msg.queue,
+        taskId: msg.id,
+        type: msg.type,
+        delayMs: FALLBACK_DELAY_MS,
+        error: `retryDelay returned ${String(delay)}`,
+      });
     } catch (thrown) {
-      this.params.logger.error(`retryDelay threw (${String(thrown)}); retrying task "${msg.id}" in 15 s`);
+      this.logger.error(`retryDelay threw (${errorText(thrown)}); retrying task "${msg.id}" in 15 s`, {
+        queue: msg.queue,
+        taskId: msg.id,
+        type: msg.type,
+        delayMs: FALLBACK_DELAY_MS,
+        error: errorText(thrown),
+      });
     }
     return FALLBACK_DELAY_MS;
   }
@@ -311,26 +360,40 @@ export class Recoverer {
     try {
       this.params.onRecovered?.(task);
     } catch (thrown) {
-      this.params.logger.error(`recoverer: onRecovered threw: ${String(thrown)}`);
+      this.logger.error(`recoverer: onRecovered threw: ${errorText(thrown)}`, {
+        queue: task.queue,
+        taskId: task.id,
+        error: errorText(thrown),
+      });
     }
   }
 
   /** Logs a failed run at warn once per outage (then at debug), and the end of the outage at info. */
   private reportHealth(failure: { queue: string; error: unknown } | undefined): void {
-    const { logger } = this.params;
+    const { logger } = this;
     if (failure === undefined) {
-      if (this.failing) logger.info("recoverer: Redis answers again; recovering tasks");
+      if (this.failing)
+        logger.info("recoverer: Redis answers again; recovering tasks", { operation: "recover" });
       this.failing = false;
       return;
     }
     const text =
       `recoverer: could not recover tasks of queue "${failure.queue}": ` +
       `${errorText(failure.error)}; next try in ${this.interval} ms`;
-    if (this.failing) logger.debug(text);
-    else logger.warn(text);
+    const fields = {
+      queue: failure.queue,
+      operation: "recover",
+      error: errorText(failure.error),
+      delayMs: this.interval,
+    };
+    if (this.failing) logger.debug(text, fields);
+    else logger.warn(text, fields);
     this.failing = true;
   }
 }
+
+/** The `outcome` log field of each recovery action. */
+const OUTCOME: Record<Plan["action"], string> = { retry: "retry", archive: "archived", expire: "expired" };
 
 /** The decoded msg, or why it cannot be read. */
 function decode(bytes: Uint8Array | null): TaskMessage | string {

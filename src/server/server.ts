@@ -14,10 +14,12 @@ import { Processor } from "./processor.js";
 import { Recoverer } from "./recoverer.js";
 import { Subscriber } from "./subscriber.js";
 
-type State = "new" | "active" | "stopped" | "closed";
+type State = "new" | "starting" | "active" | "stopped" | "closed";
 
 /** Longest wait for one shutdown step other than the processor's drain. */
 const STEP_TIMEOUT_MS = 1000;
+/** What a step still gets once the shutdown budget is spent, so that steps that are quick finish. */
+const MIN_STEP_MS = 50;
 
 /** The components of a running server. */
 interface Components {
@@ -63,24 +65,33 @@ export class Server {
   private readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
 
   /**
-   * @param redis a URL, ioredis options, or an ioredis connection you own (left open by `shutdown()`).
+   * @param redis a URL, ioredis options, or an ioredis connection you own (left open by `shutdown()`;
+   *   replacing it when it goes silent is then your job: ioredis `socketTimeout` and `keepAlive`).
+   *   Nothing connects before `start()`.
    * @param config see {@link ServerConfig}; every option has asynq's default.
    * @throws ValidationError for an invalid connection argument or option.
    */
   constructor(redis: RedisConnection, config: ServerConfig = {}) {
     this.config = resolveServerConfig(config);
-    // A server waits out Redis outages instead of failing commands after a few retries.
+    // A server waits out Redis outages instead of failing commands after a few retries; a silent
+    // connection is still replaced within commandTimeout, and outages are logged once each way.
+    const { connection, logger } = this.config;
     this.broker = new RedisBroker(
-      openConnection(redis, "server.constructor", { maxRetriesPerRequest: null }),
+      openConnection(redis, "server.constructor", connection, { maxRetriesPerRequest: null }),
+      { options: connection, waitOutOutages: true, logger },
     );
   }
 
   /**
-   * Starts processing with `handler` (a function or a ServeMux), and the background components:
-   * heartbeats and leases, the forwarder of scheduled tasks and retries, the recoverer of crashed
-   * workers' tasks, the janitor, cancelation, and the optional health check.
-   * @throws ValidationError when the handler is neither a function nor a ServeMux.
-   * @throws AsynqError (`ERR_SERVER_STATE`) when the server was started before.
+   * Connects to Redis, then starts processing with `handler` (a function or a ServeMux), and the
+   * background components: heartbeats and leases, the forwarder of scheduled tasks and retries, the
+   * recoverer of crashed workers' tasks, the janitor, cancelation, and the optional health check.
+   * Resolves once they run. Outages after that are waited out (and logged once each way).
+   * @throws ValidationError (synchronously) when the handler is neither a function nor a ServeMux.
+   * @throws AsynqError (`ERR_SERVER_STATE`, synchronously) when the server was started before.
+   * @throws ConnectionError (rejected, within `connectTimeout`) when Redis cannot be reached or used:
+   *   refused, unknown host, wrong password, DB index out of range. Nothing was written; `start()`
+   *   may be called again.
    */
   start(handler: Handler | ServeMux): Promise<void> {
     const fn = handler instanceof ServeMux ? handler.process : handler;
@@ -88,6 +99,22 @@ export class Server {
       throw new ValidationError("handler", handler, "expected a handler function or a ServeMux");
     }
     if (this.state !== "new") {
+      throw new AsynqError("ERR_SERVER_STATE", `server cannot start: it is ${this.state}`, {
+        op: "server.start",
+      });
+    }
+    this.state = "starting";
+    return this.begin(fn);
+  }
+
+  private async begin(fn: Handler): Promise<void> {
+    try {
+      await this.broker.connect("server.start");
+    } catch (error) {
+      if (this.state === "starting") this.state = "new";
+      throw error;
+    }
+    if (this.state !== "starting") {
       throw new AsynqError("ERR_SERVER_STATE", `server cannot start: it is ${this.state}`, {
         op: "server.start",
       });
@@ -102,8 +129,13 @@ export class Server {
     const queues = Object.entries(this.config.queues).map(([q, p]) => `${q}:${p}`);
     this.config.logger.info(
       `server ${this.id} started (concurrency ${this.config.concurrency}, queues ${queues.join(", ")})`,
+      {
+        component: "server",
+        serverId: this.id,
+        concurrency: this.config.concurrency,
+        queues: queues.join(","),
+      },
     );
-    return Promise.resolve();
   }
 
   /**
@@ -114,11 +146,19 @@ export class Server {
   async run(handler: Handler | ServeMux): Promise<void> {
     await this.start(handler);
     const onShutdown = (signal: NodeJS.Signals): void => {
-      this.config.logger.info(`${signal} received: shutting down`);
+      this.config.logger.info(`${signal} received: shutting down`, {
+        component: "server",
+        serverId: this.id,
+        signal,
+      });
       void this.shutdown();
     };
     const onStop = (): void => {
-      this.config.logger.info("SIGTSTP received: no new tasks will be taken");
+      this.config.logger.info("SIGTSTP received: no new tasks will be taken", {
+        component: "server",
+        serverId: this.id,
+        signal: "SIGTSTP",
+      });
       void this.stop();
     };
     process.on("SIGTERM", onShutdown);
@@ -138,7 +178,7 @@ export class Server {
     if (this.state !== "active") return;
     this.state = "stopped";
     await this.components?.processor.stop();
-    this.config.logger.info("server stopped taking new tasks");
+    this.config.logger.info("server stopped taking new tasks", { component: "server", serverId: this.id });
   }
 
   /**
@@ -182,7 +222,11 @@ export class Server {
     const c = this.components;
     // Each step is bounded: while Redis is unreachable the server's commands wait for it, and a
     // shutdown must not wait with them (what is left unwritten is the recoverer's, through leases).
-    const step = (what: string, work: Promise<unknown>, ms = STEP_TIMEOUT_MS) => this.bounded(what, work, ms);
+    // All steps together get shutdownTimeout + STEP_TIMEOUT_MS (+ MIN_STEP_MS for each step left
+    // once that is spent): 9.2 s at most with the default 8 s, Redis down or not.
+    const deadline = Date.now() + this.config.shutdownTimeout + STEP_TIMEOUT_MS;
+    const step = (what: string, work: Promise<unknown>, ms = STEP_TIMEOUT_MS) =>
+      this.bounded(what, work, Math.max(MIN_STEP_MS, Math.min(ms, deadline - Date.now())));
     if (c !== undefined) {
       await step("forwarder", c.forwarder.shutdown());
       await step("processor", c.processor.shutdown(), this.config.shutdownTimeout + 2 * STEP_TIMEOUT_MS);
@@ -198,7 +242,7 @@ export class Server {
       await step("heartbeater", c.heartbeater.shutdown());
     }
     await step("connection", this.broker.close());
-    this.config.logger.info(`server ${this.id} shut down`);
+    this.config.logger.info(`server ${this.id} shut down`, { component: "server", serverId: this.id });
     this.markClosed();
   }
 
@@ -214,7 +258,14 @@ export class Server {
       timedOut,
     ]);
     clearTimeout(timer);
-    if (late) this.config.logger.warn(`shutdown: ${what} did not stop within ${ms} ms (is Redis reachable?)`);
+    if (late) {
+      this.config.logger.warn(`shutdown: ${what} did not stop within ${ms} ms (is Redis reachable?)`, {
+        component: "server",
+        serverId: this.id,
+        operation: `stop ${what}`,
+        timeoutMs: ms,
+      });
+    }
   }
 
   private build(handler: Handler): Components {
@@ -234,7 +285,7 @@ export class Server {
         strictPriority: config.strictPriority,
         leaseDuration: config.leaseDuration,
         interval: config.heartbeatInterval,
-        status: () => (this.state === "new" ? "active" : this.state),
+        status: () => (this.state === "new" || this.state === "starting" ? "active" : this.state),
         tasks: () => processor.runningTasks(),
         onLeaseLost: (id) => processor.abort(id, "lease-lost"),
       }),
@@ -267,6 +318,7 @@ export class Server {
               ping: () => broker.ping(Math.max(1000, config.healthCheckInterval / 2)),
               logger,
               callback: config.healthCheck,
+              onFailure: (error) => broker.resetConnection(error),
               interval: config.healthCheckInterval,
             }),
     };

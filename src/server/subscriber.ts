@@ -1,6 +1,6 @@
 // The subscriber: listens on the cancelation channel and aborts the matching running task's signal
 // (reason "canceled"); the attempt then fails with "context canceled" and is retried (wire-format §4.26).
-import type { Logger } from "../internal/logger.js";
+import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
 
 /** What the subscriber needs from the broker. */
 export interface SubscriberBroker {
@@ -27,18 +27,22 @@ export class Subscriber {
 
   start(): void {
     if (this.subscription !== undefined) return;
-    const { logger } = this.params;
+    const logger = componentLogger(this.params.logger, "subscriber");
     this.subscription = this.params.broker.subscribeCancel(
       (id) => {
-        if (this.params.cancel(id)) logger.info(`task "${id}" canceled`);
+        // The attempt's own failure line follows, with the task's type, queue and outcome.
+        if (this.params.cancel(id)) logger.info(`task "${id}" canceled`, { taskId: id, aborted: "canceled" });
       },
       (event, error) => {
         if (event === "error" && !this.failing) {
           this.failing = true;
-          logger.warn(`cancelation channel lost, reconnecting: ${String(error)}`);
+          logger.warn(`cancelation channel lost, reconnecting: ${errorMessage(error)}`, {
+            operation: "subscribe",
+            error: errorMessage(error),
+          });
         } else if (event === "subscribed" && this.failing) {
           this.failing = false;
-          logger.info("cancelation channel back");
+          logger.info("cancelation channel back", { operation: "subscribe" });
         }
       },
     );

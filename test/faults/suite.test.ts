@@ -1,5 +1,6 @@
 // The fault-injection suite: a Server and a Client work through a TCP proxy while it misbehaves
-// (resets, latency, lost replies, a black hole, half-open connections). After each fault is over:
+// (resets, latency, lost replies, a black hole, half-open connections). After each fault is over
+// (a silent connection is replaced within about 6 s, docs in the README's "Connections"):
 // every task whose enqueue succeeded was handled at least once, none is stuck in a queue, every
 // enqueue settled (resolved, or rejected with a typed error), and doctor finds nothing wrong.
 import type { Redis } from "ioredis";
@@ -47,6 +48,21 @@ const FAULTS: Fault[] = [
         p.dropReplies({ durationMs: 300 });
         await sleep(500);
       }
+    },
+  },
+  {
+    name: "a black hole for 3 s (connections accepted, nothing answered; old ones stay silent)",
+    run: async (p) => {
+      p.blackhole();
+      await sleep(3000);
+      p.heal();
+    },
+  },
+  {
+    name: "every connection half-open for good (silent, never reset; new ones work)",
+    run: async (p) => {
+      p.halfOpen();
+      await sleep(1000);
     },
   },
 ];

@@ -1,6 +1,7 @@
 // The healthCheck callback end to end: called every healthCheckInterval with null while Redis answers
 // PING, with an Error while it is away, and with null again once it is back. The outage is a private
-// redis-server this file starts and stops (never the Redis other test files share).
+// redis-server this file starts and stops (never the Redis other test files share). A failed check
+// also replaces a connection that went half-open (through test/support/fault-proxy.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -9,7 +10,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ping } from "../../tools/redis.js";
 import { Server } from "../../src/server/server.js";
-import { testRedisUrl } from "../support/redis.js";
+import { FaultProxy } from "../support/fault-proxy.js";
+import { testDb, testRedisUrl } from "../support/redis.js";
 import { sleep } from "../support/server-helpers.js";
 import { collectingLogger, startServer, TEST_SERVER_DEFAULTS, waitFor } from "../support/server.js";
 
@@ -185,4 +187,50 @@ describe("healthCheck", () => {
       await server.shutdown();
     }
   });
+});
+
+describe("a failed health check", () => {
+  it(
+    "replaces a half-open connection at once, without waiting for commandTimeout",
+    { timeout: 30_000 },
+    async () => {
+      const proxy = await FaultProxy.start({ target: testRedisUrl() });
+      const calls: HealthCall[] = [];
+      try {
+        // commandTimeout 60 s: the watchdog would wait a minute; only the health check can act sooner.
+        const { logs } = await startServer(proxy.url(testDb()), () => Promise.resolve(), {
+          healthCheck: (error) => calls.push({ at: Date.now(), error }),
+          healthCheckInterval: 300,
+          commandTimeout: 60_000,
+        });
+        await waitFor(() => calls.length >= 2, "two health checks", { timeoutMs: 10_000 });
+        expect(calls.every((c) => c.error === null)).toBe(true);
+        const accepted = proxy.stats.accepted;
+
+        proxy.halfOpen();
+        const silencedAt = Date.now();
+        const failure = await waitFor(
+          () => calls.find((c) => c.at > silencedAt && c.error !== null),
+          "a failed health check",
+          { timeoutMs: 10_000 },
+        );
+        expect(failure.error!.message).toMatch(/did not answer PING/);
+        const healthy = await waitFor(
+          () => calls.find((c) => c.at > failure.at && c.error === null),
+          "a healthy check on the new connection",
+          { timeoutMs: 10_000 },
+        );
+        console.log(
+          `[health] healthy again ${healthy.at - silencedAt} ms after the connection went half-open`,
+        );
+        // Well before the minute of commandTimeout: the failed check made the server reconnect.
+        expect(healthy.at - silencedAt).toBeLessThan(15_000);
+        expect(proxy.stats.accepted).toBeGreaterThan(accepted);
+        const lines = logs.map((l) => l.message);
+        expect(lines.filter((l) => l.includes("connection lost"))).toHaveLength(1);
+      } finally {
+        await proxy.close();
+      }
+    },
+  );
 });

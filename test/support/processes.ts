@@ -269,6 +269,11 @@ export interface WorkerOptions {
   /** Record starts and completions in Redis (`test:*` keys) from the handler. */
   recordInRedis?: boolean;
   logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+  /**
+   * Leave `logger` and `logLevel` unset (the library's defaults: stderr, info) instead of logging
+   * `LOG` lines on stdout; `logLevel` is then ignored.
+   */
+  defaultLogging?: boolean;
 }
 
 /** One line a worker wrote on stdout, with when it arrived. */
@@ -324,6 +329,7 @@ export function spawnWorker(options: WorkerOptions): WorkerProcess {
   }
   if (options.recordInRedis === true) env.RECORD = "redis";
   env.LOG_LEVEL = options.logLevel ?? "info";
+  if (options.defaultLogging === true) env.DEFAULT_LOGGING = "1";
   delete env.NODE_OPTIONS; // vitest's own loader flags must not leak into the child
 
   const child = spawn(process.execPath, ["--import", "tsx", WORKER_FIXTURE], {

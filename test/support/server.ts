@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { onTestFinished } from "vitest";
 import type { RedisConnection } from "../../src/broker/connection.js";
 import { unixNanos } from "../../src/internal/clock.js";
-import type { Logger } from "../../src/internal/logger.js";
+import type { LogFields, Logger } from "../../src/internal/logger.js";
 import type { ServerConfig } from "../../src/server/config.js";
 import type { Handler, ServeMux } from "../../src/server/mux.js";
 import { Server } from "../../src/server/server.js";
@@ -43,6 +43,8 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
 export interface LogLine {
   level: "debug" | "info" | "warn" | "error";
   message: string;
+  /** The structured fields of the line; `{}` when none were given. */
+  fields: LogFields;
 }
 
 /** A logger that keeps every line, for assertions (and a quiet test output); `text()` joins them. */
@@ -50,8 +52,8 @@ export function collectingLogger(): { logger: Logger; lines: LogLine[]; text: ()
   const lines: LogLine[] = [];
   const at =
     (level: LogLine["level"]) =>
-    (message: string): void => {
-      lines.push({ level, message });
+    (message: string, fields?: LogFields): void => {
+      lines.push({ level, message, fields: fields ?? {} });
     };
   return {
     logger: { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") },
