@@ -11,13 +11,28 @@ import { parseArgs, USAGE } from "./lib/args.js";
 import { measureCeiling, type CeilingLine } from "./lib/ceiling.js";
 import { LIBS } from "./lib/libs.js";
 import { startPrivateRedis } from "./lib/redis.js";
-import { formatTable, roundedSummary, summarize, type RunRecord } from "./lib/report.js";
+import {
+  formatLayoutTable,
+  formatTable,
+  roundedLayouts,
+  roundedSummary,
+  summarize,
+  summarizeLayouts,
+  type RunRecord,
+} from "./lib/report.js";
 import { FULL, SMOKE, type Scenario } from "./lib/scenario.js";
 import { round } from "./lib/stats.js";
 import { commands } from "./scenarios/commands.js";
 import { enqueueBatch, enqueueOne } from "./scenarios/enqueue.js";
 import { latency } from "./scenarios/latency.js";
-import { process2x50, processC1, processC10, processC100 } from "./scenarios/process.js";
+import {
+  process10x5,
+  process2x50,
+  process4x25,
+  processC1,
+  processC10,
+  processC100,
+} from "./scenarios/process.js";
 
 const ALL: readonly Scenario[] = [
   enqueueOne,
@@ -26,6 +41,8 @@ const ALL: readonly Scenario[] = [
   processC10,
   processC100,
   process2x50,
+  process4x25,
+  process10x5,
   latency,
   commands,
 ];
@@ -62,23 +79,29 @@ async function main(): Promise<number> {
     const saved = JSON.parse(readFileSync(args.report, "utf8")) as {
       runs: RunRecord[];
       ceiling: CeilingLine[];
-      args: { rounds: number };
+      args: { rounds: number; bullRemoveOnComplete?: boolean };
       totalSeconds: number;
       machine: { cores: number; cpu: string; node: string; redis: string };
       bullmq: string;
     };
     const m = saved.machine;
     console.log(formatTable(summarize(ALL, saved.runs), saved.ceiling));
+    const layouts = summarizeLayouts(ALL, saved.runs);
+    if (layouts.length > 0) console.log(`\nProcessing layouts:\n\n${formatLayoutTable(layouts)}`);
     console.log(
-      `\nMedians of ${saved.args.rounds} round(s); ${m.cores} cores (${m.cpu}), Node ${m.node}, Redis ${m.redis}; BullMQ ${saved.bullmq}; total ${Math.round(saved.totalSeconds)} s`,
+      `\nMedians of ${saved.args.rounds} round(s); ${m.cores} cores (${m.cpu}), Node ${m.node}, Redis ${m.redis}; BullMQ ${saved.bullmq}${saved.args.bullRemoveOnComplete === true ? " (removeOnComplete)" : ""}; total ${Math.round(saved.totalSeconds)} s`,
     );
     return 0;
   }
   const unknown = args.scenarios.filter((n) => n !== "ceiling" && !ALL.some((s) => s.name === n));
   if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(", ")}`);
-  const chosen = args.scenarios.length === 0 ? ALL : ALL.filter((s) => args.scenarios.includes(s.name));
+  const chosen =
+    args.scenarios.length === 0
+      ? ALL.filter((s) => !args.smoke || s.inSmoke !== false)
+      : ALL.filter((s) => args.scenarios.includes(s.name));
   const withCeiling = args.scenarios.length === 0 || args.scenarios.includes("ceiling");
-  const sizes = args.smoke ? SMOKE : FULL;
+  const base = args.smoke ? SMOKE : FULL;
+  const sizes = args.tasks === undefined ? base : { ...base, process: args.tasks, processC1: args.tasks };
   const resultsDir = resolve(BENCH_DIR, "results");
   const out = resolve(args.out ?? resolve(resultsDir, args.smoke ? "smoke.json" : "latest.json"));
   const cpuProfDir = args.cpuProf ? resolve(resultsDir, "profiles") : undefined;
@@ -90,7 +113,7 @@ async function main(): Promise<number> {
 
   const redis = await startPrivateRedis();
   log(
-    `[bench] private redis-server ${redis.version} at ${redis.url}; ${args.rounds} round(s)${args.smoke ? " (smoke)" : ""}`,
+    `[bench] private redis-server ${redis.version} at ${redis.url}; ${args.rounds} round(s)${args.smoke ? " (smoke)" : ""}${args.bullRemoveOnComplete ? "; BullMQ removeOnComplete" : ""}`,
   );
   const runs: RunRecord[] = [];
   const failures: string[] = [];
@@ -103,7 +126,14 @@ async function main(): Promise<number> {
         for (const lib of LIBS) {
           const started = performance.now();
           try {
-            const result = await scenario.run(lib, { redis, sizes, round: r, cpuProfDir, log });
+            const result = await scenario.run(lib, {
+              redis,
+              sizes,
+              round: r,
+              cpuProfDir,
+              bullRemoveOnComplete: args.bullRemoveOnComplete,
+              log,
+            });
             // The 1-minute load average when the run ended: a busy machine shows up here.
             runs.push({ scenario: scenario.name, lib, round: r, load1: loadavg()[0] ?? 0, ...result });
             const took = ((performance.now() - started) / 1000).toFixed(1);
@@ -123,6 +153,7 @@ async function main(): Promise<number> {
   }
 
   const summary = summarize(chosen, runs);
+  const layouts = summarizeLayouts(chosen, runs);
   const seconds = (performance.now() - t0) / 1000;
   const table = formatTable(summary, ceiling);
   const cpu = cpus();
@@ -133,8 +164,10 @@ async function main(): Promise<number> {
     }
   ).version;
   console.log(`\n${table}\n`);
+  if (layouts.length > 0) console.log(`Processing layouts:\n\n${formatLayoutTable(layouts)}\n`);
+  const bullNote = args.bullRemoveOnComplete ? " (removeOnComplete)" : "";
   console.log(
-    `Medians of ${args.rounds} round(s); ${machine}; BullMQ ${bullmqVersion}; total ${seconds.toFixed(0)} s`,
+    `Medians of ${args.rounds} round(s); ${machine}; BullMQ ${bullmqVersion}${bullNote}; total ${seconds.toFixed(0)} s`,
   );
 
   mkdirSync(dirname(out), { recursive: true });
@@ -148,6 +181,7 @@ async function main(): Promise<number> {
     sizes,
     ceiling,
     summary: roundedSummary(summary),
+    layouts: roundedLayouts(layouts),
     runs: runs.map((r) => ({
       ...r,
       metrics: Object.fromEntries(Object.entries(r.metrics).map(([k, v]) => [k, round(v)])),

@@ -6,8 +6,12 @@ export interface Args {
   rounds: number;
   /** Scenario names to run; empty = all. */
   scenarios: string[];
+  /** Tasks of every processing scenario (overrides the sizes of --smoke or a full run). */
+  tasks: number | undefined;
   /** Write V8 CPU profiles of the worker children (bench/results/profiles/). */
   cpuProf: boolean;
+  /** BullMQ workers delete each job on completion, as asynq-ts does (default: BullMQ's, keep it). */
+  bullRemoveOnComplete: boolean;
   /** Where to write the JSON of every figure. */
   out: string | undefined;
   /** Print the table of a saved JSON instead of running. */
@@ -17,10 +21,14 @@ export interface Args {
 
 export const USAGE = `Usage: npm run bench [-- flags]   (or: npx tsx bench/run.ts [flags])
 
-  --smoke            one round, tiny counts (CI): finishes in well under a minute
+  --smoke            one round, tiny counts, without process-10x5 (CI): about 25 s
   --rounds N         rounds of A B (default 3; 1 with --smoke)
   --scenario a,b     only these scenarios (see the list below); repeatable
+  --tasks N          tasks of every processing scenario (process-*), instead of 100k (500 with --smoke)
   --cpu-prof         write a V8 CPU profile of every worker child to bench/results/profiles/
+  --bull-remove-on-complete
+                     BullMQ workers delete each job on completion (removeOnComplete: { count: 0 }),
+                     as asynq-ts deletes a task on success; default: BullMQ's default (keep it)
   --out FILE         JSON output (default bench/results/latest.json, smoke: bench/results/smoke.json)
   --report FILE      print the table of a saved JSON again (no run)
   --help             this text`;
@@ -34,7 +42,9 @@ export function parseArgs(argv: readonly string[]): Args {
     smoke: false,
     rounds: 0,
     scenarios: [],
+    tasks: undefined,
     cpuProf: false,
+    bullRemoveOnComplete: false,
     out: undefined,
     report: undefined,
     help: false,
@@ -65,8 +75,18 @@ export function parseArgs(argv: readonly string[]): Args {
             .filter((s) => s !== ""),
         );
         break;
+      case "--tasks": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 10_000_000)
+          throw new Error("--tasks must be an integer from 1 to 10,000,000");
+        args.tasks = n;
+        break;
+      }
       case "--cpu-prof":
         args.cpuProf = true;
+        break;
+      case "--bull-remove-on-complete":
+        args.bullRemoveOnComplete = true;
         break;
       case "--out":
         args.out = value();

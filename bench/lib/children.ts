@@ -38,6 +38,8 @@ export interface WorkerOptions {
   countWrites?: boolean;
   /** Write a V8 CPU profile of each child to this directory (`node --cpu-prof`). */
   cpuProfDir?: string;
+  /** BullMQ: delete each job on completion (`removeOnComplete: { count: 0 }`); asynq-ts ignores it. */
+  removeOnComplete?: boolean;
 }
 
 /** A running worker child. */
@@ -57,6 +59,7 @@ export class WorkerChild {
     const args = [...nodeArgs, WORKER, lib, url, String(concurrency)];
     if (options.record === true) args.push("--record");
     if (options.countWrites === true) args.push("--count-writes");
+    if (options.removeOnComplete === true) args.push("--remove-on-complete");
     this.child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     this.ready = new Promise((resolve, reject) => {

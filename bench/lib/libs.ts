@@ -3,27 +3,16 @@ import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { Client } from "../../src/index.js";
 import { processedTotalKey } from "../../src/wire/keys.js";
+import { ASYNQ_QUEUE, BULL_QUEUE, bullConnection, TASK_TYPE, type Lib } from "./names.js";
 
-/** The libraries compared. */
-export type Lib = "asynq-ts" | "bullmq";
-export const LIBS: readonly Lib[] = ["asynq-ts", "bullmq"];
+export { ASYNQ_QUEUE, BULL_QUEUE, bullConnection, LIBS, TASK_TYPE, type Lib } from "./names.js";
 
-/** asynq-ts queue, BullMQ queue name and task type / job name used everywhere. */
-export const ASYNQ_QUEUE = "default";
-export const BULL_QUEUE = "bench";
-export const TASK_TYPE = "bench:noop";
 export const PAYLOAD_BYTES = 100;
 
 /** A JSON payload whose encoding is exactly 100 bytes (for indexes below 10^12). */
 export function payload(i: number): { i: number; pad: string } {
   const bare = JSON.stringify({ i, pad: "" }).length;
   return { i, pad: "x".repeat(Math.max(0, PAYLOAD_BYTES - bare)) };
-}
-
-/** Host and port of a `redis://host:port/db` URL, as BullMQ's connection options. */
-export function bullConnection(url: string): { host: string; port: number; maxRetriesPerRequest: null } {
-  const parsed = new URL(url);
-  return { host: parsed.hostname, port: Number(parsed.port), maxRetriesPerRequest: null };
 }
 
 /** The producer side of one library. */
@@ -71,6 +60,23 @@ export async function openProducer(lib: Lib, url: string): Promise<Producer> {
 export async function completedCount(lib: Lib, admin: Redis): Promise<number> {
   if (lib === "asynq-ts") return Number((await admin.get(processedTotalKey(ASYNQ_QUEUE))) ?? 0);
   return admin.zcard(`bull:${BULL_QUEUE}:completed`);
+}
+
+/**
+ * How many of the `n` tasks enqueued before the workers started have completed, and the Redis
+ * commands that took. BullMQ jobs deleted on completion (`removeOnComplete`) leave no trace: then it
+ * is `n` minus the jobs still waiting or active.
+ */
+export async function completedOf(
+  lib: Lib,
+  admin: Redis,
+  n: number,
+  bullRemoveOnComplete: boolean,
+): Promise<{ completed: number; commands: number }> {
+  if (lib === "bullmq" && bullRemoveOnComplete) {
+    return { completed: n - (await unfinishedCount(lib, admin)), commands: 2 };
+  }
+  return { completed: await completedCount(lib, admin), commands: 1 };
 }
 
 /** Tasks of `lib` still waiting or running (0 once the queue is drained). */

@@ -116,6 +116,74 @@ export function formatTable(rows: readonly SummaryRow[], ceiling: readonly Ceili
   return out.join("\n");
 }
 
+/** One line of the layouts table: a processing scenario's medians. */
+export interface LayoutRow {
+  scenario: string;
+  processes: number;
+  concurrency: number;
+  tasksPerSec: { asynq: number; bullmq: number };
+  /** asynq-ts / BullMQ tasks/s. */
+  ratio: number;
+  /** Worker CPU seconds per 10k tasks, summed over the worker processes. */
+  workerCpuPer10k: { asynq: number; bullmq: number };
+  /** asynq-ts only: script calls and dequeue collisions per task. */
+  scriptCallsPerTask: number;
+  collisionsPerTask: number;
+}
+
+/** Medians of the processing scenarios (those with a layout), one line per layout, in scenario order. */
+export function summarizeLayouts(scenarios: readonly Scenario[], runs: readonly RunRecord[]): LayoutRow[] {
+  const rows: LayoutRow[] = [];
+  for (const scenario of scenarios) {
+    if (scenario.layout === undefined) continue;
+    const of = (lib: Lib, metric: string) =>
+      median(
+        runs
+          .filter((r) => r.scenario === scenario.name && r.lib === lib)
+          .map((r) => r.metrics[metric] ?? NaN),
+      );
+    if (!runs.some((r) => r.scenario === scenario.name)) continue;
+    const tasksPerSec = { asynq: of("asynq-ts", "tasksPerSec"), bullmq: of("bullmq", "tasksPerSec") };
+    rows.push({
+      scenario: scenario.name,
+      ...scenario.layout,
+      tasksPerSec,
+      ratio: tasksPerSec.asynq / tasksPerSec.bullmq,
+      workerCpuPer10k: { asynq: of("asynq-ts", "workerCpuPer10k"), bullmq: of("bullmq", "workerCpuPer10k") },
+      scriptCallsPerTask: of("asynq-ts", "scriptCallsPerTask"),
+      collisionsPerTask: of("asynq-ts", "collisionsPerTask"),
+    });
+  }
+  return rows;
+}
+
+/** The Markdown table of the processing layouts (processes x concurrency). */
+export function formatLayoutTable(rows: readonly LayoutRow[]): string {
+  const fixed = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : "n/a");
+  const out = [
+    "| layout (processes x concurrency) | asynq-ts tasks/s | BullMQ tasks/s | asynq-ts/BullMQ | worker CPU per 10k tasks, s (asynq-ts / BullMQ) | asynq-ts script calls per task | asynq-ts dequeue collisions per task |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const r of rows) {
+    out.push(
+      `| ${r.processes} x ${r.concurrency} | ${format(r.tasksPerSec.asynq, "tasks/s")} | ${format(r.tasksPerSec.bullmq, "tasks/s")} | ${fixed(r.ratio, 2)} | ${fixed(r.workerCpuPer10k.asynq, 3)} / ${fixed(r.workerCpuPer10k.bullmq, 3)} | ${fixed(r.scriptCallsPerTask, 3)} | ${fixed(r.collisionsPerTask, 3)} |`,
+    );
+  }
+  return out.join("\n");
+}
+
+/** Rounds every number of a layouts summary for the JSON. */
+export function roundedLayouts(rows: readonly LayoutRow[]): unknown[] {
+  return rows.map((r) => ({
+    ...r,
+    tasksPerSec: { asynq: round(r.tasksPerSec.asynq), bullmq: round(r.tasksPerSec.bullmq) },
+    ratio: round(r.ratio),
+    workerCpuPer10k: { asynq: round(r.workerCpuPer10k.asynq), bullmq: round(r.workerCpuPer10k.bullmq) },
+    scriptCallsPerTask: round(r.scriptCallsPerTask),
+    collisionsPerTask: round(r.collisionsPerTask),
+  }));
+}
+
 /** Rounds every number of a summary for the JSON. */
 export function roundedSummary(rows: readonly SummaryRow[]): unknown[] {
   return rows.map((r) => ({

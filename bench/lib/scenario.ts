@@ -63,6 +63,8 @@ export interface Context {
   round: number;
   /** Where worker children write CPU profiles (`--cpu-prof`), if asked. */
   cpuProfDir: string | undefined;
+  /** BullMQ workers delete a job on completion (`removeOnComplete: { count: 0 }`), as asynq-ts does. */
+  bullRemoveOnComplete: boolean;
   log: (line: string) => void;
 }
 
@@ -91,6 +93,10 @@ export interface Scenario {
   title: string;
   /** Run in the first round only (deterministic counts). */
   once?: boolean;
+  /** Left out of `--smoke` unless named with `--scenario` (default: included). */
+  inSmoke?: boolean;
+  /** Worker processes x concurrency of a processing scenario: a line of the layouts table. */
+  layout?: { processes: number; concurrency: number };
   rows: Row[];
   run(lib: Lib, ctx: Context): Promise<RunResult>;
 }

@@ -1,15 +1,15 @@
 // Worker child process: one asynq-ts Server or one BullMQ Worker with a no-op handler, driven over IPC.
 //
 //   node --import tsx bench/lib/worker.ts <asynq-ts|bullmq> <redis url> <concurrency> [--record] [--count-writes]
+//     [--remove-on-complete]   (BullMQ: delete each job on completion, as asynq-ts does by default)
 //
 // Protocol: the child sends {type:"ready"} once built; on {type:"start"} it starts processing; on
 // {type:"stop"} it sends {type:"report"} (CPU used since start, handler start times when --record,
 // socket writes when --count-writes)
-// and shuts down gracefully, then exits 0.
-import { Worker } from "bullmq";
-import { Server } from "../../src/index.js";
-import { ASYNQ_QUEUE, BULL_QUEUE, bullConnection, type Lib } from "./libs.js";
+// and shuts down gracefully, then exits 0. The child imports only the library it runs: loading both
+// took about 40% longer, which the layouts of many processes (10 x 5) pay ten times per run.
 import type { ChildMessage, ParentMessage } from "./children.js";
+import { ASYNQ_QUEUE, BULL_QUEUE, bullConnection, type Lib } from "./names.js";
 import { countSocketWrites, type WriteCounts } from "./socket-writes.js";
 import { wallMs } from "./stats.js";
 
@@ -32,6 +32,7 @@ const send = (message: ChildMessage): void => {
 let startWork: () => void;
 let shutdown: () => Promise<void>;
 if (lib === "asynq-ts") {
+  const { Server } = await import("../../src/index.js");
   const server = new Server(url, { concurrency, queues: { [ASYNQ_QUEUE]: 1 }, logLevel: "warn" });
   const handler = record
     ? (_task: unknown, ctx: { id: string }) => {
@@ -46,6 +47,7 @@ if (lib === "asynq-ts") {
   startWork = () => void server.start(handler);
   shutdown = () => server.shutdown();
 } else {
+  const { Worker } = await import("bullmq");
   const worker = new Worker(
     BULL_QUEUE,
     record
@@ -58,7 +60,12 @@ if (lib === "asynq-ts") {
           handled++;
           return Promise.resolve();
         },
-    { connection: bullConnection(url), concurrency, autorun: false },
+    {
+      connection: bullConnection(url),
+      concurrency,
+      autorun: false,
+      ...(flags.includes("--remove-on-complete") ? { removeOnComplete: { count: 0 } } : {}),
+    },
   );
   worker.on("error", (error) => console.error(`[bullmq worker] ${String(error)}`));
   await worker.waitUntilReady();

@@ -4,7 +4,7 @@
 // and counts the client's socket writes (syscalls) and bytes sent per task.
 import { Redis } from "ioredis";
 import { spawnWorkers } from "../lib/children.js";
-import { completedCount, openProducer, type Lib } from "../lib/libs.js";
+import { completedOf, openProducer, type Lib } from "../lib/libs.js";
 import { resetRedis } from "../lib/redis.js";
 import type { Context, Metrics, RunResult, Scenario } from "../lib/scenario.js";
 import { countSocketWrites, type WriteCounts } from "../lib/socket-writes.js";
@@ -64,10 +64,15 @@ async function runCommands(lib: Lib, ctx: Context): Promise<RunResult> {
     writes.set("batch", stopCounting());
     await switchTo("idle");
     await producer.close();
-    const [worker] = await spawnWorkers(lib, ctx.redis.url, 1, 10, { countWrites: true });
+    const [worker] = await spawnWorkers(lib, ctx.redis.url, 1, 10, {
+      countWrites: true,
+      removeOnComplete: ctx.bullRemoveOnComplete,
+    });
     await switchTo("process");
     worker!.start();
-    while ((await completedCount(lib, admin)) < 2 * n + 1) await sleep(10);
+    const total = 2 * n + 1;
+    while ((await completedOf(lib, admin, total, ctx.bullRemoveOnComplete)).completed < total)
+      await sleep(10);
     await switchTo("idle");
     const report = await worker!.stop();
     if (report.writes !== undefined) writes.set("process", report.writes);

@@ -48,6 +48,7 @@ async function runLatency(lib: Lib, ctx: Context): Promise<RunResult> {
   const [worker] = await spawnWorkers(lib, ctx.redis.url, 1, WORKER_CONCURRENCY, {
     record: true,
     cpuProfDir: ctx.cpuProfDir,
+    removeOnComplete: ctx.bullRemoveOnComplete,
   });
   const producer = await openProducer(lib, ctx.redis.url);
   let starts: [string, number][];

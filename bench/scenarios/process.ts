@@ -1,7 +1,8 @@
 // Processing throughput from a pre-filled queue, with memory per task (waiting and after completion)
-// and CPU per 10k tasks (worker processes and Redis) measured on the same run.
+// and CPU per 10k tasks (worker processes, summed, and Redis) measured on the same run. Layouts: one
+// process at concurrency 1, 10 and 100; 2 x 50, 4 x 25 and 10 x 5 (processes x concurrency).
 import { spawnWorkers } from "../lib/children.js";
-import { completedCount, openProducer, type Lib } from "../lib/libs.js";
+import { completedOf, openProducer, type Lib } from "../lib/libs.js";
 import { commandCalls, redisCpuSeconds, resetRedis, usedMemory } from "../lib/redis.js";
 import type { Context, RunResult, Scenario } from "../lib/scenario.js";
 import { sleep } from "../lib/stats.js";
@@ -10,6 +11,14 @@ const POLL_MS = 10;
 /** A run that has not drained by then has failed (a stuck worker, not a slow one). */
 const drainTimeoutMs = (n: number): number => 60_000 + n * 5;
 const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
+/**
+ * asynq-ts' dequeue.lua runs HMGET only when a candidate it was given is no longer the tail of
+ * pending, i.e. another worker claimed it first (or a replayed call finds its own claim, which needs
+ * a lost reply); it then stops claiming. No other script or command of a running asynq-ts worker runs
+ * HMGET, so HMGET calls during an asynq-ts run count the dequeue calls that collided.
+ */
+const ASYNQ_COLLISION_COMMAND = "hmget";
+const secondsSince = (t: number): number => (performance.now() - t) / 1000;
 
 async function fill(lib: Lib, ctx: Context, n: number): Promise<void> {
   const producer = await openProducer(lib, ctx.redis.url);
@@ -33,62 +42,86 @@ async function runProcessing(
   await resetRedis(admin);
   await sleep(50);
   const memBase = await usedMemory(admin);
+  let t = performance.now();
   await fill(lib, ctx, n);
+  const fillSeconds = secondsSince(t);
   await sleep(50);
   const memWaiting = await usedMemory(admin);
 
+  t = performance.now();
   const workers = await spawnWorkers(lib, ctx.redis.url, processes, concurrency, {
     cpuProfDir: ctx.cpuProfDir,
+    removeOnComplete: ctx.bullRemoveOnComplete,
   });
+  const spawnSeconds = secondsSince(t);
   let seconds: number;
   let redisCpu: number;
   let calls: Map<string, number>;
   let polls = 0;
+  let pollCommands = 0;
   try {
     await admin.config("RESETSTAT");
     const redisCpu0 = await redisCpuSeconds(admin);
     const t0 = performance.now();
     for (const w of workers) w.start();
-    while ((await completedCount(lib, admin)) < n) {
+    for (;;) {
+      const { completed, commands } = await completedOf(lib, admin, n, ctx.bullRemoveOnComplete);
+      pollCommands += commands;
+      if (completed >= n) break;
       polls++;
       if (performance.now() - t0 > drainTimeoutMs(n)) throw new Error(`${lib}: queue not drained in time`);
       await sleep(POLL_MS);
     }
-    seconds = (performance.now() - t0) / 1000;
+    seconds = secondsSince(t0);
     redisCpu = (await redisCpuSeconds(admin)) - redisCpu0;
     calls = await commandCalls(admin);
   } catch (error) {
     for (const w of workers) w.kill();
     throw error;
   }
+  t = performance.now();
   const reports = await Promise.all(workers.map((w) => w.stop()));
+  const stopSeconds = secondsSince(t);
   const handled = reports.reduce((sum, r) => sum + r.handled, 0);
   if (handled < n) throw new Error(`${lib}: handlers ran ${handled} times for ${n} tasks`);
+  // Summed over every worker process.
   const workerCpu = reports.reduce((sum, r) => sum + r.cpuSeconds, 0);
   await sleep(100);
   const memAfter = await usedMemory(admin);
   const keysLeft = await admin.dbsize();
 
-  // Our own polling (one read per poll, plus the INFO calls) is taken out of the command counts.
-  let total = -polls - 2;
+  // Our own polling (the completion reads, plus the INFO calls) is taken out of the command counts.
+  let total = -pollCommands - 2;
   let scripts = 0;
   for (const [command, count] of calls) {
     total += count;
     if (SCRIPT_COMMANDS.has(command)) scripts += count;
   }
+  const metrics: RunResult["metrics"] = {
+    tasksPerSec: n / seconds,
+    seconds,
+    workerCpuPer10k: (workerCpu * 10_000) / n,
+    redisCpuPer10k: (redisCpu * 10_000) / n,
+    memWaitingPerTask: (memWaiting - memBase) / n,
+    memAfterPerTask: (memAfter - memBase) / n,
+    keysLeft,
+    redisCommandsPerTask: total / n,
+    scriptCallsPerTask: scripts / n,
+  };
+  if (lib === "asynq-ts") metrics.collisionsPerTask = (calls.get(ASYNQ_COLLISION_COMMAND) ?? 0) / n;
   return {
-    metrics: {
-      tasksPerSec: n / seconds,
-      seconds,
-      workerCpuPer10k: (workerCpu * 10_000) / n,
-      redisCpuPer10k: (redisCpu * 10_000) / n,
-      memWaitingPerTask: (memWaiting - memBase) / n,
-      memAfterPerTask: (memAfter - memBase) / n,
-      keysLeft,
-      redisCommandsPerTask: total / n,
-      scriptCallsPerTask: scripts / n,
+    metrics,
+    extra: {
+      commandCalls: Object.fromEntries(calls),
+      handled,
+      polls,
+      // Wall seconds of each phase: only `seconds` (the drain) is timed for tasks/s.
+      phases: { fillSeconds, spawnSeconds, drainSeconds: seconds, stopSeconds },
+      // Per worker process: how the work and the CPU were shared out.
+      workers: reports.map((r) => ({ handled: r.handled, cpuSeconds: r.cpuSeconds })),
+      // Cores busy during the drain: worker processes and Redis (the harness' own polling excluded).
+      coresBusy: (workerCpu + redisCpu) / seconds,
     },
-    extra: { commandCalls: Object.fromEntries(calls), handled, polls },
   };
 }
 
@@ -123,6 +156,10 @@ function processing(processes: number, concurrency: number): Scenario {
     name,
     title: `processing, ${shape}`,
     rows,
+    layout: { processes, concurrency },
+    // Ten worker children per library cost the smoke run more in start-up than the other layouts do
+    // in all (see bench/README.md); 4 x 25 runs in the smoke, 10 x 5 in full runs.
+    inSmoke: !(processes === 10 && concurrency === 5),
     run: (lib, ctx) =>
       runProcessing(
         lib,
@@ -138,3 +175,5 @@ export const processC1 = processing(1, 1);
 export const processC10 = processing(1, 10);
 export const processC100 = processing(1, 100);
 export const process2x50 = processing(2, 50);
+export const process4x25 = processing(4, 25);
+export const process10x5 = processing(10, 5);
