@@ -8,6 +8,7 @@
 import type { Redis } from "ioredis";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
+import { doctor, formatReport } from "../../src/doctor/index.js";
 import type { Task } from "../../src/task.js";
 import * as keys from "../../src/wire/keys.js";
 import {
@@ -256,6 +257,9 @@ describe("a worker process stopped with SIGTERM", () => {
     }
     expect(await redis.scard("test:done")).toBe(0);
     expect(await checkInvariants(redis, Q)).toEqual([]);
+    // doctor agrees: the killed worker's registry entries were pruned by the survivors' heartbeats.
+    const report = await doctor(testRedisUrl());
+    expect(report.clean, formatReport(report)).toBe(true);
 
     // A clean shutdown removes the server's keys and their registrations.
     const k = serverKeys(victim);

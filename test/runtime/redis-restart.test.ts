@@ -15,6 +15,7 @@
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
+import { doctor, formatReport } from "../../src/doctor/index.js";
 import { TaskIdConflictError } from "../../src/errors.js";
 import { Server } from "../../src/server/server.js";
 import * as keys from "../../src/wire/keys.js";
@@ -120,6 +121,8 @@ async function expectAllCompletedOnce(admin: Redis, ids: string[]): Promise<{ fa
   // Every outcome but success counts a failure too: processed − failed = successful completions.
   expect(Number(c.processed) - Number(c.failed ?? 0)).toBe(ids.length);
   expect(await checkInvariants(admin, Q)).toEqual([]);
+  const report = await doctor(admin);
+  expect(report.clean, formatReport(report)).toBe(true);
   return { failed: Number(c.failed ?? 0) };
 }
 
