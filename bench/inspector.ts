@@ -11,15 +11,10 @@
 // BENCH_BATCHES (batch sizes compared for deleteAll, default "100,200,500,1000").
 // SLOWLOG settings are changed while the delete runs and restored afterwards; the slow log is reset.
 import { Redis } from "ioredis";
-import { readTaskRecord } from "../src/broker/inspect.js";
-import { listTaskRecords, seekTaskRecords } from "../src/broker/inspect-list.js";
-import {
-  MUTATE_BATCH,
-  mutateAllTasks,
-  mutateTasks,
-  replaceTaskMessage,
-} from "../src/broker/inspect-mutate.js";
-import { trimArchive } from "../src/broker/lifecycle.js";
+import { readTaskRecord } from "../src/broker/admin/read.js";
+import { listTaskRecords, seekTaskRecords } from "../src/broker/admin/list.js";
+import { MUTATE_BATCH, mutateAllTasks, mutateTasks, replaceTaskMessage } from "../src/broker/admin/mutate.js";
+import { trimArchive } from "../src/broker/finish/lifecycle.js";
 import { systemClock } from "../src/internal/clock.js";
 import { TaskAdmin, type TaskAdminBroker } from "../src/inspector/tasks.js";
 import * as keys from "../src/wire/keys.js";

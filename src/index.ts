@@ -34,8 +34,8 @@ export type {
   Repair,
   ContainerSizes,
 } from "./doctor/index.js";
-export type { RedisConnection } from "./broker/connection.js";
-export type { ConnectionOptions } from "./broker/connection-options.js";
+export type { RedisConnection } from "./broker/connection/connection.js";
+export type { ConnectionOptions } from "./broker/connection/options.js";
 export { Server } from "./server/server.js";
 export type { ServerConfig, FailedTaskInfo } from "./server/config.js";
 export { ServeMux, HandlerNotFoundError } from "./server/mux.js";

@@ -1,10 +1,15 @@
 // Second step of `npm run build`, after tsup (tools/tsup.config.ts) has written dist/<entry>.cjs and
-// dist/<entry>.d.cts: copies the Lua scripts to dist/scripts/, where the bundles read them, and writes
+// dist/<entry>.d.cts: copies the Lua scripts of src/broker/<domain>/ to dist/<domain>/, where the
+// bundles read them (the same paths relative to the bundle as to src/broker/scripts.ts), and writes
 // the ES module face of each entry point, a re-export of its CommonJS bundle (one copy of every class
 // whichever way the package is loaded).
 import { cpSync, readdirSync, writeFileSync } from "node:fs";
 
-cpSync("src/broker/scripts", "dist/scripts", { recursive: true });
+for (const entry of readdirSync("src/broker", { withFileTypes: true, recursive: true })) {
+  if (!entry.isFile() || !entry.name.endsWith(".lua")) continue;
+  const from = `${entry.parentPath ?? entry.path}/${entry.name}`;
+  cpSync(from, `dist/${from.slice("src/broker/".length)}`);
+}
 
 for (const file of readdirSync("dist")) {
   if (!file.endsWith(".cjs")) continue;

@@ -6,12 +6,12 @@
 //   dist/index.cjs    dist/index.d.cts    the implementation and its types (for `require`)
 //   dist/index.mjs    dist/index.d.mts    `export * from "./index.cjs"` (for `import`)
 //   dist/testing.*                        the same for `asynq-ts/testing`
-//   dist/scripts/                         the Lua scripts, read at run time
+//   dist/<domain>/*.lua                   the Lua scripts, read at run time
 //
-// The Lua files are found with `new URL("./scripts/<name>.lua", import.meta.url)` (src/broker/scripts.ts).
+// The Lua files are found with `new URL("./<domain>/<name>.lua", import.meta.url)` (src/broker/scripts.ts).
 // `shims` turns `import.meta.url` into the bundle's own file URL, so from dist/index.cjs they are read
-// in dist/scripts/, as from src/broker/scripts.ts they are read in src/broker/scripts/. The entries are
-// therefore all written at the top of dist/.
+// in dist/<domain>/, as from src/broker/scripts.ts they are read in src/broker/<domain>/. The entries
+// are therefore all written at the top of dist/.
 import { defineConfig } from "tsup";
 
 export default defineConfig({

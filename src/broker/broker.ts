@@ -3,30 +3,30 @@
 import type { Redis } from "ioredis";
 import { BrokerError, QueueNotFoundError, TaskNotFoundError } from "../errors.js";
 import * as keys from "../wire/keys.js";
-import { closeConnection, type OpenedConnection } from "./connection.js";
-import { ConnectionSupervisor, type RunOptions, type SupervisorParams } from "./supervisor.js";
-import { Enqueuer, type EnqueueOutcome, type EnqueueRequest } from "./enqueue.js";
-import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./inspect.js";
-import * as lifecycle from "./lifecycle.js";
-import { dequeue, newHint, type DequeueHint, type FinishedTask } from "./dequeue.js";
-import { PendingWaiter } from "./waiter.js";
-import { publishCancel, subscribeCancel, type CancelSubscription } from "./pubsub.js";
-import { forwardDue, type ForwardResult } from "./forward.js";
-import { deleteExpiredCompleted } from "./janitor.js";
-import * as recover from "./recover.js";
-import * as heartbeat from "./heartbeat.js";
-import * as inspectQueues from "./inspect-queues.js";
-import * as inspectServers from "./inspect-servers.js";
-import * as inspectList from "./inspect-list.js";
-import * as inspectMutate from "./inspect-mutate.js";
-import { removeQueue, type QueueRemovalResult, type RemovalRefusal } from "./inspect-queues-remove.js";
+import { closeConnection, type OpenedConnection } from "./connection/connection.js";
+import { ConnectionSupervisor, type RunOptions, type SupervisorParams } from "./connection/supervisor.js";
+import { Enqueuer, type EnqueueOutcome, type EnqueueRequest } from "./enqueue/enqueue.js";
+import { readQueueSizes, readTaskRecord, type QueueSizes, type TaskRecord } from "./admin/read.js";
+import * as lifecycle from "./finish/lifecycle.js";
+import { dequeue, newHint, type DequeueHint, type FinishedTask } from "./fetch/dequeue.js";
+import { PendingWaiter } from "./fetch/waiter.js";
+import { publishCancel, subscribeCancel, type CancelSubscription } from "./upkeep/pubsub.js";
+import { forwardDue, type ForwardResult } from "./upkeep/forward.js";
+import { deleteExpiredCompleted } from "./upkeep/janitor.js";
+import * as recover from "./upkeep/recover.js";
+import * as heartbeat from "./upkeep/heartbeat.js";
+import * as inspectQueues from "./admin/queues.js";
+import * as inspectServers from "./admin/servers.js";
+import * as inspectList from "./admin/list.js";
+import * as inspectMutate from "./admin/mutate.js";
+import { removeQueue, type QueueRemovalResult, type RemovalRefusal } from "./admin/queue-removal.js";
 import type { ServerInfo, TaskMessage, WorkerInfo } from "../wire/messages.js";
 import { encodeTaskMessage } from "../wire/proto.js";
 
-export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "./enqueue.js";
-export type { QueueSizes, TaskRecord } from "./inspect.js";
-export type { ForwardResult } from "./forward.js";
-export type { FinishedTask } from "./dequeue.js";
+export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "./enqueue/enqueue.js";
+export type { QueueSizes, TaskRecord } from "./admin/read.js";
+export type { ForwardResult } from "./upkeep/forward.js";
+export type { FinishedTask } from "./fetch/dequeue.js";
 
 /** A task moved from pending to active by {@link Broker.dequeue}. */
 export interface DequeuedTask {

@@ -1,4 +1,4 @@
-// Lua scripts: loaded from the .lua files beside this module, called by SHA, reloaded on NOSCRIPT.
+// Lua scripts: loaded from the .lua files of the broker's domain folders, called by SHA, reloaded on NOSCRIPT.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { ChainableCommander, Redis } from "ioredis";
@@ -33,16 +33,25 @@ export class LuaScript {
   }
 
   /**
-   * Reads `scripts/<name>.lua`, replacing each `-- @include <lib>` line with `scripts/lib/<lib>.lua`
-   * (Redis scripts cannot load one another; shared Lua lives once, in lib/).
-   * `scripts/` is beside this module in src/, and beside the bundle (dist/index.cjs, where the build
-   * turns `import.meta.url` into the bundle's file URL) in the package: see tools/tsup.config.ts.
+   * Reads `<domain>/<name>.lua` (e.g. `fetch/dequeue`), replacing each `-- @include <lib>` line with
+   * `lua/<lib>.lua`: Redis scripts cannot load one another, so shared Lua lives once, in lua/. An
+   * included file may include others; each is pulled in once, where it is first named, so a file
+   * can name what it needs without the caller ordering the includes.
+   *
+   * The paths are relative to this module in src/broker/, and to the bundle in the package
+   * (dist/index.cjs, where the build turns `import.meta.url` into the bundle's file URL and copies
+   * the Lua files to the same relative places: tools/finish-build.mjs).
    */
   static fromFile(name: string): LuaScript {
-    const read = (path: string): string =>
-      readFileSync(new URL(`./scripts/${path}.lua`, import.meta.url), "utf8");
-    const source = read(name).replace(/^-- @include ([a-z_]+)\n/gm, (_, lib: string) => read(`lib/${lib}`));
-    return new LuaScript(name, source);
+    const read = (path: string): string => readFileSync(new URL(`./${path}.lua`, import.meta.url), "utf8");
+    const included = new Set<string>();
+    const expand = (text: string): string =>
+      text.replace(/^-- @include ([a-z_]+)\n/gm, (_, lib: string) => {
+        if (included.has(lib)) return "";
+        included.add(lib);
+        return expand(read(`lua/${lib}`));
+      });
+    return new LuaScript(name, expand(read(name)));
   }
 }
 

@@ -1,7 +1,7 @@
 // The Client: validates tasks and writes them to Redis the way Go asynq's client does.
 import { RedisBroker, type Broker } from "../broker/broker.js";
-import { openConnection, type RedisConnection } from "../broker/connection.js";
-import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection-options.js";
+import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
+import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection/options.js";
 import { BrokerError, DuplicateTaskError, TaskIdConflictError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import type { Task, TaskInfo, TaskState } from "../task.js";

@@ -1,7 +1,7 @@
 // Doctor's audit: one SCAN over the keyspace in batches, then each queue's containers, then the global registries.
-import * as broker from "../broker/doctor.js";
-import type { ContainerRef } from "../broker/doctor.js";
-import * as repairs from "../broker/doctor-repair.js";
+import * as broker from "../broker/doctor/reads.js";
+import type { ContainerRef } from "../broker/doctor/reads.js";
+import * as repairs from "../broker/doctor/repair.js";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
 import { escapeGlob } from "./classify.js";

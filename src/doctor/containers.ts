@@ -1,9 +1,9 @@
 // Doctor's checks from the containers' side: dangling and misplaced IDs, leases, groups and aggregation sets.
-import * as broker from "../broker/doctor.js";
-import * as snapshot from "../broker/doctor-snapshot.js";
-import type { ContainerRef } from "../broker/doctor.js";
-import type { TaskSnapshot } from "../broker/doctor-snapshot.js";
-import * as repairs from "../broker/doctor-repair.js";
+import * as broker from "../broker/doctor/reads.js";
+import * as snapshot from "../broker/doctor/snapshot.js";
+import type { ContainerRef } from "../broker/doctor/reads.js";
+import type { TaskSnapshot } from "../broker/doctor/snapshot.js";
+import * as repairs from "../broker/doctor/repair.js";
 import * as keys from "../wire/keys.js";
 import { TASK_STATES, type TaskState } from "../wire/keys.js";
 import { homeOf, type Context, type QueueState } from "./context.js";

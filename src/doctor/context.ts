@@ -1,7 +1,7 @@
 // Doctor's working state: options, per-queue accumulators and list indexes, shared by the audit's passes.
 import type { Redis } from "ioredis";
-import * as broker from "../broker/doctor.js";
-import type { ContainerRef } from "../broker/doctor.js";
+import * as broker from "../broker/doctor/reads.js";
+import type { ContainerRef } from "../broker/doctor/reads.js";
 import type { Clock } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
 import type { TaskState } from "../wire/keys.js";

@@ -1,8 +1,8 @@
 // Doctor's repairs: what --fix does for each kind of damage, as RepairFns over the broker's re-verifying scripts.
 import type { Redis } from "ioredis";
-import type { ContainerRef } from "../broker/doctor.js";
-import * as repairs from "../broker/doctor-repair.js";
-import type { Companion, RestoreTarget } from "../broker/doctor-repair.js";
+import type { ContainerRef } from "../broker/doctor/reads.js";
+import * as repairs from "../broker/doctor/repair.js";
+import type { Companion, RestoreTarget } from "../broker/doctor/repair.js";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
 import type { TaskState } from "../wire/keys.js";

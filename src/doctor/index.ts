@@ -1,7 +1,7 @@
 // Library entry of the doctor: audit a live Redis for broken task-key invariants and, with `fix`, repair them.
-import { verifyConnection } from "../broker/connect-check.js";
-import { DEFAULT_CONNECTION_OPTIONS } from "../broker/connection-options.js";
-import { openConnection, type RedisConnection } from "../broker/connection.js";
+import { verifyConnection } from "../broker/connection/check.js";
+import { DEFAULT_CONNECTION_OPTIONS } from "../broker/connection/options.js";
+import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
 import { AsynqError, BrokerError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { audit } from "./audit.js";

@@ -1,10 +1,10 @@
 // Doctor's main pass over one SCAN batch: classify each key, then check task hashes, locks, TTLs and types.
-import * as broker from "../broker/doctor.js";
-import * as snapshot from "../broker/doctor-snapshot.js";
-import * as repairs from "../broker/doctor-repair.js";
+import * as broker from "../broker/doctor/reads.js";
+import * as snapshot from "../broker/doctor/snapshot.js";
+import * as repairs from "../broker/doctor/repair.js";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
-import { STATS_TTL_SECONDS } from "../broker/lifecycle.js";
+import { STATS_TTL_SECONDS } from "../broker/finish/lifecycle.js";
 import { classifyKey, type KeyClass } from "./classify.js";
 import { queueState, type Context, type QueueState } from "./context.js";
 import { repair } from "./fix.js";

@@ -1,5 +1,5 @@
 // Doctor's list checks that stay O(N): confirming misses by a pass over a long list, and partitioned indexes.
-import * as broker from "../broker/doctor.js";
+import * as broker from "../broker/doctor/reads.js";
 import * as keys from "../wire/keys.js";
 import type { TaskState } from "../wire/keys.js";
 import { escapeGlob } from "./classify.js";

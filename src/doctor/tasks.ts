@@ -1,7 +1,7 @@
 // Doctor's checks of task hashes: corrupt records, and hashes their state's container does not hold (orphans).
-import * as broker from "../broker/doctor.js";
-import * as snapshot from "../broker/doctor-snapshot.js";
-import type { ContainerRef, TaskFields } from "../broker/doctor.js";
+import * as broker from "../broker/doctor/reads.js";
+import * as snapshot from "../broker/doctor/snapshot.js";
+import type { ContainerRef, TaskFields } from "../broker/doctor/reads.js";
 import * as keys from "../wire/keys.js";
 import { TASK_STATES, type TaskState } from "../wire/keys.js";
 import type { TaskMessage } from "../wire/messages.js";

@@ -2,8 +2,8 @@
 // wire-format §4.28 says, so that what asynqmon and Go's Inspector show agrees with it. The work is done by
 // three parts (tasks.ts, queues.ts, servers.ts); this class is the one flat API over them.
 import { RedisBroker, type Broker, type QueueSizes } from "../broker/broker.js";
-import { openConnection, type RedisConnection } from "../broker/connection.js";
-import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection-options.js";
+import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
+import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection/options.js";
 import { CorruptTaskError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";

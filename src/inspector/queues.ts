@@ -1,6 +1,6 @@
 // Inspector queue operations (wire-format §4.28.1, §4.28.2, §4.28.9, §4.28.11): queue info, history, groups,
 // pause/unpause and removal, with their public result types and typed errors.
-import type { QueueAdminBroker } from "../broker/inspect-queues.js";
+import type { QueueAdminBroker } from "../broker/admin/queues.js";
 import {
   BrokerError,
   QueueNotEmptyError,
@@ -10,7 +10,7 @@ import {
 } from "../errors.js";
 import type { Clock } from "../internal/clock.js";
 
-export type { QueueAdminBroker } from "../broker/inspect-queues.js";
+export type { QueueAdminBroker } from "../broker/admin/queues.js";
 
 /** A snapshot of one queue (asynq's QueueInfo). */
 export interface QueueInfo {

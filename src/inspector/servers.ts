@@ -5,7 +5,7 @@ import type {
   RawRecord,
   ServerAdminBroker,
   ServerStateRecords,
-} from "../broker/inspect-servers.js";
+} from "../broker/admin/servers.js";
 import { BrokerError, NotClusterError, ValidationError } from "../errors.js";
 import type { Clock } from "../internal/clock.js";
 import { GO_ZERO_TIME_SECONDS, type Timestamp } from "../wire/messages.js";
@@ -19,7 +19,7 @@ import {
 import * as keys from "../wire/keys.js";
 import { checkName } from "./queues.js";
 
-export type { ClusterNode, ServerAdminBroker } from "../broker/inspect-servers.js";
+export type { ClusterNode, ServerAdminBroker } from "../broker/admin/servers.js";
 export type { OptionValue } from "../wire/option-strings.js";
 
 /** A task being processed, as its server reports it (refreshed every 5 s). */

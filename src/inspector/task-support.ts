@@ -1,7 +1,7 @@
 // Support of the inspector's task operations (src/inspector/tasks.ts): argument checks, stored records to TaskInfo, outcomes to typed errors.
-import type { ListedRecord, SeekCursor, SeekPage, TaskSource } from "../broker/inspect-list.js";
-import type { BulkSource, MutationOutcome, ReplaceOutcome, TaskOp } from "../broker/inspect-mutate.js";
-import type { TaskRecord } from "../broker/inspect.js";
+import type { ListedRecord, SeekCursor, SeekPage, TaskSource } from "../broker/admin/list.js";
+import type { BulkSource, MutationOutcome, ReplaceOutcome, TaskOp } from "../broker/admin/mutate.js";
+import type { TaskRecord } from "../broker/admin/read.js";
 import { CorruptTaskError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.js";
 import type { TaskInfo } from "../task.js";
 import { taskInfoFromMessage } from "../task-info.js";

@@ -1,6 +1,6 @@
 // Inspector task operations: list, iterate, delete, archive, run and update tasks (wire-format §4.28.3-§4.28.8), with argument checks and typed errors.
-import type { SeekCursor, TaskSource } from "../broker/inspect-list.js";
-import type { BulkSource, TaskOp } from "../broker/inspect-mutate.js";
+import type { SeekCursor, TaskSource } from "../broker/admin/list.js";
+import type { BulkSource, TaskOp } from "../broker/admin/mutate.js";
 import { encodePayload } from "../client/payload.js";
 import { CorruptTaskError, QueueNotFoundError, TaskNotFoundError, TaskStateError } from "../errors.js";
 import type { Clock } from "../internal/clock.js";

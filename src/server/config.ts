@@ -5,7 +5,7 @@ import {
   resolveConnectionOptions,
   type ConnectionOptions,
   type ResolvedConnectionOptions,
-} from "../broker/connection-options.js";
+} from "../broker/connection/options.js";
 import { ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { consoleLogger, leveledLogger, type Logger, type LogLevel } from "../internal/logger.js";

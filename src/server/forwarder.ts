@@ -1,6 +1,6 @@
 // The forwarder: moves scheduled and retry tasks whose time has come to pending (or back into their group).
 import { Periodic } from "./periodic.js";
-import type { ForwardResult } from "../broker/forward.js";
+import type { ForwardResult } from "../broker/upkeep/forward.js";
 import type { Clock } from "../internal/clock.js";
 import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
 import { QueueBackoff } from "./queue-backoff.js";

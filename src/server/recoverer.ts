@@ -1,6 +1,6 @@
 // The recoverer: at start, then every minute, retries or archives active tasks whose worker is gone (wire-format §5.8).
 import type { Broker } from "../broker/broker.js";
-import type { LeaseGuard } from "../broker/recover.js";
+import type { LeaseGuard } from "../broker/upkeep/recover.js";
 import { AsynqError } from "../errors.js";
 import { unixSeconds, type Clock } from "../internal/clock.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
@@ -19,7 +19,7 @@ export class LeaseExpiredError extends AsynqError {
   }
 }
 
-export type { LeaseGuard } from "../broker/recover.js";
+export type { LeaseGuard } from "../broker/upkeep/recover.js";
 
 /** An active task seen by a listing, with its encoded msg (null when the hash has none, or is gone). */
 export interface RecoveryCandidate {

@@ -2,7 +2,7 @@
 // It wires the components; each has the same shape (built from params, start(), shutdown()).
 import { randomUUID } from "node:crypto";
 import { RedisBroker, type Broker } from "../broker/broker.js";
-import { openConnection, type RedisConnection } from "../broker/connection.js";
+import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
 import { AsynqError, ValidationError } from "../errors.js";
 import { resolveServerConfig, type ResolvedServerConfig, type ServerConfig } from "./config.js";
 import { Forwarder } from "./forwarder.js";

@@ -4,7 +4,7 @@ import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
 import { RedisBroker } from "../../src/broker/broker.js";
-import { dequeue, newHint, type DequeueHint, type FinishedTask } from "../../src/broker/dequeue.js";
+import { dequeue, newHint, type DequeueHint, type FinishedTask } from "../../src/broker/fetch/dequeue.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
 import { Finisher } from "../../src/server/finisher.js";
 import * as keys from "../../src/wire/keys.js";

@@ -4,8 +4,8 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
-import { dequeue, newHint } from "../../src/broker/dequeue.js";
-import { requeue } from "../../src/broker/lifecycle.js";
+import { dequeue, newHint } from "../../src/broker/fetch/dequeue.js";
+import { requeue } from "../../src/broker/finish/lifecycle.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
@@ -15,7 +15,7 @@ import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
 const Q = "default";
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
 const LEASE = NOW + 30_000;
-const script = LuaScript.fromFile("dequeue");
+const script = LuaScript.fromFile("fetch/dequeue");
 
 let redis: Redis;
 let client: Client;

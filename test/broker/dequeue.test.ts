@@ -2,7 +2,7 @@
 import { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
-import { dequeue } from "../../src/broker/dequeue.js";
+import { dequeue } from "../../src/broker/fetch/dequeue.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
@@ -34,7 +34,7 @@ async function enqueue(...ids: string[]): Promise<void> {
 function claimScript(candidate: string, h: number): Promise<unknown> {
   return runScript(
     redis,
-    LuaScript.fromFile("dequeue"),
+    LuaScript.fromFile("fetch/dequeue"),
     [
       keys.pendingKey(Q),
       keys.pausedKey(Q),

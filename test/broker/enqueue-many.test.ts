@@ -12,7 +12,7 @@ import {
   enqueueManyScript,
   MAX_TASKS_PER_CALL,
   type EnqueueRequest,
-} from "../../src/broker/enqueue.js";
+} from "../../src/broker/enqueue/enqueue.js";
 import { runScript } from "../../src/broker/scripts.js";
 import { resolveTask } from "../../src/client/options.js";
 import { BrokerError } from "../../src/errors.js";

@@ -3,8 +3,8 @@
 import type { Redis } from "ioredis";
 import { beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
-import { dequeue } from "../../src/broker/dequeue.js";
-import * as lifecycle from "../../src/broker/lifecycle.js";
+import { dequeue } from "../../src/broker/fetch/dequeue.js";
+import * as lifecycle from "../../src/broker/finish/lifecycle.js";
 import { decodeTaskMessage, encodeTaskMessage } from "../../src/wire/proto.js";
 import { freshRedis, testRedisUrl } from "../support/redis.js";
 

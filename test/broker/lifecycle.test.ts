@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
 import type { EnqueueOptions } from "../../src/client/options.js";
-import { dequeue } from "../../src/broker/dequeue.js";
+import { dequeue } from "../../src/broker/fetch/dequeue.js";
 import {
   STATS_TTL_SECONDS,
   archive,
@@ -18,7 +18,7 @@ import {
   retry,
   trimArchive,
   writeResult,
-} from "../../src/broker/lifecycle.js";
+} from "../../src/broker/finish/lifecycle.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import type { TaskMessage } from "../../src/wire/messages.js";
@@ -417,14 +417,14 @@ describe("scripts", () => {
     expect(await writeResult(redis, Q, "f1", new Uint8Array([1]))).toBe("not-found");
   });
 
-  it("include the shared counter and lock code from lib/", () => {
+  it("include the shared counter and lock code from lua/", () => {
     const lib = (name: string): string =>
-      readFileSync(new URL(`../../src/broker/scripts/lib/${name}.lua`, import.meta.url), "utf8");
+      readFileSync(new URL(`../../src/broker/lua/${name}.lua`, import.meta.url), "utf8");
     for (const name of ["done", "mark_complete", "retry", "archive", "delete_active"]) {
-      expect(LuaScript.fromFile(name).source).toContain(lib("counters"));
+      expect(LuaScript.fromFile(`finish/${name}`).source).toContain(lib("counters"));
     }
     for (const name of ["done", "mark_complete", "archive", "delete_active"]) {
-      expect(LuaScript.fromFile(name).source).toContain(lib("lock"));
+      expect(LuaScript.fromFile(`finish/${name}`).source).toContain(lib("lock"));
     }
   });
 });

@@ -5,15 +5,17 @@ import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { enqueueCall, type EnqueueRequest } from "../../src/broker/enqueue.js";
+import { enqueueCall, type EnqueueRequest } from "../../src/broker/enqueue/enqueue.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import { startPrivateRedis, type PrivateRedis } from "../support/processes.js";
 import { newTaskMessage } from "../../src/wire/proto.js";
 import { uniqueKey } from "../../src/wire/unique.js";
 
-const SCRIPTS_DIR = new URL("../../src/broker/scripts/", import.meta.url);
-const files = readdirSync(SCRIPTS_DIR)
-  .filter((f) => f.endsWith(".lua"))
+/** The broker's folder: each domain folder holds its scripts; lua/ holds the shared includes. */
+const BROKER_DIR = new URL("../../src/broker/", import.meta.url);
+/** Every script, as `<domain>/<name>.lua`. */
+const files = readdirSync(BROKER_DIR, { recursive: true, encoding: "utf8" })
+  .filter((f) => f.endsWith(".lua") && !f.startsWith("lua/"))
   .sort();
 
 interface Documented {
@@ -37,7 +39,7 @@ interface ParsedScript {
   argv: Documented;
 }
 
-/** A script as Redis gets it: its `-- @include` lines replaced by the shared Lua of scripts/lib/. */
+/** A script as Redis gets it: its `-- @include` lines replaced by the shared Lua of lua/. */
 function parse(file: string): ParsedScript {
   const name = file.replace(/\.lua$/, "");
   return parseSource(name, LuaScript.fromFile(name).source);
@@ -248,13 +250,20 @@ function concatenations(script: ParsedScript): string[] {
 describe("Lua script files", () => {
   it("finds the scripts", () => {
     expect(files.length).toBeGreaterThanOrEqual(8);
-    expect(files).toEqual(expect.arrayContaining(["enqueue.lua", "enqueue_unique.lua", "get_task_info.lua"]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "enqueue/enqueue.lua",
+        "enqueue/enqueue_unique.lua",
+        "admin/get_task_info.lua",
+      ]),
+    );
   });
 
   describe.each(files.map((f) => [f, parse(f)] as const))("%s", (_, script) => {
     it("opens with a header naming the script", () => {
       expect(script.header.length).toBeGreaterThan(3);
-      expect(script.header[0]).toMatch(new RegExp(`^-- ${script.name}: \\S`));
+      const base = script.name.slice(script.name.lastIndexOf("/") + 1);
+      expect(script.header[0]).toMatch(new RegExp(`^-- ${base}: \\S`));
     });
 
     it("documents every KEYS[n] it uses, and uses every KEYS[n] it documents", () => {
@@ -480,22 +489,26 @@ describe("runScript", () => {
     expect(await redis.get("runs")).toBe("1");
   });
 
-  it("loads every script file with its includes expanded, and the SHA1 of that source", () => {
+  it("loads every script file with its includes expanded, each once, and the SHA1 of that source", () => {
+    const lib = (name: string): string => readFileSync(new URL(`lua/${name}.lua`, BROKER_DIR), "utf8");
     for (const file of files) {
       const script = LuaScript.fromFile(file.replace(/\.lua$/, ""));
-      const raw = readFileSync(new URL(file, SCRIPTS_DIR), "utf8");
-      const includes = [...raw.matchAll(/^-- @include ([a-z_]+)$/gm)].map((m) => m[1]!);
-      const expanded = includes.reduce(
-        (source, lib) =>
-          source.replace(
-            `-- @include ${lib}\n`,
-            readFileSync(new URL(`lib/${lib}.lua`, SCRIPTS_DIR), "utf8"),
-          ),
-        raw,
-      );
+      const raw = readFileSync(new URL(file, BROKER_DIR), "utf8");
+      // Expected: depth first, each library at the place it is first named, never twice.
+      const seen = new Set<string>();
+      const expand = (text: string): string =>
+        text.replace(/^-- @include ([a-z_]+)\n/gm, (_, name: string) => {
+          if (seen.has(name)) return "";
+          seen.add(name);
+          return expand(lib(name));
+        });
+      const expanded = expand(raw);
       expect(script.source).toBe(expanded);
       expect(script.source).not.toContain("@include");
       expect(script.sha).toBe(createHash("sha1").update(expanded).digest("hex"));
+      // A library function is defined once in the source Redis gets.
+      const defined = [...expanded.matchAll(/^local function (\w+)/gm)].map((m) => m[1]!);
+      expect(new Set(defined).size, file).toBe(defined.length);
     }
   });
 

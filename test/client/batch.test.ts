@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_TASKS_PER_CALL } from "../../src/broker/enqueue.js";
+import { MAX_TASKS_PER_CALL } from "../../src/broker/enqueue/enqueue.js";
 import { Client, type BatchResult } from "../../src/client/client.js";
 import { AsynqError, BrokerError, DuplicateTaskError, TaskIdConflictError } from "../../src/errors.js";
 import { ManualClock, unixNanos } from "../../src/internal/clock.js";

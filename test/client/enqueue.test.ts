@@ -3,7 +3,7 @@
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { REGISTRATION_REFRESH_MS } from "../../src/broker/enqueue.js";
+import { REGISTRATION_REFRESH_MS } from "../../src/broker/enqueue/enqueue.js";
 import { Client } from "../../src/client/client.js";
 import { AsynqError, BrokerError, DuplicateTaskError, TaskIdConflictError } from "../../src/errors.js";
 import { ManualClock, unixNanos } from "../../src/internal/clock.js";

@@ -1,8 +1,8 @@
 // Doctor on a real Redis: each kind of damage, made by hand on top of real tasks, is found alone and repaired.
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { dequeue } from "../../src/broker/dequeue.js";
-import { archive } from "../../src/broker/lifecycle.js";
+import { dequeue } from "../../src/broker/fetch/dequeue.js";
+import { archive } from "../../src/broker/finish/lifecycle.js";
 import { unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import { decodeTaskMessage, encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";

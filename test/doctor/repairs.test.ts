@@ -1,7 +1,7 @@
 // Doctor's repair scripts on a real Redis: each acts only while the damage it was called for is still there.
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import * as repairs from "../../src/broker/doctor-repair.js";
+import * as repairs from "../../src/broker/doctor/repair.js";
 import { doctor } from "../../src/doctor/index.js";
 import * as keys from "../../src/wire/keys.js";
 import { freshRedis, testRedisUrl } from "../support/redis.js";

@@ -1,7 +1,7 @@
 // Helpers for the doctor tests: a baseline of real tasks (Client and a Go-style raw write) and report queries.
 import type { Redis } from "ioredis";
 import { expect } from "vitest";
-import { dequeue } from "../../src/broker/dequeue.js";
+import { dequeue } from "../../src/broker/fetch/dequeue.js";
 import { Client } from "../../src/client/client.js";
 import { doctor, type DoctorOptions, type DoctorReport, type Issue } from "../../src/doctor/index.js";
 import * as keys from "../../src/wire/keys.js";

@@ -13,7 +13,7 @@ import { sleep } from "../support/server-helpers.js";
 import { startServer, waitFor } from "../support/server.js";
 
 const TASKS = 2_000;
-const dequeueSha = LuaScript.fromFile("dequeue").sha;
+const dequeueSha = LuaScript.fromFile("fetch/dequeue").sha;
 
 let redis: Redis;
 let proxy: FaultProxy;

@@ -1,7 +1,7 @@
 // Inspector writes on every task of a state (deleteAll, archiveAll, runAll): batches, locks, groups, corrupt entries, errors.
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mutateAllTasks } from "../../src/broker/inspect-mutate.js";
+import { mutateAllTasks } from "../../src/broker/admin/mutate.js";
 import { QueueNotFoundError, ValidationError } from "../../src/errors.js";
 import { ManualClock } from "../../src/internal/clock.js";
 import type { TaskAdmin } from "../../src/inspector/tasks.js";

@@ -4,12 +4,12 @@
 import { readdirSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { readGroups, readQueueHistory, readQueueStats } from "../../src/broker/inspect-queues.js";
+import { readGroups, readQueueHistory, readQueueStats } from "../../src/broker/admin/queues.js";
 import {
   readSchedulerEntries,
   readSchedulerEvents,
   readServerState,
-} from "../../src/broker/inspect-servers.js";
+} from "../../src/broker/admin/servers.js";
 import { Inspector } from "../../src/inspector/inspector.js";
 import { QueueAdmin } from "../../src/inspector/queues.js";
 import { ServerAdmin } from "../../src/inspector/servers.js";

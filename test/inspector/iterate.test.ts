@@ -6,7 +6,7 @@ import {
   seekTaskRecords,
   type SeekCursor,
   type TaskSource,
-} from "../../src/broker/inspect-list.js";
+} from "../../src/broker/admin/list.js";
 import { QueueNotFoundError, ValidationError, type CorruptTaskError } from "../../src/errors.js";
 import { ManualClock } from "../../src/internal/clock.js";
 import type { TaskAdmin } from "../../src/inspector/tasks.js";

@@ -1,7 +1,7 @@
 // Inspector writes on single tasks and ID lists: delete, archive, run in every state, locks, groups, trimming, errors (wire-format §4.28.5-§4.28.7).
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { mutateTasks } from "../../src/broker/inspect-mutate.js";
+import { mutateTasks } from "../../src/broker/admin/mutate.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import {
   CorruptTaskError,
@@ -268,7 +268,13 @@ describe("deleteTasks, archiveTasks, runTasks (ID lists)", () => {
       keys.taskKey("q", "x"),
       LOCK,
     ];
-    const stale = await runScript(redis, LuaScript.fromFile("insp_delete"), keyList, ["", 1, "x", "", LOCK]);
+    const stale = await runScript(redis, LuaScript.fromFile("admin/delete_tasks"), keyList, [
+      "",
+      1,
+      "x",
+      "",
+      LOCK,
+    ]);
     expect(stale).toEqual([-3, "scheduled"]);
     expect(await stateOf(redis, "q", "x")).toBe("scheduled");
     const [outcome] = (await mutateTasks(redis, "q", "delete", ["x"], NOW)) as Array<{ code: string }>;

@@ -2,8 +2,8 @@
 // in batches (unlike asynq, golden t), keys of other queues left alone, and a producer racing the removal.
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { removeQueue } from "../../src/broker/inspect-queues-remove.js";
-import { readQueueStats } from "../../src/broker/inspect-queues.js";
+import { removeQueue } from "../../src/broker/admin/queue-removal.js";
+import { readQueueStats } from "../../src/broker/admin/queues.js";
 import { Client } from "../../src/client/client.js";
 import { AsynqError, QueueNotEmptyError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
 import { QueueAdmin, type QueueAdminBroker } from "../../src/inspector/queues.js";

@@ -2,14 +2,14 @@
 // estimate), history, groups, pause/unpause (golden r) and queue removal (golden t, batches, races).
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { removeQueue } from "../../src/broker/inspect-queues-remove.js";
+import { removeQueue } from "../../src/broker/admin/queue-removal.js";
 import {
   pauseQueue,
   readGroups,
   readQueueHistory,
   readQueueStats,
   unpauseQueue,
-} from "../../src/broker/inspect-queues.js";
+} from "../../src/broker/admin/queues.js";
 import { AsynqError, BrokerError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
 import { Inspector } from "../../src/inspector/inspector.js";
 import { QueueAdmin, type QueueAdminBroker } from "../../src/inspector/queues.js";

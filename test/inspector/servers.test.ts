@@ -2,14 +2,14 @@
 // heartbeat and Go's scheduler write them; stale registry members pruned; undecodable records skipped.
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { writeServerState } from "../../src/broker/heartbeat.js";
+import { writeServerState } from "../../src/broker/upkeep/heartbeat.js";
 import {
   clusterKeySlot,
   clusterNodes,
   readSchedulerEntries,
   readSchedulerEvents,
   readServerState,
-} from "../../src/broker/inspect-servers.js";
+} from "../../src/broker/admin/servers.js";
 import { NotClusterError, ValidationError } from "../../src/errors.js";
 import { ServerAdmin, type ServerAdminBroker, type SkippedRecord } from "../../src/inspector/servers.js";
 import { ManualClock } from "../../src/internal/clock.js";

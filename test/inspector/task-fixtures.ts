@@ -1,9 +1,9 @@
 // Fixtures for the inspector task tests: raw task writes in every state, as Go asynq stores them, and a TaskAdmin on a real Redis.
 import type { Redis } from "ioredis";
-import { readTaskRecord } from "../../src/broker/inspect.js";
-import { listTaskRecords, seekTaskRecords } from "../../src/broker/inspect-list.js";
-import { mutateAllTasks, mutateTasks, replaceTaskMessage } from "../../src/broker/inspect-mutate.js";
-import { trimArchive } from "../../src/broker/lifecycle.js";
+import { readTaskRecord } from "../../src/broker/admin/read.js";
+import { listTaskRecords, seekTaskRecords } from "../../src/broker/admin/list.js";
+import { mutateAllTasks, mutateTasks, replaceTaskMessage } from "../../src/broker/admin/mutate.js";
+import { trimArchive } from "../../src/broker/finish/lifecycle.js";
 import { QueueNotFoundError, TaskNotFoundError } from "../../src/errors.js";
 import type { Clock } from "../../src/internal/clock.js";
 import { TaskAdmin, type ArchiveLimits, type TaskAdminBroker } from "../../src/inspector/tasks.js";

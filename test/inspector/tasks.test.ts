@@ -1,7 +1,7 @@
 // Inspector task writes against Go's golden dump (scenario s: delete, archive, run) and updateTaskPayload (wire-format §4.28.8).
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { replaceTaskMessage } from "../../src/broker/inspect-mutate.js";
+import { replaceTaskMessage } from "../../src/broker/admin/mutate.js";
 import { Client } from "../../src/client/client.js";
 import {
   CorruptTaskError,

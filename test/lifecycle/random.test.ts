@@ -6,7 +6,7 @@ import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { beforeAll, describe, expect, it } from "vitest";
 import { RedisBroker } from "../../src/broker/broker.js";
-import { openConnection } from "../../src/broker/connection.js";
+import { openConnection } from "../../src/broker/connection/connection.js";
 import { Client } from "../../src/client/client.js";
 import { doctor, type DoctorReport } from "../../src/doctor/index.js";
 import { ManualClock } from "../../src/internal/clock.js";

@@ -276,16 +276,19 @@ describe("the packed tarball", () => {
       for (const ext of [".cjs", ".d.cts", ".mjs", ".d.mts"]) expect(paths).toContain(`dist/${entry}${ext}`);
     }
 
-    const luaDir = join(REPO_ROOT, "src", "broker", "scripts");
-    const lua = listFiles(luaDir).map((p) => `dist/scripts/${p}`);
-    expect(lua.length).toBeGreaterThan(0);
-    expect(paths.filter((p) => p.startsWith("dist/scripts/"))).toEqual(lua.sort());
+    // Every Lua file of the broker's domain folders, at the same path relative to dist/.
+    const brokerDir = join(REPO_ROOT, "src", "broker");
+    const lua = listFiles(brokerDir)
+      .filter((p) => p.endsWith(".lua"))
+      .map((p) => `dist/${p}`);
+    expect(lua.length).toBeGreaterThan(40);
+    expect(paths.filter((p) => p.endsWith(".lua"))).toEqual(lua.sort());
 
     const unexpected = paths.filter(
       (p) =>
         !["LICENSE", "README.md", "package.json"].includes(p) &&
         !/^dist\/[\w-]+\.(cjs|mjs|d\.cts|d\.mts)$/.test(p) &&
-        !p.startsWith("dist/scripts/"),
+        !/^dist\/[a-z]+\/[a-z_]+\.lua$/.test(p),
     );
     expect(unexpected).toEqual([]);
     expect(paths.filter((p) => /(\.test\.|(^|\/)test\/|\.tsbuildinfo$)/.test(p))).toEqual([]);

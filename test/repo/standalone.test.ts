@@ -93,6 +93,6 @@ describe("no file points outside the repository", () => {
     expect(hits('const GOLDEN = "/work/shared/testvectors";')).toBe(true);
     expect(hits("see /home/alice/asynq-ts/README.md")).toBe(true);
     expect(hits('existsSync("/etc/debian_version")')).toBe(false);
-    expect(hits("src/broker/scripts/lib/done.lua")).toBe(false);
+    expect(hits("src/broker/lua/done.lua")).toBe(false);
   });
 });

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { Client } from "../../src/client/client.js";
-import { forwardDue, type ForwardResult } from "../../src/broker/forward.js";
+import { forwardDue, type ForwardResult } from "../../src/broker/upkeep/forward.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import { ManualClock, systemClock, unixNanos, unixSeconds } from "../../src/internal/clock.js";
 import { Forwarder, type ForwardBroker, type ForwarderParams } from "../../src/server/forwarder.js";
@@ -137,7 +137,7 @@ describe("forwarding due tasks", () => {
     }
     await pipeline.exec();
     const { forwarder: fw } = forwarder();
-    await redis.script("LOAD", LuaScript.fromFile("forward").source); // no NOSCRIPT retry in the count
+    await redis.script("LOAD", LuaScript.fromFile("upkeep/forward").source); // no NOSCRIPT retry in the count
     const monitor = await countCommands(redis, testDb());
 
     const moved = await fw.runOnce();
@@ -219,7 +219,7 @@ describe("forwarding due tasks", () => {
 });
 
 describe("the forward script re-verifies what the caller read", () => {
-  const script = LuaScript.fromFile("forward");
+  const script = LuaScript.fromFile("upkeep/forward");
   const call = (ids: Array<[string, string]>, nowS = NOW_S): Promise<unknown> =>
     runScript(
       redis,

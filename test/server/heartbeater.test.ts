@@ -3,9 +3,9 @@
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, expectTypeOf, it, onTestFinished, vi } from "vitest";
-import { clearServerState, writeServerState } from "../../src/broker/heartbeat.js";
-import { dequeue } from "../../src/broker/dequeue.js";
-import { extendLease } from "../../src/broker/lifecycle.js";
+import { clearServerState, writeServerState } from "../../src/broker/upkeep/heartbeat.js";
+import { dequeue } from "../../src/broker/fetch/dequeue.js";
+import { extendLease } from "../../src/broker/finish/lifecycle.js";
 import { Client } from "../../src/client/client.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
 import {

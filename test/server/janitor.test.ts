@@ -3,8 +3,8 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
-import { deleteExpiredCompleted } from "../../src/broker/janitor.js";
-import { trimArchive } from "../../src/broker/lifecycle.js";
+import { deleteExpiredCompleted } from "../../src/broker/upkeep/janitor.js";
+import { trimArchive } from "../../src/broker/finish/lifecycle.js";
 import { LuaScript } from "../../src/broker/scripts.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
 import { Janitor, type JanitorBroker, type JanitorParams } from "../../src/server/janitor.js";
@@ -94,7 +94,7 @@ describe("expired completed tasks", () => {
       Array.from({ length: 250 }, (_, i) => NOW_S - 1000 + i),
     );
     const { janitor: j } = janitor();
-    await redis.script("LOAD", LuaScript.fromFile("delete_expired_completed").source);
+    await redis.script("LOAD", LuaScript.fromFile("upkeep/delete_expired_completed").source);
     const monitor = await countCommands(redis, testDb());
 
     expect(await j.runOnce()).toEqual({ completed: 250, archived: 0 });
@@ -114,7 +114,7 @@ describe("expired completed tasks", () => {
       Array.from({ length: 25 }, (_, i) => NOW_S - i),
     );
     const { janitor: j } = janitor({ batchSize: 10 });
-    await redis.script("LOAD", LuaScript.fromFile("delete_expired_completed").source);
+    await redis.script("LOAD", LuaScript.fromFile("upkeep/delete_expired_completed").source);
     const monitor = await countCommands(redis, testDb());
 
     expect(await j.runOnce()).toEqual({ completed: 25, archived: 0 });

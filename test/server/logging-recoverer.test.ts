@@ -3,7 +3,7 @@
 // listing the active list at the same time sees no lease-less task, and still finds a real one.
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import * as recover from "../../src/broker/recover.js";
+import * as recover from "../../src/broker/upkeep/recover.js";
 import { systemClock } from "../../src/internal/clock.js";
 import { Recoverer, type RecoverBroker } from "../../src/server/recoverer.js";
 import * as keys from "../../src/wire/keys.js";

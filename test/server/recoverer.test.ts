@@ -3,9 +3,9 @@ import { LuaScript } from "../../src/broker/scripts.js";
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { dequeue } from "../../src/broker/dequeue.js";
-import { extendLease } from "../../src/broker/lifecycle.js";
-import * as recover from "../../src/broker/recover.js";
+import { dequeue } from "../../src/broker/fetch/dequeue.js";
+import { extendLease } from "../../src/broker/finish/lifecycle.js";
+import * as recover from "../../src/broker/upkeep/recover.js";
 import { Client } from "../../src/client/client.js";
 import type { EnqueueOptions } from "../../src/client/options.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
@@ -547,12 +547,12 @@ describe("parity with Go", () => {
 
   it("includes the same counter, lock and guard code as retry.lua and archive.lua", () => {
     const lib = (name: string): string =>
-      readFileSync(new URL(`../../src/broker/scripts/lib/${name}.lua`, import.meta.url), "utf8");
-    for (const name of ["retry", "archive", "recover_retry", "recover_archive"]) {
+      readFileSync(new URL(`../../src/broker/lua/${name}.lua`, import.meta.url), "utf8");
+    for (const name of ["finish/retry", "finish/archive", "upkeep/recover_retry", "upkeep/recover_archive"]) {
       expect(LuaScript.fromFile(name).source).toContain(lib("counters"));
     }
-    expect(LuaScript.fromFile("recover_archive").source).toContain(lib("lock"));
-    for (const name of ["recover_retry", "recover_archive", "recover_quarantine"]) {
+    expect(LuaScript.fromFile("upkeep/recover_archive").source).toContain(lib("lock"));
+    for (const name of ["upkeep/recover_retry", "upkeep/recover_archive", "upkeep/recover_quarantine"]) {
       expect(LuaScript.fromFile(name).source).toContain(lib("guard"));
     }
   });

@@ -2,7 +2,7 @@
 // after each test, and raw reads of a task's hash.
 import type { Redis } from "ioredis";
 import { onTestFinished } from "vitest";
-import type { RedisConnection } from "../../src/broker/connection.js";
+import type { RedisConnection } from "../../src/broker/connection/connection.js";
 import { unixNanos } from "../../src/internal/clock.js";
 import type { LogFields, Logger } from "../../src/internal/logger.js";
 import type { ServerConfig } from "../../src/server/config.js";

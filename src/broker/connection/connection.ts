@@ -1,0 +1,165 @@
+// The one place that creates Redis connections, or adopts the caller's. Standalone today; Cluster and
+// Sentinel plug in here.
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { ValidationError } from "../../errors.js";
+import { DEFAULT_CONNECTION_OPTIONS, ownedRedisOptions, type ResolvedConnectionOptions } from "./options.js";
+
+/**
+ * How to reach Redis: a `redis://` or `rediss://` URL, ioredis options, or an ioredis connection
+ * that the caller owns (then asynq-ts never closes it, and changes none of its options).
+ *
+ * A connection passed in may come from the application's own copy of ioredis 5.x. Replacing it when
+ * it goes silent is then the application's job (ioredis `socketTimeout` and `keepAlive`; see
+ * {@link ConnectionOptions}); asynq-ts still checks it before its first command, and still bounds the
+ * calls of a Client or Inspector.
+ */
+export type RedisConnection = string | RedisOptions | Redis;
+
+/** A connection and whether we must close it. */
+export interface OpenedConnection {
+  redis: Redis;
+  /** True when we created the connection and so must close it. */
+  owned: boolean;
+}
+
+/**
+ * Opens (or adopts) a Redis connection. Connections it creates do not connect until the broker checks
+ * them (`lazyConnect`); their options are {@link ownedRedisOptions}, then `overrides`, then the caller's.
+ * @throws ValidationError when a URL is not redis:// or rediss://, for an ioredis Cluster, or when the
+ *   argument is of no known kind (naming what an ioredis connection lacks).
+ */
+export function openConnection(
+  conn: RedisConnection,
+  op: string,
+  options: ResolvedConnectionOptions = DEFAULT_CONNECTION_OPTIONS,
+  overrides: RedisOptions = {},
+): OpenedConnection {
+  const defaults = { ...ownedRedisOptions(options), ...overrides };
+  if (typeof conn === "string") {
+    let url: URL;
+    try {
+      url = new URL(conn);
+    } catch (cause) {
+      throw new ValidationError("redis", conn, "not a valid URL", { op, cause });
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+      throw new ValidationError("redis", conn, "the URL scheme must be redis:// or rediss://", { op });
+    }
+    return { redis: quiet(new Redis(conn, defaults)), owned: true };
+  }
+  if (typeof conn !== "object" || conn === null || Array.isArray(conn)) {
+    throw new ValidationError(
+      "redis",
+      conn,
+      "expected a redis:// URL, ioredis options or an ioredis connection",
+      {
+        op,
+      },
+    );
+  }
+  if ((conn as unknown) instanceof Cluster || isClusterLike(conn)) {
+    throw new ValidationError("redis", conn, "an ioredis Cluster is not supported yet", { op });
+  }
+  if (conn instanceof Redis) return { redis: conn, owned: false };
+  if (isPlainObject(conn)) return { redis: quiet(new Redis({ ...defaults, ...conn })), owned: true };
+  // Not a plain options object: a connection, perhaps from another copy of ioredis (instanceof fails
+  // across copies), or a client of another library.
+  const missing = missingMembers(conn);
+  if (missing.length > 0) {
+    throw new ValidationError(
+      "redis",
+      conn,
+      `expected an ioredis Redis connection (5.x): missing ${missing.join(", ")}`,
+      { op },
+    );
+  }
+  return { redis: conn as unknown as Redis, owned: false };
+}
+
+/**
+ * What asynq-ts uses of a connection: the commands it sends by name, `duplicate` for its blocking and
+ * subscriber connections, the event emitter, and `status` / `options`.
+ */
+const METHODS = [
+  "call",
+  "eval",
+  "evalsha",
+  "pipeline",
+  "multi",
+  "duplicate",
+  "subscribe",
+  "publish",
+  "blmove",
+  "disconnect",
+  "quit",
+  "on",
+  "off",
+] as const;
+
+function missingMembers(value: object): string[] {
+  const v = value as Record<string, unknown>;
+  const missing: string[] = METHODS.filter((m) => typeof v[m] !== "function").map((m) => `${m}()`);
+  if (typeof v.status !== "string") missing.push("status");
+  if (typeof v.options !== "object" || v.options === null) missing.push("options");
+  return missing;
+}
+
+/** An ioredis Cluster of any copy of ioredis: it has cluster-only members. */
+function isClusterLike(value: object): boolean {
+  const v = value as Record<string, unknown>;
+  return v.isCluster === true || (typeof v.nodes === "function" && typeof v.refreshSlotsCache === "function");
+}
+
+function isPlainObject(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Connection errors reach callers as rejected commands (and the supervisor's logs); without a listener
+ * ioredis would also print "[ioredis] Unhandled error event" on every reconnect attempt of a
+ * connection we own.
+ */
+function quiet(redis: Redis): Redis {
+  redis.on("error", () => {});
+  return redis;
+}
+
+/** Closes a connection we own; leaves a borrowed one open. */
+export async function closeConnection(opened: OpenedConnection): Promise<void> {
+  if (!opened.owned) return;
+  const { redis } = opened;
+  if (redis.status === "ready") {
+    // QUIT lets Redis answer what is in flight first; bounded, as a silent server never answers it.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 1000)));
+    await Promise.race([redis.quit().catch(() => undefined), timeout]);
+    clearTimeout(timer);
+  }
+  endNow(redis);
+}
+
+/**
+ * Ends a connection we own at once, and fails the commands still waiting on it (so nothing hangs on a
+ * closed broker, and no timer of it keeps the process alive).
+ *
+ * `disconnect()` alone is not enough: it waits up to ioredis's disconnectTimeout (2 s) for a silent
+ * server to close the socket, and while ioredis waits to reconnect ("reconnecting") it only cancels
+ * the reconnection, leaving queued commands pending forever (a shutdown with Redis down would then
+ * wait for its own timers). A connection already ended is left as it is: `disconnect()` would leave a
+ * flag behind that stops the next outage's reconnection.
+ */
+export function endNow(redis: Redis): void {
+  if (redis.status === "end") return;
+  // ioredis's disconnect arms a 2 s timer that only its socket's "close" event clears; a socket that
+  // has already closed (Redis down, reconnecting) never emits it again, and the timer would keep the
+  // process alive 2 s after a shutdown. Such a socket is forgotten first (nothing is left to end).
+  const connector = (redis as unknown as { connector?: { stream?: { destroyed?: boolean } } }).connector;
+  if (connector?.stream?.destroyed === true) connector.stream = undefined;
+  if (redis.status === "reconnecting" || redis.status === "close") {
+    const closed = new Error("Connection is closed.");
+    redis.recoverFromFatalError(closed, closed, { offlineQueue: true, commandQueue: true });
+  }
+  redis.disconnect();
+  redis.stream?.destroy();
+}

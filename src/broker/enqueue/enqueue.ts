@@ -1,0 +1,634 @@
+// Enqueue-side Redis calls (wire-format §4.1-§4.9): which script, keys and arguments each enqueue takes,
+// and the Enqueuer, which writes tasks with one enqueue_many call per queue and registers queues.
+import type { Redis } from "ioredis";
+import { BrokerError } from "../../errors.js";
+import { unixNanos } from "../../internal/clock.js";
+import * as keys from "../../wire/keys.js";
+import { encodeTaskMessage } from "../../wire/proto.js";
+import type { TaskMessage } from "../../wire/messages.js";
+import { isNoScript, LuaScript, preloadScripts, runScript, type ScriptArg } from "../scripts.js";
+import { toBuffer } from "../redis-values.js";
+
+const scripts = {
+  enqueue: LuaScript.fromFile("enqueue/enqueue"),
+  enqueueUnique: LuaScript.fromFile("enqueue/enqueue_unique"),
+  schedule: LuaScript.fromFile("enqueue/schedule"),
+  scheduleUnique: LuaScript.fromFile("enqueue/schedule_unique"),
+  addToGroup: LuaScript.fromFile("enqueue/add_to_group"),
+  addToGroupUnique: LuaScript.fromFile("enqueue/add_to_group_unique"),
+};
+
+/** Writes many tasks of one queue; what the client uses (the single-task scripts document §4.2-§4.7). */
+export const enqueueManyScript = LuaScript.fromFile("enqueue/enqueue_many");
+
+/** Where a new task goes, decided by the client (wire-format §5.13 routing). */
+export type EnqueueTarget =
+  { kind: "pending" } | { kind: "scheduled"; processAtSeconds: number } | { kind: "group"; group: string };
+
+/** One task to write: its message, where it goes, and its lock TTL when unique. */
+export interface EnqueueRequest {
+  msg: TaskMessage;
+  target: EnqueueTarget;
+  /** Lock TTL in whole seconds (>= 1) when the task is unique; `msg.uniqueKey` names the lock. */
+  uniqueTtlSeconds?: number;
+}
+
+/** What an enqueue script answered. */
+export type EnqueueOutcome = "enqueued" | "duplicate" | "conflict";
+
+/** A script call ready to run or pipeline. */
+export interface ScriptCall {
+  script: LuaScript;
+  keys: string[];
+  args: ScriptArg[];
+}
+
+/** An enqueue script call, with what a read-back needs to tell whether it was applied. */
+export interface EnqueueCall extends ScriptCall {
+  taskKey: string;
+  /** The encoded message the call writes. */
+  msg: Buffer;
+}
+
+/**
+ * Builds the single-task script call for a request (wire-format §4.2-§4.7). `nowMs` gives the group score
+ * and `pending_since`. The client writes through {@link Enqueuer} (enqueue_many) instead; these
+ * calls have the same effects, one task per call.
+ */
+export function enqueueCall(req: EnqueueRequest, nowMs: number, pendingSinceNs: string): EnqueueCall {
+  const { msg, target } = req;
+  const q = msg.queue;
+  const id = msg.id;
+  const encoded = toBuffer(encodeTaskMessage(msg));
+  const taskKey = keys.taskKey(q, id);
+  const ttl = req.uniqueTtlSeconds;
+  const call = (script: LuaScript, callKeys: string[], args: ScriptArg[]): EnqueueCall => ({
+    script,
+    keys: callKeys,
+    args,
+    taskKey,
+    msg: encoded,
+  });
+  switch (target.kind) {
+    case "pending":
+      return ttl !== undefined
+        ? call(
+            scripts.enqueueUnique,
+            [msg.uniqueKey, taskKey, keys.pendingKey(q)],
+            [id, ttl, encoded, pendingSinceNs],
+          )
+        : call(scripts.enqueue, [taskKey, keys.pendingKey(q)], [encoded, id, pendingSinceNs]);
+    case "scheduled":
+      return ttl !== undefined
+        ? call(
+            scripts.scheduleUnique,
+            [msg.uniqueKey, taskKey, keys.scheduledKey(q)],
+            [id, ttl, target.processAtSeconds, encoded],
+          )
+        : call(scripts.schedule, [taskKey, keys.scheduledKey(q)], [encoded, target.processAtSeconds, id]);
+    case "group": {
+      const groupKeys = [taskKey, keys.groupKey(q, target.group), keys.allGroupsKey(q)];
+      const nowSeconds = Math.floor(nowMs / 1000);
+      return ttl !== undefined
+        ? call(
+            scripts.addToGroupUnique,
+            [...groupKeys, msg.uniqueKey],
+            [encoded, id, nowSeconds, target.group, ttl],
+          )
+        : call(scripts.addToGroup, groupKeys, [encoded, id, nowSeconds, target.group]);
+    }
+  }
+}
+
+/** Maps a script reply to an outcome. */
+export function enqueueOutcome(reply: unknown): EnqueueOutcome | undefined {
+  switch (reply) {
+    case 1:
+      return "enqueued";
+    case -1:
+      return "duplicate";
+    case 0:
+      return "conflict";
+    default:
+      return undefined;
+  }
+}
+
+// ---- Enqueuer -----------------------------------------------------------------------------------
+
+/**
+ * How long a queue registration (`SADD asynq:queues <q>`) is trusted before the next enqueue into
+ * the queue sends it again (docs/compatibility.md, E3).
+ */
+export const REGISTRATION_REFRESH_MS = 5_000;
+/** Most tasks in one enqueue_many call (a call keeps Redis busy for about 1 µs per task). */
+export const MAX_TASKS_PER_CALL = 250;
+/** Most message bytes in one enqueue_many call (at least one task per call). */
+const MAX_BYTES_PER_CALL = 1 << 20;
+/** How many times calls that met NOSCRIPT are re-sent after SCRIPT LOAD (a SCRIPT FLUSH or failover). */
+const NOSCRIPT_ROUNDS = 3;
+
+/** A task to send; its key and encoded message are filled in when its call is built. */
+interface Prepared {
+  req: EnqueueRequest;
+  nowMs: number;
+  taskKey: string;
+  msg: Buffer;
+  /** Why the task could not be encoded (it is then never sent). */
+  unsent?: Error;
+}
+
+/** A task's result: the script's code for it, or the error of its call. */
+type Result = number | Error;
+/** A call's reply, or why it failed. */
+type Reply = [Error | null, unknown];
+
+/** One enqueue_many call: some consecutive tasks of one queue with the same `nowMs`. */
+interface Call {
+  queue: string;
+  /** Indexes into the prepared tasks. */
+  tasks: number[];
+  numKeys: number;
+  argv: Array<string | Buffer>;
+}
+
+/** What a write did: one outcome per task, and the queues whose registration failed. */
+export interface Written {
+  outcomes: Array<EnqueueOutcome | BrokerError>;
+  /** Queue -> the error of its `SADD asynq:queues` (its tasks are reported failed with it). */
+  unregistered: Map<string, BrokerError>;
+}
+
+/** An enqueue waiting for the end of the current tick. */
+interface Waiting {
+  req: EnqueueRequest;
+  nowMs: number;
+  resolve: (outcome: EnqueueOutcome) => void;
+  reject: (error: unknown) => void;
+}
+
+const NOT_ENCODED = Buffer.alloc(0);
+
+/**
+ * Writes tasks: one enqueue_many call per queue (in slices of {@link MAX_TASKS_PER_CALL}, each
+ * sent as soon as it is built, so Redis runs one while the next is encoded), each task written or
+ * refused on its own. Single enqueues made in the same tick are written together, in order.
+ * Queues are registered in `asynq:queues` on the first enqueue into them, again every
+ * {@link REGISTRATION_REFRESH_MS} (of the caller's clock) and after a reconnection, and again when
+ * a call reports that it created the queue's list or zset (the queue was emptied or removed, or
+ * Redis was flushed): at once, and then with every enqueue into the queue (in the same round trip)
+ * until a call finds its list or zset in place.
+ */
+export class Enqueuer {
+  /** Queue -> when its registration was sent, and the connection epoch it was sent on. */
+  private readonly registered = new Map<string, { atMs: number; epoch: number }>();
+  private waiting: Waiting[] = [];
+  /** Queues whose last call created their list or zset: registered with every enqueue meanwhile. */
+  private readonly emptied = new Set<string>();
+  /** False until an enqueue_many call was sent: the first one sends the source (EVAL). */
+  private scriptSent = false;
+
+  /**
+   * @param epoch the number of connection drops so far: a registration sent before a drop is not
+   *   trusted after it, and a call that overlapped one may have been re-sent by ioredis.
+   */
+  constructor(
+    private readonly redis: Redis,
+    private readonly epoch: () => number,
+  ) {}
+
+  /**
+   * Writes one task, together with the other enqueues of this tick (at the end of the tick, or as
+   * soon as they fill a call).
+   */
+  enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome> {
+    return new Promise<EnqueueOutcome>((resolve, reject) => {
+      if (this.waiting.length === 0) process.nextTick(() => this.flush());
+      this.waiting.push({ req, nowMs, resolve, reject });
+      if (this.waiting.length >= MAX_TASKS_PER_CALL) this.flush();
+    });
+  }
+
+  private flush(): void {
+    const batch = this.waiting;
+    if (batch.length === 0) return;
+    this.waiting = [];
+    this.write(batch, "broker.enqueue").then(
+      ({ outcomes, unregistered }) => {
+        for (let i = 0; i < batch.length; i++) {
+          const w = batch[i]!;
+          const outcome = unregistered.get(w.req.msg.queue) ?? outcomes[i];
+          if (outcome === undefined)
+            w.reject(new BrokerError("no reply for enqueue", { op: "broker.enqueue" }));
+          else if (outcome instanceof BrokerError) w.reject(outcome);
+          else w.resolve(outcome);
+        }
+      },
+      (error: unknown) => {
+        for (const w of batch) w.reject(error);
+      },
+    );
+  }
+
+  /**
+   * Writes tasks, each atomically on its own; the outcome at index i is task i's.
+   * @throws BrokerError when no task got an answer from Redis.
+   */
+  async write(items: ReadonlyArray<{ req: EnqueueRequest; nowMs: number }>, op: string): Promise<Written> {
+    const tasks = new Array<Prepared>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const { req, nowMs } = items[i]!;
+      tasks[i] = { req, nowMs, taskKey: "", msg: NOT_ENCODED };
+    }
+    const epoch = this.epoch();
+    const register = this.dueRegistrations(tasks, epoch);
+    // The registrations go first on the connection (Redis runs its commands in order).
+    const registrations = register.map((queue) =>
+      this.redis.sadd(keys.ALL_QUEUES, queue).then(
+        () => undefined,
+        (error: unknown) => {
+          this.registered.delete(queue);
+          return [queue, toError(error)] as const;
+        },
+      ),
+    );
+    const { replies, fresh } = await this.send(tasks, allIndexes(tasks.length));
+    const unregistered = new Map<string, BrokerError>();
+    for (const failed of await Promise.all(registrations)) {
+      if (failed !== undefined) {
+        const [queue, error] = failed;
+        unregistered.set(
+          queue,
+          new BrokerError(`cannot register queue: ${error.message}`, { op, cause: error }),
+        );
+      }
+    }
+    const settled = await this.settleUnknown(tasks, replies, this.epoch() !== epoch);
+    if (!settled && replies.every((r) => r instanceof Error && !isReplyError(r))) {
+      // Redis could not be reached at all: the call fails as a whole.
+      const error = replies.find((_, i) => tasks[i]!.unsent === undefined) as Error | undefined;
+      throw new BrokerError(`Redis failed: ${error?.message ?? "no reply"}`, { op, cause: error });
+    }
+    // A call that created the queue's list or zset: the queue may have been removed or flushed.
+    // The next enqueue into it registers it up front (a queue its workers keep empty: one SADD
+    // more per call, in the same round trip), until a call finds the list or zset there.
+    const again: string[] = [];
+    for (const [queue, created] of fresh) {
+      if (!created) this.emptied.delete(queue);
+      else {
+        this.emptied.add(queue);
+        if (!register.includes(queue) && !unregistered.has(queue)) again.push(queue);
+      }
+    }
+    if (again.length > 0) await this.reregister(again, tasks[0]!.nowMs, epoch);
+    const outcomes = new Array<EnqueueOutcome | BrokerError>(tasks.length);
+    for (let i = 0; i < tasks.length; i++) outcomes[i] = toOutcome(replies[i]!, tasks[i]!.req, op);
+    return { outcomes, unregistered };
+  }
+
+  /** Queues of these tasks whose registration is due; marked as registered (undone on failure). */
+  private dueRegistrations(tasks: readonly Prepared[], epoch: number): string[] {
+    const due: string[] = [];
+    let last = "";
+    for (const { req, nowMs } of tasks) {
+      const queue = req.msg.queue;
+      if (queue === last) continue;
+      last = queue;
+      const entry = this.registered.get(queue);
+      if (
+        entry !== undefined &&
+        !this.emptied.has(queue) &&
+        entry.epoch === epoch &&
+        nowMs >= entry.atMs &&
+        nowMs - entry.atMs < REGISTRATION_REFRESH_MS
+      )
+        continue;
+      if (!due.includes(queue)) due.push(queue);
+      this.registered.set(queue, { atMs: nowMs, epoch });
+    }
+    return due;
+  }
+
+  /**
+   * Registers queues after their tasks were written. A failure is not the tasks' (they were
+   * written): the registration is forgotten, so the next enqueue into the queue sends it again.
+   */
+  private async reregister(queues: readonly string[], nowMs: number, epoch: number): Promise<void> {
+    await Promise.all(
+      queues.map((queue) => {
+        this.registered.set(queue, { atMs: nowMs, epoch });
+        return this.redis.sadd(keys.ALL_QUEUES, queue).catch(() => {
+          this.registered.delete(queue);
+        });
+      }),
+    );
+  }
+
+  /**
+   * Sends the tasks at `indexes` as enqueue_many calls and collects each task's reply; calls that
+   * met NOSCRIPT are re-sent after loading the script. Never throws: a failed call is the error of
+   * each of its tasks.
+   */
+  private async send(
+    tasks: Prepared[],
+    indexes: readonly number[],
+  ): Promise<{ replies: Result[]; fresh: Map<string, boolean> }> {
+    const replies = new Array<Result>(tasks.length);
+    /** Queue -> whether a call of it created its list or zset. */
+    const fresh = new Map<string, boolean>();
+    let calls: Call[] = [];
+    const sent: Array<Promise<Reply>> = [];
+    buildCalls(
+      tasks,
+      indexes,
+      (call) => {
+        calls.push(call);
+        sent.push(this.run(call, false));
+      },
+      MAX_TASKS_PER_CALL,
+      this.redis.options.keyPrefix,
+    );
+    for (const i of indexes) {
+      const unsent = tasks[i]!.unsent;
+      if (unsent !== undefined) replies[i] = unsent;
+    }
+    let results = await Promise.all(sent);
+    for (let round = 1; ; round++) {
+      const retry: Call[] = [];
+      for (let c = 0; c < calls.length; c++) {
+        const call = calls[c]!;
+        const [error, reply] = results[c]!;
+        if (error !== null && isNoScript(error) && round <= NOSCRIPT_ROUNDS) {
+          retry.push(call);
+          continue;
+        }
+        const n = call.tasks.length;
+        if (error === null && Array.isArray(reply) && reply.length === n + 1) {
+          for (let k = 0; k < n; k++) {
+            const code: unknown = reply[k];
+            replies[call.tasks[k]!] =
+              typeof code === "number" ? code : new Error(`unexpected enqueue_many reply ${String(code)}`);
+          }
+          if (fresh.get(call.queue) !== true) fresh.set(call.queue, reply[n] === 1);
+          continue;
+        }
+        const failure = error ?? new Error(`unexpected enqueue_many reply ${String(reply)}`);
+        for (const t of call.tasks) replies[t] = failure;
+      }
+      if (retry.length === 0) break;
+      try {
+        await preloadScripts(this.redis, [enqueueManyScript]);
+      } catch {
+        // The re-sent calls meet the same failure and report it.
+      }
+      calls = retry;
+      results = await Promise.all(retry.map((call) => this.run(call, round === NOSCRIPT_ROUNDS)));
+    }
+    return { replies, fresh };
+  }
+
+  /**
+   * Runs one call with EVALSHA; the first call of this Enqueuer with EVAL (Redis may not have the
+   * script yet, and EVAL caches it for the calls sent after it); the last retry after NOSCRIPT
+   * with EVALSHA, falling back to EVAL.
+   */
+  private run(call: Call, last: boolean): Promise<Reply> {
+    let reply: Promise<unknown>;
+    if (last) {
+      const callKeys = call.argv.slice(0, call.numKeys) as string[];
+      reply = runScript(this.redis, enqueueManyScript, callKeys, call.argv.slice(call.numKeys));
+    } else if (this.scriptSent) {
+      reply = this.redis.evalsha(enqueueManyScript.sha, call.numKeys, call.argv);
+    } else {
+      this.scriptSent = true;
+      reply = this.redis.eval(enqueueManyScript.source, call.numKeys, call.argv);
+    }
+    return reply.then(
+      (value): Reply => [null, value],
+      (error: unknown): Reply => [toError(error), null],
+    );
+  }
+
+  /**
+   * Settles tasks whose outcome is in doubt because the connection dropped while they were in
+   * flight: an error without a reply (Redis may or may not have run the call), or, when ioredis
+   * re-sent the call after reconnecting, a conflict or duplicate that may be the task meeting its
+   * own first write. Reading the task back decides: the task's own message means it was written;
+   * no task means it was not (an erred task is then sent once more); another message means another
+   * task.
+   * @returns false when Redis could not be read back.
+   */
+  private async settleUnknown(tasks: Prepared[], replies: Result[], dropped: boolean): Promise<boolean> {
+    const inDoubt = (result: Result, task: Prepared): boolean =>
+      result instanceof Error
+        ? task.unsent === undefined && outcomeUnknown(result)
+        : dropped && (result === 0 || result === -1);
+    for (let round = 0; round < 2; round++) {
+      const lost: number[] = [];
+      for (let i = 0; i < replies.length; i++) if (inDoubt(replies[i]!, tasks[i]!)) lost.push(i);
+      if (lost.length === 0) return true;
+      let stored: Array<Buffer | null>;
+      try {
+        const pipeline = this.redis.pipeline();
+        for (const i of lost) pipeline.hgetBuffer(tasks[i]!.taskKey, "msg");
+        const results = await pipeline.exec();
+        if (results === null) throw new Error("pipeline was discarded");
+        stored = results.map(([error, value]) => (error ? null : (value as Buffer | null)));
+      } catch {
+        return false; // still unreachable: the lost tasks stay reported as errors of unknown outcome
+      }
+      const resend: number[] = [];
+      lost.forEach((i, k) => {
+        const msg = stored[k];
+        if (msg?.equals(tasks[i]!.msg)) replies[i] = 1;
+        else if (!(replies[i] instanceof Error))
+          return; // a real conflict or duplicate: keep the reply
+        else if (msg === null || msg === undefined) resend.push(i);
+        else replies[i] = 0;
+      });
+      if (resend.length === 0) return true;
+      const again = await this.send(tasks, resend);
+      for (const i of resend) replies[i] = again.replies[i]!;
+    }
+    return true;
+  }
+}
+
+function allIndexes(n: number): number[] {
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = i;
+  return out;
+}
+
+/**
+ * The enqueue_many calls (KEYS and ARGV) that would write these tasks, at most `maxTasks` tasks
+ * each; for tests.
+ */
+export function enqueueManyCalls(
+  items: ReadonlyArray<{ req: EnqueueRequest; nowMs: number }>,
+  maxTasks = MAX_TASKS_PER_CALL,
+): Array<{ queue: string; keys: string[]; args: Array<string | Buffer> }> {
+  const tasks = items.map(({ req, nowMs }) => ({ req, nowMs, taskKey: "", msg: NOT_ENCODED }));
+  const calls: Array<{ queue: string; keys: string[]; args: Array<string | Buffer> }> = [];
+  buildCalls(
+    tasks,
+    allIndexes(tasks.length),
+    (call) =>
+      calls.push({
+        queue: call.queue,
+        keys: call.argv.slice(0, call.numKeys) as string[],
+        args: call.argv.slice(call.numKeys),
+      }),
+    maxTasks,
+  );
+  return calls;
+}
+
+/** An enqueue_many call being built. */
+interface OpenCall {
+  call: Call;
+  nowMs: number;
+  bytes: number;
+  /** KEYS after the three container keys. */
+  taskKeys: string[];
+  /** ARGV after the four fixed ones. */
+  args: Array<string | Buffer>;
+  kinds: string;
+}
+
+/**
+ * Groups tasks into enqueue_many calls and hands each to `emit` as soon as it is complete: per
+ * queue, runs of consecutive tasks with the same `nowMs` (so every task keeps its own
+ * `pending_since`), in slices. Tasks of one queue stay in order. Encodes each task's message.
+ */
+function buildCalls(
+  tasks: Prepared[],
+  indexes: readonly number[],
+  emit: (call: Call) => void,
+  maxTasks = MAX_TASKS_PER_CALL,
+  keyPrefix = "",
+): void {
+  const open = new Map<string, OpenCall>();
+  const close = (queue: string, o: OpenCall): void => {
+    open.delete(queue);
+    const argv: Array<string | Buffer> = [
+      keys.pendingKey(queue),
+      keys.scheduledKey(queue),
+      keys.allGroupsKey(queue),
+    ];
+    for (const key of o.taskKeys) argv.push(key);
+    argv.push(
+      unixNanos(o.nowMs),
+      String(Math.floor(o.nowMs / 1000)),
+      // The script cuts IDs from the task keys as it sees them (with ioredis' keyPrefix, if any).
+      String(Buffer.byteLength(keyPrefix) + Buffer.byteLength(keys.taskKeyPrefix(queue))),
+      o.kinds,
+    );
+    for (const arg of o.args) argv.push(arg);
+    o.call.numKeys = 3 + o.taskKeys.length;
+    o.call.argv = argv;
+    emit(o.call);
+  };
+  for (const i of indexes) {
+    const task = tasks[i]!;
+    const { req, nowMs } = task;
+    const { msg, target } = req;
+    const queue = msg.queue;
+    if (task.msg === NOT_ENCODED) {
+      task.taskKey = keys.taskKey(queue, msg.id);
+      let bytes: Uint8Array;
+      try {
+        bytes = encodeTaskMessage(msg);
+      } catch (error) {
+        // Not sent (and so never in doubt): the task fails on its own.
+        task.unsent = toError(error);
+        continue;
+      }
+      task.msg = Buffer.isBuffer(bytes) ? bytes : toBuffer(bytes);
+    }
+    let o = open.get(queue);
+    if (o !== undefined && (o.nowMs !== nowMs || o.bytes + task.msg.length > MAX_BYTES_PER_CALL)) {
+      close(queue, o);
+      o = undefined;
+    }
+    if (o === undefined) {
+      o = {
+        call: { queue, tasks: [], numKeys: 0, argv: [] },
+        nowMs,
+        bytes: 0,
+        taskKeys: [],
+        args: [],
+        kinds: "",
+      };
+      open.set(queue, o);
+    }
+    o.call.tasks.push(i);
+    o.bytes += task.msg.length;
+    o.taskKeys.push(task.taskKey);
+    o.args.push(task.msg);
+    const ttl = req.uniqueTtlSeconds;
+    let kind: string;
+    if (target.kind === "pending") kind = ttl === undefined ? "p" : "P";
+    else if (target.kind === "scheduled") {
+      kind = ttl === undefined ? "s" : "S";
+      o.args.push(String(target.processAtSeconds));
+    } else kind = ttl === undefined ? "g" : "G";
+    if (ttl !== undefined) {
+      o.taskKeys.push(msg.uniqueKey);
+      o.args.push(String(ttl));
+    }
+    if (target.kind === "group") {
+      o.taskKeys.push(keys.groupKey(queue, target.group));
+      o.args.push(target.group);
+    }
+    o.kinds += kind;
+    if (o.call.tasks.length >= maxTasks) close(queue, o);
+  }
+  for (const [queue, o] of open) close(queue, o);
+}
+
+/** A task's reply as an outcome; an error stays the error of its task. */
+function toOutcome(reply: Result, req: EnqueueRequest, op: string): EnqueueOutcome | BrokerError {
+  if (reply instanceof Error)
+    return new BrokerError(`enqueue failed: ${reply.message}`, { op, cause: reply });
+  const outcome = enqueueOutcome(reply);
+  if (outcome !== undefined) return outcome;
+  switch (reply) {
+    case -2:
+    case -3: {
+      const q = req.msg.queue;
+      const { target } = req;
+      const key =
+        reply === -3
+          ? keys.allGroupsKey(q)
+          : target.kind === "group"
+            ? keys.groupKey(q, target.group)
+            : target.kind === "scheduled"
+              ? keys.scheduledKey(q)
+              : keys.pendingKey(q);
+      // What Redis itself would have answered had the script written to the key.
+      const cause = new Error(`WRONGTYPE ${key} holds the wrong kind of value`);
+      return new BrokerError(`enqueue failed: ${cause.message}`, { op, cause });
+    }
+    default:
+      return new BrokerError(`unexpected enqueue reply ${String(reply)}`, { op });
+  }
+}
+
+function isReplyError(error: Error): boolean {
+  return error.name === "ReplyError";
+}
+
+/**
+ * True for a failure after which Redis may or may not have run the command: the connection broke
+ * while it was in flight. Not for an error Redis answered, nor for a command ioredis never sent
+ * (it gave up reconnecting: MaxRetriesPerRequestError).
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof BrokerError) return outcomeUnknown(error.cause);
+  return error instanceof Error && error.name !== "ReplyError" && error.name !== "MaxRetriesPerRequestError";
+}
+
+function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

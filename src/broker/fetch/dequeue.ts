@@ -1,0 +1,284 @@
+// Worker-side dequeue (wire-format §4.10), combined with the success writes of finished tasks (§4.11): one
+// script call per batch writes what the worker finished and claims what it takes next.
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import { unixSeconds } from "../../internal/clock.js";
+import * as keys from "../../wire/keys.js";
+import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
+import { statsExpireAt, toBuffer } from "../redis-values.js";
+
+const dequeueScript = LuaScript.fromFile("fetch/dequeue");
+
+/** How many calls in a row may claim nothing (other workers took the tail first). */
+const MAX_ROUNDS = 3;
+
+/** How far beyond the wanted tasks a call looks, to name the candidates of the next calls. */
+const LOOKAHEAD = 32;
+
+/** The most IDs a reply lists as next in line. */
+const MAX_NEXT = 1000;
+
+/**
+ * How often a call whose reply was lost is replayed, and the waits between replays (ms). The waits
+ * only pace a connection that fails at once; one that is reconnecting holds each replay until it is
+ * back (or its command timeout). Past the last replay, the claimed tasks' leases run out and the
+ * recoverer retries them, as for a crashed worker.
+ */
+const REPLAY_WAITS_MS = [0, 50, 100, 200, 400, 800, 1000, 1000];
+
+/**
+ * Claim tokens: unique among every call of every worker (48 random bits per process, then a
+ * counter), and the same when one call is replayed.
+ */
+const TOKEN_PREFIX = randomBytes(6).toString("base64url");
+let tokenSeq = 0;
+
+/** One task moved from pending to active. */
+export interface DequeuedTask {
+  queue: string;
+  id: string;
+  /** The encoded TaskMessage; null when the hash exists but has no `msg` field (a corrupt task). */
+  msg: Buffer | null;
+  /** When the lease written by the dequeue runs out (ms; whole seconds, as stored in Redis). */
+  leaseExpiresAt: number;
+}
+
+/** A task whose handler succeeded (retention 0): deleted and counted by the next call. */
+export interface FinishedTask {
+  id: string;
+  /** The task's lock key (msg.uniqueKey), "" when it has none. */
+  uniqueKey: string;
+  /** The encoded TaskMessage as dequeued: nothing is written unless the stored message is still that one. */
+  fence?: Uint8Array;
+}
+
+/** What a dequeue did. */
+export interface DequeueResult {
+  /** Claimed tasks, oldest first; now in active, with a lease. */
+  tasks: DequeuedTask[];
+  /** True when the queue is paused; then nothing was moved. */
+  paused: boolean;
+  /** IDs that were in pending with no task hash; removed from pending (no hash was created). */
+  dangling: string[];
+  /**
+   * Per finished task, in order: true when it was written (deleted and counted), false when nothing
+   * was written (not in active, or its message changed since it was dequeued). Empty when none were given.
+   */
+  finished: boolean[];
+}
+
+/**
+ * What a worker knows of a queue's pending tail between calls: the IDs the last reply listed as next
+ * in line (oldest first), and the IDs its calls in flight are claiming. Owned by one connection.
+ */
+export interface DequeueHint {
+  ids: string[];
+  /** The last reply listed the whole pending list (fewer IDs than it asked for). */
+  complete: boolean;
+  /** Candidates of calls in flight; a newer reply may list them still, they are not offered twice. */
+  claiming: Set<string>;
+}
+
+/** A hint with nothing known yet. */
+export function newHint(): DequeueHint {
+  return { ids: [], complete: false, claiming: new Set() };
+}
+
+/**
+ * Writes the success of `finished` tasks (as lifecycle `done`, wire-format §4.11), then moves up to `max` of
+ * the oldest pending tasks of `queue` to active (FIFO), each with a lease until `leaseExpiresAtMs`
+ * (stored as whole unix seconds). A paused queue moves nothing (finished tasks are still written).
+ *
+ * A script may only touch keys named in KEYS, so the candidates come from the `hint`: the IDs the
+ * previous reply listed as next in line. Each candidate is claimed only while it is still the tail
+ * of pending, so concurrent workers never take the same task; a call whose candidates were taken by
+ * another worker claims nothing and brings a fresh list (at most 3 such calls). A worker alone on a
+ * queue thus claims, and writes what it finished, in one round trip per batch. Fewer than `max`
+ * tasks means the queue ran dry.
+ *
+ * @param max the most tasks to claim, an integer >= 0 (0: only write the finished tasks).
+ * @param hint the caller's hint for this queue and connection; without one, a call first looks at the tail.
+ * @param nowMs the time of the success writes (names the daily counter).
+ * @throws RangeError when `max` is not an integer >= 0.
+ */
+export async function dequeue(
+  redis: Redis,
+  queue: string,
+  max: number,
+  leaseExpiresAtMs: number,
+  hint?: DequeueHint,
+  finished: readonly FinishedTask[] = [],
+  nowMs: number = Date.now(),
+): Promise<DequeueResult> {
+  if (!Number.isInteger(max) || max < 0 || (max === 0 && finished.length === 0))
+    throw new RangeError(`dequeue: max must be an integer >= 1, got ${max}`);
+  const known = hint ?? newHint();
+  // With a persistent hint, ask for enough IDs to serve the next calls too. A call that only writes
+  // finished tasks leaves the hint as it is.
+  const lookahead = max === 0 ? 0 : hint === undefined ? max : Math.min(max * 2 + LOOKAHEAD, MAX_NEXT);
+  const result: DequeueResult = { tasks: [], paused: false, dangling: [], finished: [] };
+  let toFinish = finished;
+  let fresh = false; // a reply of this call listed the tail
+  for (let fruitless = 0; fruitless < MAX_ROUNDS;) {
+    const want = max - result.tasks.length;
+    const candidates = want > 0 ? takeCandidates(known, want, fresh) : [];
+    if (candidates.length === 0 && toFinish.length === 0 && (want <= 0 || fresh)) break;
+    let reply: Reply;
+    try {
+      const args = { queue, finished: toFinish, candidates, leaseExpiresAtMs, nowMs, lookahead };
+      reply = await callWithReplay(redis, args);
+    } finally {
+      for (const id of candidates) known.claiming.delete(id);
+    }
+    if (toFinish.length > 0) {
+      result.finished = reply.done;
+      toFinish = [];
+    }
+    fresh = true;
+    if (reply.paused) {
+      // Tasks an earlier run of a replayed call claimed are still ours, paused queue or not.
+      result.tasks.push(...reply.claimed);
+      known.ids = [];
+      known.complete = false;
+      result.paused = result.tasks.length === 0;
+      return result;
+    }
+    if (lookahead === 0) break;
+    result.tasks.push(...reply.claimed);
+    result.dangling.push(...reply.dangling);
+    known.ids = reply.next.filter((id) => !known.claiming.has(id));
+    known.complete = reply.next.length < lookahead;
+    if (candidates.length > 0 && reply.claimed.length + reply.dangling.length === 0) fruitless++;
+    if (known.ids.length === 0) break; // the queue is dry (or the rest is being claimed by our other calls)
+  }
+  return result;
+}
+
+/**
+ * Takes up to `want` candidates off the hint, when it can be trusted: it covers the whole request,
+ * or it listed the whole queue, or it is this call's own fresh reply.
+ */
+function takeCandidates(hint: DequeueHint, want: number, fresh: boolean): string[] {
+  if (hint.ids.length === 0 || !(hint.ids.length >= want || hint.complete || fresh)) return [];
+  const candidates = hint.ids.splice(0, want);
+  for (const id of candidates) hint.claiming.add(id);
+  return candidates;
+}
+
+interface Reply {
+  done: boolean[];
+  claimed: DequeuedTask[];
+  dangling: string[];
+  paused: boolean;
+  /** IDs next in line, oldest first. */
+  next: string[];
+}
+
+/** The arguments of one script call. */
+interface CallArgs {
+  queue: string;
+  finished: readonly FinishedTask[];
+  candidates: readonly string[];
+  leaseExpiresAtMs: number;
+  nowMs: number;
+  lookahead: number;
+}
+
+/**
+ * Runs the script; when its reply is lost (the connection broke or the command timed out; not an
+ * error Redis answered), runs the very same call again, with the same claim token. The script
+ * recognises the tasks an earlier run claimed by that token and returns them again, so a lost reply
+ * costs a round trip instead of orphaning the claimed tasks until their lease runs out; the finished
+ * tasks' writes are fenced, so none applies twice (a replay reports those that already applied as
+ * not written).
+ */
+async function callWithReplay(redis: Redis, args: CallArgs): Promise<Reply> {
+  const token = `${TOKEN_PREFIX}${(tokenSeq++).toString(36)}`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call(redis, args, token);
+    } catch (error) {
+      const wait = REPLAY_WAITS_MS[attempt];
+      if (wait === undefined || !replyMayBeLost(error)) throw error;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/** False for an error Redis answered (the script failed): replaying it would fail the same way. */
+function replyMayBeLost(error: unknown): boolean {
+  return !(error instanceof Error && error.name === "ReplyError");
+}
+
+/** Runs the script once. */
+async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply> {
+  const { queue, finished, candidates, leaseExpiresAtMs, nowMs, lookahead } = args;
+  const keyList = [
+    keys.pendingKey(queue),
+    keys.pausedKey(queue),
+    keys.activeKey(queue),
+    keys.leaseKey(queue),
+    keys.processedKey(queue, new Date(nowMs)),
+    keys.processedTotalKey(queue),
+  ];
+  const argv: ScriptArg[] = [
+    unixSeconds(leaseExpiresAtMs),
+    statsExpireAt(nowMs),
+    finished.length,
+    lookahead,
+    token,
+  ];
+  for (const task of finished) {
+    keyList.push(keys.taskKey(queue, task.id));
+    if (task.uniqueKey !== "") keyList.push(task.uniqueKey);
+    argv.push(
+      task.id,
+      task.fence === undefined ? "" : toBuffer(task.fence),
+      task.uniqueKey !== "" ? "1" : "0",
+    );
+  }
+  for (const id of candidates) {
+    keyList.push(keys.taskKey(queue, id));
+    argv.push(id);
+  }
+  // Redis keeps the lease in whole seconds (truncated): our view of it must not outlive it.
+  const lease = { queue, leaseExpiresAt: unixSeconds(leaseExpiresAtMs) * 1000 };
+  return parseReply(await runScript(redis, dequeueScript, keyList, argv, true), finished.length, lease);
+}
+
+/** Reads the script reply `{ done, claimed, dangling, paused, next }` (bulk strings as Buffers). */
+function parseReply(
+  reply: unknown,
+  finishedCount: number,
+  lease: { queue: string; leaseExpiresAt: number },
+): Reply {
+  if (!Array.isArray(reply) || reply.length !== 5)
+    throw new Error(`dequeue: unexpected script reply ${String(reply)}`);
+  const [done, claimed, dangling, paused, next] = reply as [
+    number[],
+    Array<Buffer | null>,
+    Buffer[],
+    number,
+    Buffer[],
+  ];
+  if (done.length !== finishedCount)
+    throw new Error(`dequeue: ${done.length} results for ${finishedCount} finished tasks`);
+  const tasks: DequeuedTask[] = [];
+  for (let i = 0; i + 1 < claimed.length; i += 2) {
+    tasks.push({
+      queue: lease.queue,
+      id: claimed[i]!.toString("utf8"),
+      msg: claimed[i + 1] ?? null,
+      leaseExpiresAt: lease.leaseExpiresAt,
+    });
+  }
+  const nextIds: string[] = new Array<string>(next.length);
+  for (let i = 0; i < next.length; i++) nextIds[next.length - 1 - i] = next[i]!.toString("utf8");
+  return {
+    done: done.map((d) => d === 1),
+    claimed: tasks,
+    dangling: dangling.map((id) => id.toString("utf8")),
+    paused: paused === 1,
+    next: nextIds,
+  };
+}

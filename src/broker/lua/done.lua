@@ -1,0 +1,26 @@
+-- done: the success transition of a task with no retention (wire-format §4.11), shared by done and dequeue.
+-- Pulled in by an include line ("done"); it pulls in what it uses itself (each library is included once).
+-- Deletes the task when it is still the one the worker dequeued: removes it from active and lease,
+-- deletes its hash, counts it as processed and releases its lock while the lock still holds its ID.
+-- Returns 1 when done, 0 when nothing was written (not in active, or its message changed: fenced).
+-- @include counters
+
+-- @include lock
+
+-- @include move
+
+local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence)
+  if fenced_out(task_key, fence) then
+    return 0
+  end
+  if redis.call("LREM", active, 0, id) == 0 then
+    return 0
+  end
+  redis.call("ZREM", lease, id)
+  redis.call("DEL", task_key)
+  count(expire_at, processed_day, processed_total)
+  if lock_key then
+    release_lock(lock_key, id)
+  end
+  return 1
+end
