@@ -100,9 +100,12 @@ export class Processor {
    * at the front of their queues (wire-format §5.9) and aborts their signals.
    */
   async shutdown(): Promise<void> {
-    await this.stop();
+    // shutdownTimeout counts from now, not from the end of the fetch loops: while Redis is away a
+    // loop waits on its dequeue, and the running tasks must not wait with it.
+    const stopped = this.stop();
     await this.executor.drain(this.config.shutdownTimeout);
     this.deadlines.clear();
+    await stopped;
   }
 
   /**
