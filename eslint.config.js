@@ -1,5 +1,6 @@
 // Lint configuration: type-aware typescript-eslint rules over the whole repository.
 import js from "@eslint/js";
+import { createNodeResolver, importX } from "eslint-plugin-import-x";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -22,6 +23,48 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       eqeqeq: ["error", "smart"],
+    },
+  },
+  {
+    // No import cycles in the library. import-x/no-cycle follows the imports that exist at run time
+    // (`import type` is erased, and not followed). Imports are written `./x.js` and resolved to the
+    // `.ts` source, as TypeScript does.
+    files: ["src/**/*.ts"],
+    plugins: { "import-x": importX },
+    settings: {
+      "import-x/extensions": [".ts"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+      "import-x/resolver-next": [
+        createNodeResolver({ extensions: [".ts", ".js"], extensionAlias: { ".js": [".ts", ".js"] } }),
+      ],
+    },
+    rules: {
+      "import-x/no-cycle": ["error", { ignoreExternal: true }],
+      // The doctor is a layer on top of the library (the asynq-ts/doctor entry): nothing below it,
+      // and not the main entry, may load it.
+      "import-x/no-restricted-paths": [
+        "error",
+        { zones: [{ target: ["./src/*.ts", "./src/!(doctor)/**/*.ts"], from: "./src/doctor" }] },
+      ],
+    },
+  },
+  {
+    // The doctor reaches Redis only through its port: the DoctorBroker type and the factory that
+    // opens it (src/broker/doctor/port.ts, open.ts); no other broker module and no ioredis.
+    files: ["src/doctor/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [{ name: "ioredis", message: "The doctor talks to Redis through DoctorBroker only." }],
+          patterns: [
+            {
+              regex: "^\\.\\./broker/(?!doctor/(port|open)\\.js$)",
+              message: "The doctor may import only broker/doctor/port.js (types) and broker/doctor/open.js.",
+            },
+          ],
+        },
+      ],
     },
   },
   {

@@ -1,5 +1,9 @@
-// Typed errors of asynq-ts: every error we throw is an AsynqError with a stable `code`, and the
-// operation (`op`) that raised it. Callers branch with `instanceof` or on `code`.
+// Typed errors of asynq-ts: every error a caller can catch (or a handler can throw to steer its task)
+// is declared here, an AsynqError with a stable `code` and the operation (`op`) that raised it.
+// Callers branch with `instanceof` or on `code`. Turning an unknown thrown value into an Error or a
+// message is src/internal/errors.ts's.
+import { describeValue } from "./internal/errors.js";
+import { goQuoteOrJson } from "./wire/go-quote.js";
 
 /** Base class of every error asynq-ts throws. */
 export class AsynqError extends Error {
@@ -24,7 +28,7 @@ export class ValidationError extends AsynqError {
   readonly value: unknown;
 
   constructor(field: string, value: unknown, reason: string, options?: { op?: string; cause?: unknown }) {
-    super("ERR_VALIDATION", `invalid ${field} (${describe(value)}): ${reason}`, options);
+    super("ERR_VALIDATION", `invalid ${field} (${describeValue(value)}): ${reason}`, options);
     this.field = field;
     this.value = value;
   }
@@ -116,20 +120,6 @@ export class ConnectionError extends BrokerError {
   }
 }
 
-/** Short printable form of a value for error messages. */
-function describe(value: unknown): string {
-  if (value === undefined) return "undefined";
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
-    return String(value);
-  if (value === null) return "null";
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
-  if (value instanceof Uint8Array) return `${value.length} bytes`;
-  if (typeof value === "function") return "a function";
-  if (typeof value === "symbol") return value.toString();
-  return Array.isArray(value) ? "an array" : "an object";
-}
-
 /**
  * Return or throw from a handler to archive the task at once, without retrying it
  * (asynq's SkipRetry). Wrapping it as an Error `cause` works too.
@@ -141,10 +131,9 @@ function describe(value: unknown): string {
  * });
  * ```
  */
-export class SkipRetry extends Error {
+export class SkipRetry extends AsynqError {
   constructor(message = "skip retry for the task", options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "SkipRetry";
+    super("ERR_SKIP_RETRY", message, options);
   }
 }
 
@@ -152,10 +141,9 @@ export class SkipRetry extends Error {
  * Throw from a handler to drop the task: it is deleted as if it had succeeded, not counted as
  * failed, and never retried (asynq's RevokeTask).
  */
-export class RevokeTask extends Error {
+export class RevokeTask extends AsynqError {
   constructor(message = "revoke task", options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "RevokeTask";
+    super("ERR_REVOKE_TASK", message, options);
   }
 }
 
@@ -209,5 +197,103 @@ export class QueueStateError extends AsynqError {
     options?: { op?: string },
   ) {
     super(code, message, options);
+  }
+}
+
+// ---- Task processing ---------------------------------------------------------------------------
+
+/** Why a task's signal was aborted. */
+export type AbortReason = "timeout" | "deadline" | "canceled" | "shutdown" | "lease-lost";
+
+/** Go's error texts for these reasons (wire-format §5.7); they end up in the task's `error_msg`. */
+const ABORT_TEXT: Record<AbortReason, string> = {
+  timeout: "context deadline exceeded",
+  deadline: "context deadline exceeded",
+  canceled: "context canceled",
+  shutdown: "context canceled",
+  "lease-lost": "asynq: task lease expired",
+};
+
+/** The reason carried by a task's aborted signal, and the error of an attempt cut short by it. */
+export class TaskAbortedError extends AsynqError {
+  constructor(
+    readonly reason: AbortReason,
+    readonly taskId: string,
+  ) {
+    super("ERR_TASK_ABORTED", ABORT_TEXT[reason], { op: "server.process" });
+  }
+}
+
+/**
+ * No handler is registered for the task's type (asynq's `ErrHandlerNotFound`). The message is asynq's
+ * text, `handler not found for task "<type>"` with the type quoted as Go's `%q` does (JSON quoting
+ * for a type that Go could not hold, one with a lone surrogate), because it is stored in Redis as
+ * the task's last error.
+ */
+export class HandlerNotFoundError extends AsynqError {
+  /** The task type nothing was registered for. */
+  readonly taskType: string;
+
+  constructor(taskType: string, options?: { op?: string }) {
+    super("ERR_HANDLER_NOT_FOUND", `handler not found for task ${goQuoteOrJson(taskType)}`, options);
+    this.taskType = taskType;
+  }
+}
+
+/**
+ * The error a task fails with when its lease ran out, because the worker crashed or lost Redis
+ * (asynq's ErrLeaseExpired). The recoverer gives it to `retryDelay` and `isFailure`, and writes its
+ * message, `asynq: task lease expired`, into the task's `error_msg` (wire-format §5.7).
+ */
+export class LeaseExpiredError extends AsynqError {
+  constructor() {
+    super("ERR_LEASE_EXPIRED", "asynq: task lease expired", { op: "server.recover" });
+  }
+}
+
+/** A task whose deadline passed before it could start, or would pass before its next retry. */
+export class TaskExpiredError extends AsynqError {
+  constructor(
+    message: string,
+    readonly deadline: Date,
+    options?: { cause?: unknown },
+  ) {
+    super("ERR_TASK_EXPIRED", message, { op: "server.process", ...options });
+  }
+}
+
+// ---- Wire format ---------------------------------------------------------------------------------
+// Raised by the codecs in src/wire/ (which re-export them). They reach callers as the `cause` of a
+// CorruptTaskError or a BrokerError, or as a batch result's error when a task cannot be encoded.
+
+/** Bytes that are not a valid encoding of the expected protobuf message. */
+export class ProtoDecodeError extends AsynqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_PROTO_DECODE", message, options);
+  }
+}
+
+/** A message value that cannot be encoded so that Go can read it back. */
+export class ProtoEncodeError extends AsynqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_PROTO_ENCODE", message, options);
+  }
+}
+
+/** A value that Go's formatting or parsing routines would reject, or that we cannot represent. */
+export class GoFormatError extends AsynqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("ERR_GO_FORMAT", message, options);
+  }
+}
+
+/** An option string that is unknown or malformed, or an option value that has no Go string form. */
+export class OptionStringError extends AsynqError {
+  /** The option string being parsed, or the `String()` we were asked to build (its kind). */
+  readonly input: string;
+
+  constructor(message: string, input: string, options?: { cause?: unknown }) {
+    super("ERR_OPTION_STRING", message, options);
+    this.input = input;
   }
 }

@@ -23,27 +23,13 @@ export type {
 } from "./inspector/servers.js";
 export type { TaskPage, TaskResult, ListOptions, IterateOptions, ArchiveLimits } from "./inspector/tasks.js";
 export type { OptionValue } from "./wire/option-strings.js";
-export { doctor, formatReport, ISSUE_KINDS } from "./doctor/index.js";
-export type {
-  DoctorOptions,
-  DoctorReport,
-  QueueReport,
-  Issue,
-  IssueKind,
-  IssueCounts,
-  Repair,
-  ContainerSizes,
-} from "./doctor/index.js";
 export type { RedisConnection } from "./broker/connection/connection.js";
 export type { ConnectionOptions } from "./broker/connection/options.js";
 export { Server } from "./server/server.js";
 export type { ServerConfig, FailedTaskInfo } from "./server/config.js";
-export { ServeMux, HandlerNotFoundError } from "./server/mux.js";
+export { ServeMux } from "./server/mux.js";
 export type { Handler, HandlerTask, Middleware } from "./server/mux.js";
-export { TaskAbortedError } from "./server/context.js";
 export type { TaskContext, ResultWriter, ResultValue, AbortReason } from "./server/context.js";
-export { TaskExpiredError } from "./server/outcomes.js";
-export { LeaseExpiredError } from "./server/recoverer.js";
 export type { RetryDelayFn } from "./server/retry-delay.js";
 export { defaultRetryDelay } from "./server/retry-delay.js";
 export { consoleLogger, pinoLogger } from "./internal/logger.js";
@@ -65,5 +51,11 @@ export {
   TaskStateError,
   NotClusterError,
   QueueStateError,
+  TaskAbortedError,
+  HandlerNotFoundError,
+  LeaseExpiredError,
+  TaskExpiredError,
+  ProtoDecodeError,
+  ProtoEncodeError,
 } from "./errors.js";
 export type { Clock } from "./internal/clock.js";

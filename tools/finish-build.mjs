@@ -1,8 +1,8 @@
 // Second step of `npm run build`, after tsup (tools/tsup.config.ts) has written dist/<entry>.cjs and
 // dist/<entry>.d.cts: copies the Lua scripts of src/broker/<domain>/ to dist/<domain>/, where the
 // bundles read them (the same paths relative to the bundle as to src/broker/scripts.ts), and writes
-// the ES module face of each entry point, a re-export of its CommonJS bundle (one copy of every class
-// whichever way the package is loaded).
+// the ES module face of each entry point (not of the shared chunks), a re-export of its CommonJS
+// bundle (one copy of every class whichever way the package is loaded).
 import { cpSync, readdirSync, writeFileSync } from "node:fs";
 
 for (const entry of readdirSync("src/broker", { withFileTypes: true, recursive: true })) {
@@ -12,7 +12,8 @@ for (const entry of readdirSync("src/broker", { withFileTypes: true, recursive: 
 }
 
 for (const file of readdirSync("dist")) {
-  if (!file.endsWith(".cjs")) continue;
+  // Shared chunks (chunk-<hash>.cjs) are required by the entries, never imported by an app.
+  if (!file.endsWith(".cjs") || file.startsWith("chunk-")) continue;
   const name = file.slice(0, -".cjs".length);
   const reexport = `export * from "./${name}.cjs";\n`;
   writeFileSync(`dist/${name}.mjs`, reexport);

@@ -6,16 +6,25 @@
 //   dist/index.cjs    dist/index.d.cts    the implementation and its types (for `require`)
 //   dist/index.mjs    dist/index.d.mts    `export * from "./index.cjs"` (for `import`)
 //   dist/testing.*                        the same for `asynq-ts/testing`
+//   dist/doctor.*                         the same for `asynq-ts/doctor`
+//   dist/chunk-<hash>.cjs                 code shared by the entries (errors, wire format, scripts, ...)
+//   dist/<name>-<hash>.d.cts              types shared by the entries
 //   dist/<domain>/*.lua                   the Lua scripts, read at run time
 //
+// Shared code is split into chunks (`splitting`) rather than copied into each entry: a copy would
+// give `asynq-ts/doctor` error classes of its own, and `instanceof ValidationError` would fail on an
+// error it throws. The main entry never loads the doctor's code. `treeshake` hands the split output
+// to rollup for the CommonJS conversion (without it, tsup's experimental CommonJS splitting rewrites
+// every `?.` and `??` into helper calls).
+//
 // The Lua files are found with `new URL("./<domain>/<name>.lua", import.meta.url)` (src/broker/scripts.ts).
-// `shims` turns `import.meta.url` into the bundle's own file URL, so from dist/index.cjs they are read
-// in dist/<domain>/, as from src/broker/scripts.ts they are read in src/broker/<domain>/. The entries
-// are therefore all written at the top of dist/.
+// `shims` turns `import.meta.url` into the file URL of the bundle or chunk that holds it, so from
+// dist/ they are read in dist/<domain>/, as from src/broker/scripts.ts they are read in
+// src/broker/<domain>/. Entries and chunks are therefore all written at the top of dist/.
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { index: "src/index.ts", testing: "src/testing/index.ts" },
+  entry: { index: "src/index.ts", testing: "src/testing/index.ts", doctor: "src/doctor/index.ts" },
   outDir: "dist",
   format: ["cjs"],
   platform: "node",
@@ -26,7 +35,8 @@ export default defineConfig({
   // Error classes name themselves after their constructor (`new.target.name`): keep those names.
   keepNames: true,
   removeNodeProtocol: false,
-  splitting: false,
+  splitting: true,
+  treeshake: true,
   sourcemap: false,
   clean: true,
 });

@@ -23,9 +23,8 @@ import { removeQueue, type QueueRemovalResult, type RemovalRefusal } from "./adm
 import type { ServerInfo, TaskMessage, WorkerInfo } from "../wire/messages.js";
 import { encodeTaskMessage } from "../wire/proto.js";
 
-export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "./enqueue/enqueue.js";
-export type { QueueSizes, TaskRecord } from "./admin/read.js";
-export type { ForwardResult } from "./upkeep/forward.js";
+export type { EnqueueOutcome, EnqueueRequest } from "./enqueue/enqueue.js";
+export type { QueueSizes } from "./admin/read.js";
 export type { FinishedTask } from "./fetch/dequeue.js";
 
 /** A task moved from pending to active by {@link Broker.dequeue}. */
@@ -39,7 +38,7 @@ export interface DequeuedTask {
 }
 
 /** What a dequeue did. */
-export interface DequeueResult {
+interface DequeueResult {
   tasks: DequeuedTask[];
   /** The queue is paused; nothing was moved. */
   paused: boolean;

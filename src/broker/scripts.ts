@@ -1,7 +1,7 @@
 // Lua scripts: loaded from the .lua files of the broker's domain folders, called by SHA, reloaded on NOSCRIPT.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import type { ChainableCommander, Redis } from "ioredis";
+import type { Redis } from "ioredis";
 
 /**
  * The Buffer-reply forms of EVALSHA / EVAL, which ioredis has at runtime but not in its typings.
@@ -10,11 +10,6 @@ import type { ChainableCommander, Redis } from "ioredis";
 interface BufferEval {
   evalshaBuffer(sha: string, numKeys: number, ...args: ScriptArg[]): Promise<unknown>;
   evalBuffer(source: string, numKeys: number, ...args: ScriptArg[]): Promise<unknown>;
-}
-
-/** The same on a pipeline, where it queues the command and returns the pipeline. */
-interface PipelineBufferEval {
-  evalshaBuffer(sha: string, numKeys: number, ...args: ScriptArg[]): ChainableCommander;
 }
 
 /** A script argument as sent to Redis (numbers are sent as decimal strings). */
@@ -38,9 +33,9 @@ export class LuaScript {
    * included file may include others; each is pulled in once, where it is first named, so a file
    * can name what it needs without the caller ordering the includes.
    *
-   * The paths are relative to this module in src/broker/, and to the bundle in the package
-   * (dist/index.cjs, where the build turns `import.meta.url` into the bundle's file URL and copies
-   * the Lua files to the same relative places: tools/finish-build.mjs).
+   * The paths are relative to this module in src/broker/, and in the package to the bundle or chunk
+   * that holds it, at the top of dist/ (the build turns `import.meta.url` into that file's URL and
+   * copies the Lua files to the same relative places: tools/tsup.config.ts, tools/finish-build.mjs).
    */
   static fromFile(name: string): LuaScript {
     const read = (path: string): string => readFileSync(new URL(`./${path}.lua`, import.meta.url), "utf8");
@@ -91,19 +86,6 @@ export async function preloadScripts(redis: Redis, scripts: Iterable<LuaScript>)
   const exists = (await redis.script("EXISTS", ...unique.map((s) => s.sha))) as number[];
   const missing = unique.filter((_, i) => exists[i] !== 1);
   await Promise.all(missing.map((s) => redis.script("LOAD", s.source)));
-}
-
-/** Queues an EVALSHA in a pipeline; pair with preloadScripts and retry NOSCRIPT replies with runScript. */
-export function pipelineScript(
-  pipeline: ChainableCommander,
-  script: LuaScript,
-  keys: readonly string[],
-  args: readonly ScriptArg[],
-  buffers = false,
-): void {
-  if (buffers)
-    (pipeline as unknown as PipelineBufferEval).evalshaBuffer(script.sha, keys.length, ...keys, ...args);
-  else pipeline.evalsha(script.sha, keys.length, ...keys, ...args);
 }
 
 /** True when a pipeline reply error says the script was not cached. */

@@ -1,5 +1,7 @@
-// Enqueue options: their documentation, defaults and validation live here, and only here.
+// Enqueue options: their documentation and validation live here, and only here (their defaults are
+// DEFAULTS.enqueue, src/defaults.ts).
 import { randomUUID } from "node:crypto";
+import { DEFAULTS } from "../defaults.js";
 import { ValidationError } from "../errors.js";
 import type { EnqueueRequest } from "../broker/broker.js";
 import type { Task } from "../task.js";
@@ -66,10 +68,6 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
   "headers",
 ]);
 
-/** asynq's client defaults (wire-format §5.1). */
-export const DEFAULT_QUEUE = "default";
-export const DEFAULT_MAX_RETRY = 25;
-export const DEFAULT_TIMEOUT_SECONDS = 1800;
 const MAX_INT32 = 2 ** 31 - 1;
 /** The last instant a Date can hold. */
 const MAX_INSTANT_MS = 8.64e15;
@@ -85,7 +83,8 @@ export interface ResolvedTask {
 /** Shared values of resolved tasks (never mutated). */
 const PENDING: EnqueueRequest["target"] = { kind: "pending" };
 const NO_BYTES = new Uint8Array(0);
-const DEFAULT_TIMEOUT = BigInt(DEFAULT_TIMEOUT_SECONDS);
+/** In whole seconds, as the message stores it. */
+const DEFAULT_TIMEOUT = BigInt(DEFAULTS.enqueue.timeout / 1000);
 const NO_OPTIONS: EnqueueOptions = Object.freeze({});
 
 /**
@@ -120,10 +119,12 @@ export function resolveTask(
       : { ...definedOnly(taskOptions), ...definedOnly(options) };
 
   const queue =
-    opts.queue === undefined ? DEFAULT_QUEUE : checkQueue(opts.queue, optionField(options, path, "queue"));
+    opts.queue === undefined
+      ? DEFAULTS.enqueue.queue
+      : checkQueue(opts.queue, optionField(options, path, "queue"));
   const maxRetry =
     opts.maxRetry === undefined
-      ? DEFAULT_MAX_RETRY
+      ? DEFAULTS.enqueue.maxRetry
       : checkMaxRetry(opts.maxRetry, optionField(options, path, "maxRetry"));
   const timeout =
     opts.timeout === undefined

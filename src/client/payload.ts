@@ -1,5 +1,6 @@
 // Turns a user payload into bytes: bytes as they are, strings as UTF-8, other values as JSON.
 import { ValidationError } from "../errors.js";
+import { errorMessage } from "../internal/errors.js";
 
 /**
  * Encodes a payload; `undefined` means no payload (Go's nil). Errors name the field
@@ -24,10 +25,12 @@ export function encodePayload(payload: unknown, field: string, suffix = ""): Uin
   try {
     json = JSON.stringify(payload);
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    throw new ValidationError(field + suffix, payload, `the payload cannot be encoded as JSON: ${reason}`, {
-      cause,
-    });
+    throw new ValidationError(
+      field + suffix,
+      payload,
+      `the payload cannot be encoded as JSON: ${errorMessage(cause)}`,
+      { cause },
+    );
   }
   if (json === undefined) {
     throw new ValidationError(field + suffix, payload, "the payload cannot be encoded as JSON");

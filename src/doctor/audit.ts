@@ -1,7 +1,5 @@
 // Doctor's audit: one SCAN over the keyspace in batches, then each queue's containers, then the global registries.
-import * as broker from "../broker/doctor/reads.js";
-import type { ContainerRef } from "../broker/doctor/reads.js";
-import * as repairs from "../broker/doctor/repair.js";
+import type { ContainerRef } from "../broker/doctor/port.js";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
 import { escapeGlob } from "./classify.js";
@@ -10,8 +8,8 @@ import { emptyIfWrongType, queueState, type Context, type QueueState, type Setti
 import { repair } from "./fix.js";
 import { checkBatch } from "./keyspace.js";
 import { IssueLog, type ContainerSizes, type DoctorReport, type QueueReport } from "./report.js";
-import { checkDeferred } from "./tasks.js";
 import { checkListPartitions, confirmByPass } from "./lists.js";
+import { checkDeferred } from "./orphans.js";
 
 /**
  * Audits the asynq keys of a Redis (all of them, or only those of `only`'s queues, then without the
@@ -19,7 +17,7 @@ import { checkListPartitions, confirmByPass } from "./lists.js";
  */
 export async function audit(settings: Settings, only?: readonly string[]): Promise<DoctorReport> {
   const started = settings.clock.now();
-  const registered = new Set(await broker.setMembers(settings.redis, keys.ALL_QUEUES));
+  const registered = new Set(await settings.broker.setMembers(keys.ALL_QUEUES));
   const ctx: Context = {
     ...settings,
     registered,
@@ -34,11 +32,11 @@ export async function audit(settings: Settings, only?: readonly string[]): Promi
   let scannedKeys = 0;
   for (const pattern of patterns) {
     // The next SCAN step is in flight while a batch is checked.
-    let step = broker.scanKeys(ctx.redis, "0", pattern, ctx.batch);
+    let step = ctx.broker.scanKeys("0", pattern, ctx.batch);
     for (;;) {
       const [cursor, found] = await step;
       if (cursor !== "0") {
-        step = broker.scanKeys(ctx.redis, cursor, pattern, ctx.batch);
+        step = ctx.broker.scanKeys(cursor, pattern, ctx.batch);
         // Awaited on the next turn; if checking this batch fails first, its failure is not unhandled.
         step.catch(() => undefined);
       }
@@ -95,7 +93,7 @@ async function checkUnregisteredQueues(ctx: Context, queues: readonly QueueState
         key: keys.ALL_QUEUES,
         detail: `queue ${JSON.stringify(qs.name)} has ${qs.substantiveKeys} keys but is not in ${keys.ALL_QUEUES}`,
       },
-      repair(`SADD ${keys.ALL_QUEUES} ${qs.name}`, () => repairs.registerQueue(ctx.redis, qs.name)),
+      repair(`SADD ${keys.ALL_QUEUES} ${qs.name}`, () => ctx.broker.registerQueue(qs.name)),
     );
   }
 }
@@ -114,15 +112,12 @@ async function checkRegistry(ctx: Context, registry: string): Promise<void> {
   let cursor = "0";
   do {
     // A registry of another type is reported as an unknown key and not read.
-    const chunk = await broker.zsetChunk(ctx.redis, registry, cursor, ctx.batch).catch(emptyIfWrongType);
+    const chunk = await ctx.broker.zsetChunk(registry, cursor, ctx.batch).catch(emptyIfWrongType);
     if (chunk.length === 0) return;
     const [next, members, scores] = chunk;
     cursor = next;
     const expired = members.flatMap((m, i) => (scores[i]! <= now ? [{ member: m, score: scores[i]! }] : []));
-    const exists = await broker.existing(
-      ctx.redis,
-      expired.map((e) => e.member),
-    );
+    const exists = await ctx.broker.existing(expired.map((e) => e.member));
     await Promise.all(
       expired.map((e, i) =>
         exists[i]
@@ -134,7 +129,7 @@ async function checkRegistry(ctx: Context, registry: string): Promise<void> {
                 detail: `${e.member} expired and its key is gone`,
               },
               repair(`ZREM ${registry} ${e.member}`, () =>
-                repairs.pruneRegistry(ctx.redis, registry, e.member, e.score),
+                ctx.broker.pruneRegistry(registry, e.member, e.score),
               ),
             ),
       ),
@@ -148,7 +143,7 @@ async function queueReport(ctx: Context, qs: QueueState): Promise<QueueReport> {
   const zset = (key: string): ContainerRef => ({ key, type: "zset" });
   const groups = [...qs.groups].filter((g) => !qs.wrongType.has(keys.groupKey(q, g)));
   const sets = [...qs.sets.keys()].filter((k) => !qs.wrongType.has(k));
-  const sizes = await broker.containerSizes(ctx.redis, [
+  const sizes = await ctx.broker.containerSizes([
     qs.pending.ref,
     qs.active.ref,
     ...[
@@ -175,7 +170,7 @@ async function queueReport(ctx: Context, qs: QueueState): Promise<QueueReport> {
     groups: groupSizes.filter((n) => n > 0).length,
     aggregationSets: sizes.slice(7 + groups.length).filter((n) => n > 0).length,
   };
-  const memoryBytes = await broker.memoryEstimate(ctx.redis, q).catch(() => null);
+  const memoryBytes = await ctx.broker.memoryEstimate(q).catch(() => null);
   return {
     queue: q,
     registered: qs.registered,

@@ -1,11 +1,11 @@
 // Recognises the keys of the asynq data model (wire-format §1.2, §1.3) by name, for the doctor's scan.
 
 /** A global key of the data model (wire-format §1.2). */
-export type GlobalKeyKind =
+type GlobalKeyKind =
   "queues" | "registry" | "server" | "workers" | "scheduler-entries" | "scheduler-history" | "semaphore";
 
 /** A per-queue key of the data model (wire-format §1.3). */
-export type QueueKeyKind =
+type QueueKeyKind =
   | "task"
   | "list"
   | "zset"

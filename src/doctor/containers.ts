@@ -1,13 +1,10 @@
 // Doctor's checks from the containers' side: dangling and misplaced IDs, leases, groups and aggregation sets.
-import * as broker from "../broker/doctor/reads.js";
-import * as snapshot from "../broker/doctor/snapshot.js";
-import type { ContainerRef } from "../broker/doctor/reads.js";
-import type { TaskSnapshot } from "../broker/doctor/snapshot.js";
-import * as repairs from "../broker/doctor/repair.js";
+import type { ContainerRef, TaskSnapshot } from "../broker/doctor/port.js";
 import * as keys from "../wire/keys.js";
-import { TASK_STATES, type TaskState } from "../wire/keys.js";
+import type { TaskState } from "../wire/keys.js";
 import { homeOf, type Context, type QueueState } from "./context.js";
 import { danglingRepair, leaseRepair, misplacedRepair, repair } from "./fix.js";
+import { isTaskState } from "./judge.js";
 import type { RepairFn } from "./report.js";
 
 /** A container and the state (and group) its members' hashes must have. */
@@ -52,10 +49,10 @@ export async function checkContainers(ctx: Context, qs: QueueState): Promise<voi
 
 /** Reads a container chunk by chunk; for a list, the next start moves back by the IDs removed by fixes. */
 async function walk(ctx: Context, qs: QueueState, c: Expected): Promise<void> {
-  const { redis, batch } = ctx;
+  const { broker, batch } = ctx;
   if (c.ref.type === "list") {
     for (let start = 0; ;) {
-      const ids = await broker.listChunk(redis, c.ref.key, start, batch);
+      const ids = await broker.listChunk(c.ref.key, start, batch);
       const removed = await checkChunk(ctx, qs, c, ids, start);
       if (ids.length < batch) return;
       start += ids.length - removed;
@@ -63,14 +60,11 @@ async function walk(ctx: Context, qs: QueueState, c: Expected): Promise<void> {
   }
   let cursor = "0";
   do {
-    const [next, ids] = await broker.zsetChunk(redis, c.ref.key, cursor, batch);
+    const [next, ids] = await broker.zsetChunk(c.ref.key, cursor, batch);
     cursor = next;
     await checkChunk(ctx, qs, c, ids);
   } while (cursor !== "0");
 }
-
-const isState = (s: string | null): s is TaskState =>
-  s !== null && (TASK_STATES as readonly string[]).includes(s);
 
 /**
  * Checks one chunk of a container's members (read at index `start` for a list); returns how many a
@@ -86,17 +80,14 @@ async function checkChunk(
 ): Promise<number> {
   if (ids.length === 0) return 0;
   const q = qs.name;
-  const read = await broker.readStatesAndGroups(
-    ctx.redis,
-    ids.map((id) => keys.taskKey(q, id)),
-  );
+  const read = await ctx.broker.readStatesAndGroups(ids.map((id) => keys.taskKey(q, id)));
   const suspects: Array<{ at: number; dangling: boolean }> = [];
   const held: string[] = [];
   ids.forEach((id, i) => {
     const { exists, wrongType, state, group } = read[i]!;
     if (!exists) suspects.push({ at: i, dangling: true });
     // A corrupt hash (no or unknown state, not a hash) is the scan's finding, not the container's.
-    else if (wrongType !== null || !isState(state)) return;
+    else if (wrongType !== null || !isTaskState(state)) return;
     else if (state !== c.state) suspects.push({ at: i, dangling: false });
     else if (c.group !== undefined && group !== null && group !== c.group)
       suspects.push({ at: i, dangling: false });
@@ -127,10 +118,10 @@ async function checkChunk(
       if (snap.exists) return Promise.resolve();
       return qs.log.add(
         { kind: "dangling-id", queue: q, key: c.ref.key, id, detail: `in ${c.ref.key} with no task hash` },
-        tally(danglingRepair(ctx.redis, q, c.ref, id, c.group)),
+        tally(danglingRepair(ctx.broker, q, c.ref, id, c.group)),
       );
     }
-    if (!snap.exists || snap.state !== read[at]!.state || !isState(snap.state)) return Promise.resolve();
+    if (!snap.exists || snap.state !== read[at]!.state || !isTaskState(snap.state)) return Promise.resolve();
     const home = homeOf(q, snap.state, snap.group);
     const where = snap.state === "aggregating" ? `aggregating in group ${String(snap.group)}` : snap.state;
     return qs.log.add(
@@ -141,7 +132,7 @@ async function checkChunk(
         id,
         detail: `in ${c.ref.key}, but the task is ${where}`,
       },
-      home && tally(misplacedRepair(ctx.redis, q, c.ref, id, snap.state, home, c.group)),
+      home && tally(misplacedRepair(ctx.broker, q, c.ref, id, snap.state, home, c.group)),
     );
   });
   work.push(checkUnleased(ctx, qs, held));
@@ -160,14 +151,12 @@ async function snapshotMembers(
 ): Promise<TaskSnapshot[]> {
   const q = qs.name;
   const ref = (i: number): ContainerRef => (c.ref.type === "list" ? { ...c.ref, at: start + i } : c.ref);
-  const snaps = await snapshot.snapshotTasks(
-    ctx.redis,
+  const snaps = await ctx.broker.snapshotTasks(
     positions.map((i) => ({ taskKey: keys.taskKey(q, ids[i]!), id: ids[i]!, containers: [ref(i)] })),
   );
   if (c.ref.type !== "list") return snaps;
   const moved = positions.flatMap((i, k) => (snaps[k]!.member[0] ? [] : [k]));
-  const again = await snapshot.snapshotTasks(
-    ctx.redis,
+  const again = await ctx.broker.snapshotTasks(
     moved.map((k) => ({
       taskKey: keys.taskKey(q, ids[positions[k]!]!),
       id: ids[positions[k]!]!,
@@ -183,10 +172,9 @@ async function checkUnleased(ctx: Context, qs: QueueState, ids: readonly string[
   if (ids.length === 0) return;
   const q = qs.name;
   const lease: ContainerRef = { key: keys.leaseKey(q), type: "zset" };
-  const [leased = []] = await broker.zsetMembership(ctx.redis, [[lease.key, ids]]);
+  const [leased = []] = await ctx.broker.zsetMembership([[lease.key, ids]]);
   const missing = ids.filter((_, i) => !leased[i]);
-  const snaps = await snapshot.snapshotTasks(
-    ctx.redis,
+  const snaps = await ctx.broker.snapshotTasks(
     missing.map((id) => ({ taskKey: keys.taskKey(q, id), id, containers: [qs.active.ref, lease] })),
   );
   await Promise.all(
@@ -201,7 +189,7 @@ async function checkUnleased(ctx: Context, qs: QueueState, ids: readonly string[
           id,
           detail: `in active with no entry in ${lease.key}`,
         },
-        leaseRepair(ctx.redis, q, id, ctx.clock.now()),
+        leaseRepair(ctx.broker, q, id, ctx.clock.now()),
       );
     }),
   );
@@ -214,11 +202,10 @@ async function checkLease(ctx: Context, qs: QueueState): Promise<void> {
   const index = qs.active.index;
   let cursor = "0";
   do {
-    const [next, ids] = await broker.zsetChunk(ctx.redis, lease.key, cursor, ctx.batch);
+    const [next, ids] = await ctx.broker.zsetChunk(lease.key, cursor, ctx.batch);
     cursor = next;
     const unsure = ids.filter((id) => !(index.covers(id) && index.has(id)));
-    const found = await snapshot.memberships(
-      ctx.redis,
+    const found = await ctx.broker.memberships(
       unsure.map((id) => ({ id, containers: [qs.active.ref, lease] })),
     );
     await Promise.all(
@@ -233,7 +220,7 @@ async function checkLease(ctx: Context, qs: QueueState): Promise<void> {
             id,
             detail: `in ${lease.key} but not in ${qs.active.ref.key}`,
           },
-          repair(`ZREM ${lease.key} ${id}`, () => repairs.removeLease(ctx.redis, q, id)),
+          repair(`ZREM ${lease.key} ${id}`, () => ctx.broker.removeLease(q, id)),
         );
       }),
     );
@@ -244,7 +231,7 @@ async function checkLease(ctx: Context, qs: QueueState): Promise<void> {
 async function checkGroups(ctx: Context, qs: QueueState): Promise<void> {
   const q = qs.name;
   const names = [...qs.groups].filter((g) => !qs.wrongType.has(keys.groupKey(q, g)));
-  const states = await snapshot.groupStates(ctx.redis, q, names);
+  const states = await ctx.broker.groupStates(q, names);
   await Promise.all(
     names.map((g, i) => {
       const { registered, filled } = states[i]!;
@@ -259,7 +246,7 @@ async function checkGroups(ctx: Context, qs: QueueState): Promise<void> {
               key: groupsKey,
               detail: `names group ${JSON.stringify(g)}, but ${groupKey} is empty`,
             },
-            repair(`SREM ${groupsKey} ${g}`, () => repairs.fixGroup(ctx.redis, q, g, "remove")),
+            repair(`SREM ${groupsKey} ${g}`, () => ctx.broker.fixGroup(q, g, "remove")),
           )
         : qs.log.add(
             {
@@ -268,7 +255,7 @@ async function checkGroups(ctx: Context, qs: QueueState): Promise<void> {
               key: groupKey,
               detail: `has tasks, but ${groupsKey} does not name ${JSON.stringify(g)}`,
             },
-            repair(`SADD ${groupsKey} ${g}`, () => repairs.fixGroup(ctx.redis, q, g, "add")),
+            repair(`SADD ${groupsKey} ${g}`, () => ctx.broker.fixGroup(q, g, "add")),
           );
     }),
   );
@@ -278,7 +265,7 @@ async function checkGroups(ctx: Context, qs: QueueState): Promise<void> {
 async function checkAggregationSets(ctx: Context, qs: QueueState): Promise<void> {
   const q = qs.name;
   const sets = [...qs.sets.keys()].filter((k) => !qs.wrongType.has(k));
-  const states = await snapshot.aggregationSetStates(ctx.redis, q, sets);
+  const states = await ctx.broker.aggregationSetStates(q, sets);
   const registry = keys.allAggregationSetsKey(q);
   await Promise.all(
     sets.map((setKey, i) => {
@@ -292,7 +279,7 @@ async function checkAggregationSets(ctx: Context, qs: QueueState): Promise<void>
           detail: `not in ${registry}: never reclaimed`,
         },
         repair(`ZADD ${registry} <now> ${setKey}`, () =>
-          repairs.registerAggregationSet(ctx.redis, q, setKey, ctx.clock.now()),
+          ctx.broker.registerAggregationSet(q, setKey, ctx.clock.now()),
         ),
       );
     }),

@@ -1,17 +1,16 @@
 // Doctor's working state: options, per-queue accumulators and list indexes, shared by the audit's passes.
-import type { Redis } from "ioredis";
-import * as broker from "../broker/doctor/reads.js";
-import type { ContainerRef } from "../broker/doctor/reads.js";
+import type { ContainerRef, DoctorBroker } from "../broker/doctor/port.js";
 import type { Clock } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
 import type { TaskState } from "../wire/keys.js";
 import { ListIndex } from "./list-index.js";
 import { IssueLog } from "./report.js";
-import type { Judged } from "./tasks.js";
+import type { Judged } from "./judge.js";
 
 /** The settings of one run. */
 export interface Settings {
-  redis: Redis;
+  /** Every Redis read and repair goes through it. */
+  broker: DoctorBroker;
   fix: boolean;
   /** SCAN COUNT and the chunk size of every container read. */
   batch: number;
@@ -98,7 +97,7 @@ export async function buildIndex(
   const index = new ListIndex(partitions, partition);
   for (let start = 0; ; start += ctx.batch) {
     // A key of another type (reported as an unknown key) holds no member.
-    const chunk = await broker.listChunk(ctx.redis, key, start, ctx.batch).catch(emptyIfWrongType);
+    const chunk = await ctx.broker.listChunk(key, start, ctx.batch).catch(emptyIfWrongType);
     index.addAll(chunk);
     if (chunk.length < ctx.batch) return index;
   }
@@ -111,7 +110,7 @@ export function emptyIfWrongType(error: unknown): never[] {
 }
 
 /** Partitions needed so that one index holds at most `indexLimit` members. */
-export function partitionsFor(ctx: Settings, length: number): number {
+function partitionsFor(ctx: Settings, length: number): number {
   return Math.max(1, Math.ceil(length / ctx.indexLimit));
 }
 
@@ -132,11 +131,11 @@ export async function queueState(ctx: Context, queue: string): Promise<QueueStat
 }
 
 async function createQueueState(ctx: Context, queue: string): Promise<QueueState> {
-  const { redis } = ctx;
+  const { broker } = ctx;
   const [groups, sets, [pendingLength = 0, activeLength = 0]] = await Promise.all([
-    broker.setMembers(redis, keys.allGroupsKey(queue)).catch(() => []),
-    broker.zsetMembers(redis, keys.allAggregationSetsKey(queue)).catch(() => []),
-    broker.containerSizes(redis, [
+    broker.setMembers(keys.allGroupsKey(queue)).catch(() => []),
+    broker.zsetMembers(keys.allAggregationSetsKey(queue)).catch(() => []),
+    broker.containerSizes([
       { key: keys.pendingKey(queue), type: "list" },
       { key: keys.activeKey(queue), type: "list" },
     ]),
@@ -181,7 +180,7 @@ function addSets(queue: string, sets: Map<string, string>, setKeys: readonly str
 /** Re-reads `aggregation_sets` (sets created since the audit started); returns how many sets are new. */
 export async function refreshSets(ctx: Context, qs: QueueState): Promise<number> {
   const before = qs.sets.size;
-  const setKeys = await broker.zsetMembers(ctx.redis, keys.allAggregationSetsKey(qs.name)).catch(() => []);
+  const setKeys = await ctx.broker.zsetMembers(keys.allAggregationSetsKey(qs.name)).catch(() => []);
   addSets(qs.name, qs.sets, setKeys);
   return qs.sets.size - before;
 }

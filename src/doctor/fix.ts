@@ -1,8 +1,11 @@
-// Doctor's repairs: what --fix does for each kind of damage, as RepairFns over the broker's re-verifying scripts.
-import type { Redis } from "ioredis";
-import type { ContainerRef } from "../broker/doctor/reads.js";
-import * as repairs from "../broker/doctor/repair.js";
-import type { Companion, RestoreTarget } from "../broker/doctor/repair.js";
+// Doctor's repairs: what --fix does for each kind of damage, as RepairFns over the port's re-verifying repairs.
+import type {
+  Companion,
+  ContainerRef,
+  DoctorBroker,
+  ObservedTask,
+  RestoreTarget,
+} from "../broker/doctor/port.js";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
 import type { TaskState } from "../wire/keys.js";
@@ -73,29 +76,29 @@ export function restoreTarget(
 
 /** Puts an orphaned task back into its state's container. */
 export function restoreRepair(
-  redis: Redis,
+  broker: DoctorBroker,
   queue: string,
   id: string,
   state: TaskState,
   target: RestoreTarget,
 ): RepairFn {
   return repair(`put back into ${target.key}`, () =>
-    repairs.restoreTask(redis, keys.taskKey(queue, id), id, state, target),
+    broker.restoreTask(keys.taskKey(queue, id), id, state, target),
   );
 }
 
 /** Archives a corrupt task as it is (decision: set aside in the archive, msg untouched, never deleted). */
 export function archiveRepair(
-  redis: Redis,
+  broker: DoctorBroker,
   queue: string,
   id: string,
-  observed: { state: string | null; msg: Buffer | null; group: string | null },
+  observed: ObservedTask,
   lockKey: string,
   nowMs: number,
 ): RepairFn {
   const action = `archive as it is in ${keys.archivedKey(queue)}`;
   return async () => {
-    const outcome = await repairs.archiveAsIs(redis, queue, id, observed, lockKey, nowMs);
+    const outcome = await broker.archiveAsIs(queue, id, observed, lockKey, nowMs);
     if (outcome === "archived") return { outcome: "repaired", action };
     return {
       outcome: "skipped",
@@ -109,7 +112,7 @@ export function archiveRepair(
 }
 
 /** The companion entry to tidy when an ID leaves `container`: the lease for active, `groups` for a group zset. */
-export function companionOf(queue: string, container: ContainerRef, group?: string): Companion | undefined {
+function companionOf(queue: string, container: ContainerRef, group?: string): Companion | undefined {
   if (container.key === keys.activeKey(queue)) return { kind: "lease", key: keys.leaseKey(queue) };
   if (group !== undefined && container.key === keys.groupKey(queue, group)) {
     return { kind: "groups", key: keys.allGroupsKey(queue), group };
@@ -119,26 +122,20 @@ export function companionOf(queue: string, container: ContainerRef, group?: stri
 
 /** Removes an ID that has no task hash from its container. */
 export function danglingRepair(
-  redis: Redis,
+  broker: DoctorBroker,
   queue: string,
   container: ContainerRef,
   id: string,
   group?: string,
 ): RepairFn {
   return repair(`remove ${id} from ${container.key}`, () =>
-    repairs.removeDangling(
-      redis,
-      container,
-      keys.taskKey(queue, id),
-      id,
-      companionOf(queue, container, group),
-    ),
+    broker.removeDangling(container, keys.taskKey(queue, id), id, companionOf(queue, container, group)),
   );
 }
 
 /** Removes an ID from a container its task's state does not name, once its state's container holds it. */
 export function misplacedRepair(
-  redis: Redis,
+  broker: DoctorBroker,
   queue: string,
   container: ContainerRef,
   id: string,
@@ -149,8 +146,7 @@ export function misplacedRepair(
   return repair(
     `remove ${id} from ${container.key} (it is in ${home.key}, as its state says)`,
     () =>
-      repairs.removeMisplaced(
-        redis,
+      broker.removeMisplaced(
         container,
         keys.taskKey(queue, id),
         id,
@@ -163,8 +159,8 @@ export function misplacedRepair(
 }
 
 /** Gives an unleased active task a lease expiring now (decision: the recoverer then settles it). */
-export function leaseRepair(redis: Redis, queue: string, id: string, nowMs: number): RepairFn {
+export function leaseRepair(broker: DoctorBroker, queue: string, id: string, nowMs: number): RepairFn {
   return repair(`add a lease expiring now to ${keys.leaseKey(queue)}`, () =>
-    repairs.addLease(redis, queue, id, nowMs),
+    broker.addLease(queue, id, nowMs),
   );
 }

@@ -1,14 +1,12 @@
 // Doctor's main pass over one SCAN batch: classify each key, then check task hashes, locks, TTLs and types.
-import * as broker from "../broker/doctor/reads.js";
-import * as snapshot from "../broker/doctor/snapshot.js";
-import * as repairs from "../broker/doctor/repair.js";
+import type { TaskFields } from "../broker/doctor/port.js";
 import { unixSeconds } from "../internal/clock.js";
 import * as keys from "../wire/keys.js";
-import { STATS_TTL_SECONDS } from "../broker/finish/lifecycle.js";
 import { classifyKey, type KeyClass } from "./classify.js";
 import { queueState, type Context, type QueueState } from "./context.js";
 import { repair } from "./fix.js";
-import { checkTasks, judgeTask } from "./tasks.js";
+import { judgeTask } from "./judge.js";
+import { checkTasks } from "./tasks.js";
 
 /** The states in which a task may hold its uniqueness lock (wire-format §1.5; our difference P7: not archived). */
 const LIVE_STATES: ReadonlySet<string> = new Set(["pending", "active", "scheduled", "retry", "aggregating"]);
@@ -50,7 +48,7 @@ export async function checkBatch(ctx: Context, found: readonly string[]): Promis
     }
     typed.push([key, c.type, qs]);
     if (c.kind === "lock") locks.push([qs, key]);
-    if (c.kind === "daily-counter") expiring.push([key, dailyExpiry(c.day!), qs]);
+    if (c.kind === "daily-counter") expiring.push([key, dailyExpiry(c.day!, ctx.broker.statsTtlSeconds), qs]);
   }
   await Promise.all([
     ...[...tasks].map(([qs, ids]) => checkTasks(ctx, qs, ids)),
@@ -73,8 +71,8 @@ function note(qs: QueueState, c: QueueClass, key: string): void {
 }
 
 /** A daily counter lives 90 days from its first increment; the day's start stands in for that instant. */
-function dailyExpiry(day: string): number {
-  return unixSeconds(Date.parse(`${day}T00:00:00Z`)) + STATS_TTL_SECONDS;
+function dailyExpiry(day: string, ttlSeconds: number): number {
+  return unixSeconds(Date.parse(`${day}T00:00:00Z`)) + ttlSeconds;
 }
 
 /** Keys whose Redis type is not the data model's: reported as unknown keys, never read nor touched. */
@@ -82,10 +80,7 @@ async function checkTypes(
   ctx: Context,
   typed: ReadonlyArray<[string, string, QueueState | undefined]>,
 ): Promise<void> {
-  const types = await broker.keyTypes(
-    ctx.redis,
-    typed.map(([key]) => key),
-  );
+  const types = await ctx.broker.keyTypes(typed.map(([key]) => key));
   await Promise.all(
     typed.map(([key, expected, qs], i) => {
       const type = types[i]!;
@@ -105,10 +100,7 @@ async function checkTtls(
   ctx: Context,
   expiring: ReadonlyArray<[string, number, QueueState | undefined]>,
 ): Promise<void> {
-  const ttls = await broker.ttls(
-    ctx.redis,
-    expiring.map(([key]) => key),
-  );
+  const ttls = await ctx.broker.ttls(expiring.map(([key]) => key));
   await Promise.all(
     expiring.map(([key, expiry, qs], i) => {
       if (ttls[i] !== -1) return Promise.resolve();
@@ -117,7 +109,7 @@ async function checkTtls(
       const log = qs?.log ?? ctx.global;
       return log.add(
         { kind: "missing-ttl", ...(qs ? { queue: qs.name } : {}), key, detail: "must expire but has no TTL" },
-        repair(`EXPIREAT ${key} ${at}`, () => repairs.expireAt(ctx.redis, key, at)),
+        repair(`EXPIREAT ${key} ${at}`, () => ctx.broker.expireAt(key, at)),
       );
     }),
   );
@@ -129,21 +121,14 @@ async function checkTtls(
  */
 async function checkLocks(ctx: Context, locks: ReadonlyArray<[QueueState, string]>): Promise<void> {
   if (locks.length === 0) return;
-  const values = await broker.readStrings(
-    ctx.redis,
-    locks.map(([, key]) => key),
-  );
+  const values = await ctx.broker.readStrings(locks.map(([, key]) => key));
   const held = locks.flatMap(([qs, key], i) => {
     const id = values[i];
     return id === null || id === undefined ? [] : [{ qs, key, id, ownerKey: keys.taskKey(qs.name, id) }];
   });
-  const owners = await broker.readTaskFields(
-    ctx.redis,
-    held.map((h) => h.ownerKey),
-  );
+  const owners = await ctx.broker.readTaskFields(held.map((h) => h.ownerKey));
   const suspects = held.filter((h, i) => staleReason(h.qs.name, h.id, h.key, owners[i]!) !== undefined);
-  const snaps = await snapshot.snapshotLocks(
-    ctx.redis,
+  const snaps = await ctx.broker.snapshotLocks(
     suspects.map((s) => ({ lockKey: s.key, ownerKey: s.ownerKey })),
   );
   await Promise.all(
@@ -153,19 +138,14 @@ async function checkLocks(ctx: Context, locks: ReadonlyArray<[QueueState, string
       if (reason === undefined) return Promise.resolve();
       return s.qs.log.add(
         { kind: "stale-unique-lock", queue: s.qs.name, key: s.key, id: s.id, detail: reason },
-        repair(`DEL ${s.key}`, () => repairs.releaseLock(ctx.redis, s.key, s.ownerKey, s.id, snap.owner)),
+        repair(`DEL ${s.key}`, () => ctx.broker.releaseLock(s.key, s.ownerKey, s.id, snap.owner)),
       );
     }),
   );
 }
 
 /** Why a lock held by `id` is stale, or undefined when its owner is live and holds it (or cannot be judged). */
-function staleReason(
-  queue: string,
-  id: string,
-  lockKey: string,
-  owner: broker.TaskFields,
-): string | undefined {
+function staleReason(queue: string, id: string, lockKey: string, owner: TaskFields): string | undefined {
   if (!owner.exists) return `held by ${id}, whose task hash is gone`;
   if (owner.wrongType !== null) return undefined;
   if (owner.state === null || !LIVE_STATES.has(owner.state)) {

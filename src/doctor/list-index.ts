@@ -7,7 +7,7 @@
 // Lists larger than the budget are indexed one partition (hash mod K) at a time.
 
 /** cyrb53 (public domain, bryc): a fast, well-mixed 53-bit string hash. */
-export function hash53(text: string, seed = 0): number {
+function hash53(text: string, seed = 0): number {
   let h1 = 0xdeadbeef ^ seed;
   let h2 = 0x41c6ce57 ^ seed;
   for (let i = 0; i < text.length; i++) {

@@ -1,5 +1,4 @@
 // Doctor's list checks that stay O(N): confirming misses by a pass over a long list, and partitioned indexes.
-import * as broker from "../broker/doctor/reads.js";
 import * as keys from "../wire/keys.js";
 import type { TaskState } from "../wire/keys.js";
 import { escapeGlob } from "./classify.js";
@@ -11,7 +10,8 @@ import {
   type ListState,
   type QueueState,
 } from "./context.js";
-import { confirmOrphans, judgeTask, report, type Judged, type Orphan } from "./tasks.js";
+import { judgeTask, type Judged } from "./judge.js";
+import { confirmOrphans, reportOrphans, type Orphan } from "./orphans.js";
 
 /**
  * A task of a list state missing from the list's index: on a short list it is confirmed at once
@@ -42,19 +42,16 @@ export async function confirmByPass(ctx: Context, qs: QueueState, list: ListStat
   let wanted = new Map(list.candidates.splice(0).map((t) => [t.id, t]));
   for (let pass = 0; pass < 2 && wanted.size > 0; pass++) {
     for (let start = 0; wanted.size > 0; start += ctx.batch) {
-      const chunk = await broker.listChunk(ctx.redis, list.ref.key, start, ctx.batch);
+      const chunk = await ctx.broker.listChunk(list.ref.key, start, ctx.batch);
       for (const id of chunk) wanted.delete(id);
       if (chunk.length < ctx.batch) break;
     }
     const left = [...wanted.values()];
-    const now = await broker.readStates(
-      ctx.redis,
-      left.map((t) => keys.taskKey(qs.name, t.id)),
-    );
+    const now = await ctx.broker.readStates(left.map((t) => keys.taskKey(qs.name, t.id)));
     wanted = new Map(left.filter((t, i) => now[i] === t.fields.state).map((t) => [t.id, t]));
   }
   const orphans: Orphan[] = [...wanted.values()].map((task) => ({ task, homes: [list.ref] }));
-  await report(ctx, qs, orphans);
+  await reportOrphans(ctx, qs, orphans);
 }
 
 /**
@@ -70,19 +67,13 @@ export async function checkListPartitions(ctx: Context, qs: QueueState, list: Li
     list.index = await buildIndex(ctx, list.ref.key, list.index.partitions, p);
     let cursor = "0";
     do {
-      const [next, found] = await broker.scanKeys(ctx.redis, cursor, match, ctx.batch);
+      const [next, found] = await ctx.broker.scanKeys(cursor, match, ctx.batch);
       cursor = next;
       const ids = found.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
       const missing = ids.filter((id) => list.index.covers(id) && !list.index.has(id));
-      const states = await broker.readStates(
-        ctx.redis,
-        missing.map((id) => keys.taskKey(qs.name, id)),
-      );
+      const states = await ctx.broker.readStates(missing.map((id) => keys.taskKey(qs.name, id)));
       const listed = missing.filter((_, i) => states[i] === state);
-      const fields = await broker.readTaskFields(
-        ctx.redis,
-        listed.map((id) => keys.taskKey(qs.name, id)),
-      );
+      const fields = await ctx.broker.readTaskFields(listed.map((id) => keys.taskKey(qs.name, id)));
       const candidates = listed
         .map((id, i) => judgeTask(qs.name, id, fields[i]!))
         .filter((t) => t.fields.exists && t.problems.length === 0 && t.state === state);

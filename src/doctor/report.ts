@@ -153,7 +153,7 @@ export interface DoctorReport {
 export type RepairFn = () => Promise<Repair>;
 
 /** An issue as found, before the log adds `fixable` and `repair`. */
-export type Finding = Omit<Issue, "fixable" | "repair">;
+type Finding = Omit<Issue, "fixable" | "repair">;
 
 /**
  * Collects the issues of one queue (or the global ones), keeping at most `limit` per kind, and runs

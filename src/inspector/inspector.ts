@@ -7,6 +7,7 @@ import { resolveConnectionOptions, type ConnectionOptions } from "../broker/conn
 import { CorruptTaskError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import type { Logger } from "../internal/logger.js";
+import { resolveArchiveLimits } from "../internal/resolve.js";
 import type { Payload, TaskInfo } from "../task.js";
 import { taskInfoFromMessage } from "../task-info.js";
 import { TASK_STATES, type TaskState } from "../wire/keys.js";
@@ -54,8 +55,9 @@ export interface InspectorOptions extends ConnectionOptions {
    */
   logger?: Logger;
   /**
-   * Archive limits applied after the inspector archives tasks (as the servers' `archive` option).
-   * @defaultValue 10,000 tasks and 90 days
+   * Archive limits applied after the inspector archives tasks (as the servers' `archive` option):
+   * `maxSize` an integer >= 1, `maxAge` one >= 1000 ms.
+   * @defaultValue 10,000 tasks and 90 days (`DEFAULTS.archive`)
    */
   archive?: Partial<ArchiveLimits>;
 }
@@ -86,15 +88,12 @@ export class Inspector {
    */
   constructor(redis: RedisConnection, options: InspectorOptions = {}) {
     const connection = resolveConnectionOptions(options);
+    const limits = resolveArchiveLimits(options.archive, "options.archive");
     this.broker = new RedisBroker(openConnection(redis, "inspector.constructor", connection), {
       options: connection,
       logger: options.logger,
     });
     this.clock = options.clock ?? systemClock;
-    const limits: ArchiveLimits = {
-      maxSize: options.archive?.maxSize ?? 10_000,
-      maxAge: options.archive?.maxAge ?? 90 * 24 * 3600 * 1000,
-    };
     this.tasks = new TaskAdmin(this.broker, this.clock, limits);
     this.queueAdmin = new QueueAdmin(this.broker, this.clock);
     const logger = options.logger;

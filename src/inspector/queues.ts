@@ -1,6 +1,7 @@
 // Inspector queue operations (wire-format §4.28.1, §4.28.2, §4.28.9, §4.28.11): queue info, history, groups,
 // pause/unpause and removal, with their public result types and typed errors.
 import type { QueueAdminBroker } from "../broker/admin/queues.js";
+import { DEFAULTS } from "../defaults.js";
 import {
   BrokerError,
   QueueNotEmptyError,
@@ -83,7 +84,7 @@ export interface QueueRemoval {
 }
 
 /** The most days {@link QueueAdmin.history} reads (daily counters live 90 days). */
-export const MAX_HISTORY_DAYS = 3650;
+export const MAX_HISTORY_DAYS = DEFAULTS.inspector.max.historyDays;
 
 /** Queue-level reads and admin operations of the Inspector. */
 export class QueueAdmin {

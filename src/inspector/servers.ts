@@ -6,8 +6,10 @@ import type {
   ServerAdminBroker,
   ServerStateRecords,
 } from "../broker/admin/servers.js";
+import { DEFAULTS } from "../defaults.js";
 import { BrokerError, NotClusterError, ValidationError } from "../errors.js";
 import type { Clock } from "../internal/clock.js";
+import { errorMessage } from "../internal/errors.js";
 import { GO_ZERO_TIME_SECONDS, type Timestamp } from "../wire/messages.js";
 import { parseOption, type OptionValue } from "../wire/option-strings.js";
 import {
@@ -210,13 +212,14 @@ export class ServerAdmin {
   ): Promise<SchedulerEnqueueEvent[]> {
     checkName(entryId, "entryId");
     const page = options.page ?? 1;
-    const size = options.size ?? 30;
+    const size = options.size ?? DEFAULTS.inspector.pageSize;
+    const maxSize = DEFAULTS.inspector.max.pageSize;
     for (const [field, value] of [
       ["options.page", page],
       ["options.size", size],
     ] as const) {
-      if (!Number.isSafeInteger(value) || value < 1 || (field === "options.size" && value > 10_000)) {
-        throw new ValidationError(field, value, "must be an integer >= 1 (a size at most 10000)", {
+      if (!Number.isSafeInteger(value) || value < 1 || (field === "options.size" && value > maxSize)) {
+        throw new ValidationError(field, value, `must be an integer >= 1 (a size at most ${maxSize})`, {
           op: "inspector.listSchedulerEnqueueEvents",
         });
       }
@@ -290,7 +293,7 @@ export class ServerAdmin {
       this.onSkipped({
         key: record.key,
         field: record.field,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: errorMessage(error),
       });
       return null;
     }

@@ -2,6 +2,7 @@
 import type { ListedRecord, SeekCursor, SeekPage, TaskSource } from "../broker/admin/list.js";
 import type { BulkSource, MutationOutcome, ReplaceOutcome, TaskOp } from "../broker/admin/mutate.js";
 import type { TaskRecord } from "../broker/admin/read.js";
+import { DEFAULTS } from "../defaults.js";
 import { CorruptTaskError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.js";
 import type { TaskInfo } from "../task.js";
 import { taskInfoFromMessage } from "../task-info.js";
@@ -77,7 +78,10 @@ export interface ArchiveLimits {
   /** In ms. */
   maxAge: number;
 }
-export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = { maxSize: 10_000, maxAge: 90 * 24 * 3600 * 1000 };
+export const DEFAULT_ARCHIVE_LIMITS: ArchiveLimits = {
+  maxSize: DEFAULTS.archive.maxSize,
+  maxAge: DEFAULTS.archive.maxAge,
+};
 
 /** Options of a listing. */
 export interface ListOptions {
@@ -90,9 +94,7 @@ export interface ListOptions {
 }
 
 /** The largest page (and iteration batch): bigger reads would hold Redis for too long. */
-export const MAX_PAGE_SIZE = 10_000;
-const DEFAULT_PAGE_SIZE = 30;
-const DEFAULT_BATCH = 100;
+export const MAX_PAGE_SIZE = DEFAULTS.inspector.max.pageSize;
 
 /** The states each bulk operation applies to (active never: cancel the task instead). */
 const ALLOWED: Record<TaskOp | "all", readonly TaskState[]> = {
@@ -143,7 +145,7 @@ export function checkSource(state: unknown, group: unknown, op: TaskOp | "all"):
  */
 export function checkPage(options: ListOptions): { start: number; stop: number } {
   const page = options.page ?? 1;
-  const size = options.size ?? DEFAULT_PAGE_SIZE;
+  const size = options.size ?? DEFAULTS.inspector.pageSize;
   if (!Number.isSafeInteger(page) || page < 1)
     throw new ValidationError("page", page, "expected an integer >= 1");
   checkSize(size, "size");
@@ -155,7 +157,7 @@ export function checkPage(options: ListOptions): { start: number; stop: number }
 
 /** An iteration batch (default 100). @throws ValidationError unless an integer from 1 to MAX_PAGE_SIZE. */
 export function checkBatch(batch: number | undefined): number {
-  const value = batch ?? DEFAULT_BATCH;
+  const value = batch ?? DEFAULTS.inspector.iterateBatch;
   checkSize(value, "batch");
   return value;
 }

@@ -1,6 +1,7 @@
 // Logging as an interface: the server logs a readable sentence plus structured fields through it;
 // by default one line per call on stderr, and any logger (winston as it is, pino through an adapter) plugs in.
 import { inspect } from "node:util";
+import { errorMessage } from "./errors.js";
 
 /** Log levels, lowest first. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -172,7 +173,7 @@ function unicodeEscape(char: string): string {
 }
 
 /** The text with every unsafe character written as an escape (`\n`, `\u001b`). */
-export function escapeControls(text: string): string {
+function escapeControls(text: string): string {
   return text.replace(UNSAFE, (c) => SHORT_ESCAPES[c] ?? unicodeEscape(c));
 }
 
@@ -197,11 +198,6 @@ function formatValue(value: unknown): string {
     }
   }
   return text !== "" && BARE.test(text) ? text : quote(text);
-}
-
-/** The message of an error (or the text of a non-Error), for the `error` field and messages. */
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** The message of the innermost `cause` (for a BrokerError: what Redis or ioredis said). */

@@ -2,7 +2,7 @@
 // an operator can read, "task failed: email:welcome "3f2b…" in queue "default", attempt 2 of 26;
 // will retry in 40 s: <error>", with the same facts as fields (names in internal/logger.ts).
 import { formatDuration, type LogFields, type Logger } from "../internal/logger.js";
-import { TaskAbortedError, type AbortReason } from "./context.js";
+import { TaskAbortedError, type AbortReason } from "../errors.js";
 import type { RunningTask } from "./executor.js";
 
 /** What happens to a task after a failed attempt, as its log line says it. */

@@ -6,9 +6,11 @@ import {
   type ConnectionOptions,
   type ResolvedConnectionOptions,
 } from "../broker/connection/options.js";
+import { DEFAULTS } from "../defaults.js";
 import { ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import { consoleLogger, leveledLogger, type Logger, type LogLevel } from "../internal/logger.js";
+import { integerOption, resolveArchiveLimits } from "../internal/resolve.js";
 import type { HandlerTask } from "./mux.js";
 import { normalizeQueues } from "./queue-order.js";
 import { defaultRetryDelay, type RetryDelayFn } from "./retry-delay.js";
@@ -24,7 +26,8 @@ export interface FailedTaskInfo {
 
 /**
  * Options of a Server. Durations are milliseconds. `commandTimeout` and `connectTimeout` guard the
- * connection (see {@link ConnectionOptions}).
+ * connection (see {@link ConnectionOptions}). The defaults are those of `DEFAULTS.server` and
+ * `DEFAULTS.archive` (src/defaults.ts).
  */
 export interface ServerConfig extends ConnectionOptions {
   /**
@@ -160,7 +163,7 @@ export interface ResolvedServerConfig {
   readonly connection: ResolvedConnectionOptions;
 }
 
-const DAY = 24 * 3600 * 1000;
+const D = DEFAULTS.server;
 const KNOWN = new Set([
   "concurrency",
   "queues",
@@ -197,7 +200,7 @@ export function resolveServerConfig(config: ServerConfig = {}): ResolvedServerCo
     if (!KNOWN.has(key))
       throw new ValidationError(`config.${key}`, (config as Record<string, unknown>)[key], "unknown option");
   }
-  const level = config.logLevel ?? "info";
+  const level = config.logLevel ?? D.logLevel;
   if (!["debug", "info", "warn", "error", "silent"].includes(level)) {
     throw new ValidationError(
       "config.logLevel",
@@ -205,42 +208,44 @@ export function resolveServerConfig(config: ServerConfig = {}): ResolvedServerCo
       'expected "debug", "info", "warn", "error" or "silent"',
     );
   }
-  const onExpired = config.onExpired ?? "archive";
+  const onExpired = config.onExpired ?? D.onExpired;
   if (onExpired !== "archive" && onExpired !== "delete") {
     throw new ValidationError("config.onExpired", onExpired, 'expected "archive" or "delete"');
   }
   return Object.freeze({
-    concurrency: integer(config.concurrency, "config.concurrency", 1) ?? availableParallelism(),
+    concurrency: integer(config, "concurrency") ?? availableParallelism(),
     queues: Object.freeze(normalizeQueues(config.queues, "config.queues")),
-    strictPriority: config.strictPriority ?? false,
+    strictPriority: config.strictPriority ?? D.strictPriority,
     retryDelay: fn(config.retryDelay, "config.retryDelay") ?? defaultRetryDelay,
     isFailure: fn(config.isFailure, "config.isFailure") ?? (() => true),
     errorHandler: fn(config.errorHandler, "config.errorHandler"),
-    shutdownTimeout: integer(config.shutdownTimeout, "config.shutdownTimeout", 0) ?? 8000,
+    shutdownTimeout: integer(config, "shutdownTimeout") ?? D.shutdownTimeout,
     onExpired,
-    archiveMaxSize: integer(config.archive?.maxSize, "config.archive.maxSize", 1) ?? 10_000,
-    archiveMaxAge: integer(config.archive?.maxAge, "config.archive.maxAge", 1000) ?? 90 * DAY,
-    leaseDuration: integer(config.leaseDuration, "config.leaseDuration", 1000) ?? 30_000,
-    pollInterval: integer(config.pollInterval, "config.pollInterval", 10) ?? 1000,
+    ...archiveLimits(config),
+    leaseDuration: integer(config, "leaseDuration") ?? D.leaseDuration,
+    pollInterval: integer(config, "pollInterval") ?? D.pollInterval,
     healthCheck: fn(config.healthCheck, "config.healthCheck"),
-    healthCheckInterval: integer(config.healthCheckInterval, "config.healthCheckInterval", 10) ?? 15_000,
-    heartbeatInterval: integer(config.heartbeatInterval, "config.heartbeatInterval", 10) ?? 5000,
-    recoverInterval: integer(config.recoverInterval, "config.recoverInterval", 10) ?? 10_000,
-    recoveryGrace: integer(config.recoveryGrace, "config.recoveryGrace", 0) ?? 30_000,
-    janitorInterval: integer(config.janitorInterval, "config.janitorInterval", 10) ?? 8000,
-    janitorBatchSize: integer(config.janitorBatchSize, "config.janitorBatchSize", 1) ?? 100,
+    healthCheckInterval: integer(config, "healthCheckInterval") ?? D.healthCheckInterval,
+    heartbeatInterval: integer(config, "heartbeatInterval") ?? D.heartbeatInterval,
+    recoverInterval: integer(config, "recoverInterval") ?? D.recoverInterval,
+    recoveryGrace: integer(config, "recoveryGrace") ?? D.recoveryGrace,
+    janitorInterval: integer(config, "janitorInterval") ?? D.janitorInterval,
+    janitorBatchSize: integer(config, "janitorBatchSize") ?? D.janitorBatchSize,
     logger: leveledLogger(config.logger ?? consoleLogger, level),
     clock: config.clock ?? systemClock,
     connection: resolveConnectionOptions(config, "config"),
   });
 }
 
-function integer(value: unknown, field: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    throw new ValidationError(field, value, `expected an integer >= ${min}`);
-  }
-  return value;
+/** `config[key]` when it is an integer >= its minimum (`DEFAULTS.server.min`); undefined when unset. */
+function integer(config: ServerConfig, key: keyof typeof D.min): number | undefined {
+  return integerOption(config[key], `config.${key}`, D.min[key]);
+}
+
+/** The `archive` option, resolved as the Inspector's is. */
+function archiveLimits(config: ServerConfig): Pick<ResolvedServerConfig, "archiveMaxSize" | "archiveMaxAge"> {
+  const { maxSize, maxAge } = resolveArchiveLimits(config.archive, "config.archive");
+  return { archiveMaxSize: maxSize, archiveMaxAge: maxAge };
 }
 
 function fn<T>(value: T | undefined, field: string): T | undefined {

@@ -1,27 +1,7 @@
 // What a handler receives besides the task: identity, limits, an AbortSignal and a result writer.
-import { AsynqError } from "../errors.js";
 
-/** Why a task's signal was aborted. */
-export type AbortReason = "timeout" | "deadline" | "canceled" | "shutdown" | "lease-lost";
-
-/** Go's error texts for these reasons (wire-format §5.7); they end up in the task's `error_msg`. */
-const GO_TEXT: Record<AbortReason, string> = {
-  timeout: "context deadline exceeded",
-  deadline: "context deadline exceeded",
-  canceled: "context canceled",
-  shutdown: "context canceled",
-  "lease-lost": "asynq: task lease expired",
-};
-
-/** The reason carried by a task's aborted signal, and the error of an attempt cut short by it. */
-export class TaskAbortedError extends AsynqError {
-  constructor(
-    readonly reason: AbortReason,
-    readonly taskId: string,
-  ) {
-    super("ERR_TASK_ABORTED", GO_TEXT[reason], { op: "server.process" });
-  }
-}
+// Declared with every other error in src/errors.ts.
+export { TaskAbortedError, type AbortReason } from "../errors.js";
 
 /** A result value: bytes as they are, a string as UTF-8, anything else as JSON. */
 export type ResultValue = Uint8Array | string | number | boolean | null | object;

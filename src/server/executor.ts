@@ -1,27 +1,19 @@
 // Runs one dequeued task as a pipeline of small steps: decode, check expiry, run the handler under
 // its deadline, then settle the outcome (outcomes.ts). Also tracks what is running, for shutdown.
 import type { Broker, DequeuedTask } from "../broker/broker.js";
-import { AsynqError, ValidationError } from "../errors.js";
+import { DEFAULTS } from "../defaults.js";
+import { AsynqError, TaskAbortedError, ValidationError, type AbortReason } from "../errors.js";
 import { encodePayload } from "../client/payload.js";
-import { errorMessage } from "../internal/logger.js";
+import { errorMessage } from "../internal/errors.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { ResolvedServerConfig } from "./config.js";
-import {
-  TaskAbortedError,
-  type AbortReason,
-  type ResultValue,
-  type ResultWriter,
-  type TaskContext,
-} from "./context.js";
+import type { ResultValue, ResultWriter, TaskContext } from "./context.js";
 import type { DeadlineWatcher } from "./deadlines.js";
 import type { Handler, HandlerTask } from "./mux.js";
 import type { Finisher } from "./finisher.js";
 import { Outcomes } from "./outcomes.js";
 import { taskFields } from "./attempt-log.js";
-
-/** asynq's fallback when a task has neither timeout nor deadline (wire-format §5.4). */
-const DEFAULT_TIMEOUT_MS = 30 * 60 * 1000;
 
 /** A task this server is working on. */
 export interface RunningTask {
@@ -190,7 +182,7 @@ export class Executor {
       if (msg.id === dequeued.id && msg.queue === dequeued.queue) return msg;
       problem = `its message names task "${msg.id}" in queue "${msg.queue}"`;
     } catch (error) {
-      problem = error instanceof Error ? error.message : String(error);
+      problem = errorMessage(error);
     }
     const { id, queue } = dequeued;
     this.config.logger.error(
@@ -329,7 +321,8 @@ function attemptDeadline(msg: TaskMessage, now: number): number {
   if (timeout > 0 && deadline > 0) return Math.min(Math.floor(now / 1000) * 1000 + timeout, deadline);
   if (timeout > 0) return now + timeout;
   if (deadline > 0) return deadline;
-  return now + DEFAULT_TIMEOUT_MS;
+  // asynq's fallback when a task has neither timeout nor deadline (wire-format §5.4).
+  return now + DEFAULTS.enqueue.timeout;
 }
 
 /** Aborts the attempt once: records why, aborts its signal if the handler has one, ends the handler race. */

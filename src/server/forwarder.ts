@@ -1,15 +1,17 @@
 // The forwarder: moves scheduled and retry tasks whose time has come to pending (or back into their group).
 import { Periodic } from "./periodic.js";
 import type { ForwardResult } from "../broker/upkeep/forward.js";
+import { DEFAULTS } from "../defaults.js";
 import type { Clock } from "../internal/clock.js";
-import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
+import { errorMessage } from "../internal/errors.js";
+import { componentLogger, type Logger } from "../internal/logger.js";
 import { QueueBackoff } from "./queue-backoff.js";
 
 /**
- * How long after a second boundary the aligned check runs. Scores are whole unix seconds, so the set
- * of due tasks only changes at boundaries; 5 ms leaves room for a timer that fires a little early.
+ * When the aligned checks run: `alignOffset` ms after each whole second (`interval`). Scores are
+ * whole unix seconds, so the set of due tasks only changes at boundaries.
  */
-const ALIGN_OFFSET_MS = 5;
+const ALIGNED = DEFAULTS.forwarder;
 
 /** What the forwarder needs from the broker. */
 export interface ForwardBroker {
@@ -29,8 +31,8 @@ export interface ForwarderParams {
   /** Queues to forward. */
   queues: readonly string[];
   /**
-   * Time between the end of a check and the start of the next one, in ms.
-   * @defaultValue none: each check runs just after the next whole second (asynq checks every 5 s)
+   * Time between the end of a check and the start of the next one, in ms, for tests. Without it (as
+   * the server runs it) each check runs just after the next whole second (asynq checks every 5 s).
    */
   interval?: number;
 }
@@ -55,10 +57,12 @@ export class Forwarder {
     () => this.nextDelay(),
   );
 
-  /** @throws RangeError when `interval` is given and is not a positive finite number. */
+  /** @throws Error when `interval` is given and is not a positive finite number (a bug: no option sets it). */
   constructor(params: ForwarderParams) {
     if (params.interval !== undefined && !(Number.isFinite(params.interval) && params.interval > 0)) {
-      throw new RangeError(`forwarder: bad interval ${params.interval}`);
+      throw new Error(
+        `forwarder: bad interval ${params.interval} (a bug: it must be a positive number of ms)`,
+      );
     }
     this.broker = params.broker;
     this.clock = params.clock;
@@ -95,7 +99,7 @@ export class Forwarder {
   /** The fixed interval, or the time until just after the next whole second. */
   private nextDelay(): number {
     if (this.interval !== undefined) return this.interval;
-    return 1000 - (this.clock.now() % 1000) + ALIGN_OFFSET_MS;
+    return ALIGNED.interval - (this.clock.now() % ALIGNED.interval) + ALIGNED.alignOffset;
   }
 
   private async check(): Promise<number> {

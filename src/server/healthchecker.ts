@@ -1,9 +1,10 @@
 // The health checker: pings Redis on an interval and tells the user's callback (null when healthy).
 // A failed PING also asks the broker to replace the connection: a connection that looks alive but
 // does not answer (half-open) is not worth waiting on until the watchdog's own bound.
+import { errorMessage, toError } from "../internal/errors.js";
 import type { Logger } from "../internal/logger.js";
 
-/** Health checker parameters. */
+/** Health checker parameters, resolved by the server config (src/server/config.ts). */
 export interface HealthCheckerParams {
   ping: () => Promise<void>;
   logger: Logger;
@@ -14,8 +15,8 @@ export interface HealthCheckerParams {
    * at most once per `commandTimeout`). @defaultValue none
    */
   onFailure?: (error: Error) => void;
-  /** @defaultValue 15000 (asynq's) */
-  interval?: number;
+  /** Time between checks (`healthCheckInterval`). */
+  interval: number;
 }
 
 /** Runs `callback` after a PING every `interval` ms. */
@@ -29,7 +30,7 @@ export class HealthChecker {
     if (this.timer !== undefined) return;
     this.timer = setInterval(() => {
       this.running ??= this.check().finally(() => (this.running = undefined));
-    }, this.params.interval ?? 15_000);
+    }, this.params.interval);
   }
 
   async shutdown(): Promise<void> {
@@ -43,7 +44,7 @@ export class HealthChecker {
     try {
       await this.params.ping();
     } catch (thrown) {
-      error = thrown instanceof Error ? thrown : new Error(String(thrown));
+      error = toError(thrown);
       this.params.onFailure?.(error);
     }
     try {
@@ -51,7 +52,7 @@ export class HealthChecker {
     } catch (thrown) {
       this.params.logger.error(`healthCheck callback threw: ${String(thrown)}`, {
         component: "healthchecker",
-        error: thrown instanceof Error ? thrown.message : String(thrown),
+        error: errorMessage(thrown),
       });
     }
   }

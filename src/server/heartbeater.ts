@@ -3,12 +3,10 @@ import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import type { Broker } from "../broker/broker.js";
 import type { Clock } from "../internal/clock.js";
+import { errorMessage } from "../internal/errors.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
 import type { ServerInfo, TaskMessage, Timestamp, WorkerInfo } from "../wire/messages.js";
 import { newServerInfo, newWorkerInfo } from "../wire/proto.js";
-
-/** asynq's heartbeat interval, in ms (wire-format §5.1); the ServerInfo and workers keys live twice as long. */
-export const DEFAULT_HEARTBEAT_INTERVAL = 5000;
 
 /** What a heartbeat says about the server (wire-format §2.2, §5.9). */
 export type ServerStatus = "active" | "stopped" | "closed";
@@ -29,7 +27,7 @@ export interface HeartbeatTask {
   leaseExpiresAt: number;
 }
 
-/** Everything a Heartbeater is built from. Durations are ms. */
+/** Everything a Heartbeater is built from, resolved by the server config (src/server/config.ts). Durations are ms. */
 export interface HeartbeaterParams {
   broker: HeartbeatBroker;
   clock: Clock;
@@ -43,10 +41,10 @@ export interface HeartbeaterParams {
   /** How long each lease extension lasts (asynq: 30 s). */
   leaseDuration: number;
   /**
-   * Time between heartbeats; the keys' TTL is twice as long, in whole seconds (at least 1).
-   * @defaultValue 5000 ({@link DEFAULT_HEARTBEAT_INTERVAL})
+   * Time between heartbeats (`heartbeatInterval`; asynq's is 5 s, wire-format §5.1); the keys' TTL is
+   * twice as long, in whole seconds (at least 1).
    */
-  interval?: number;
+  interval: number;
   /** The status each heartbeat reports. */
   status: () => ServerStatus;
   /** The tasks running now. */
@@ -66,7 +64,7 @@ export interface HeartbeaterParams {
  * ```ts
  * const heartbeater = new Heartbeater({
  *   broker, clock, logger, serverId: randomUUID(), concurrency: 10, queues: { default: 1 },
- *   strictPriority: false, leaseDuration: 30_000, status: () => state,
+ *   strictPriority: false, leaseDuration: 30_000, interval: 5000, status: () => state,
  *   tasks: () => executor.runningTasks(), onLeaseLost: (id) => executor.abort(id, "lease-lost"),
  * });
  * heartbeater.start();
@@ -91,11 +89,8 @@ export class Heartbeater {
   private state: "new" | "running" | "shut down" = "new";
   private stopping: Promise<void> | undefined;
 
-  /** @throws RangeError when `interval` or `leaseDuration` is not a positive number. */
   constructor(private readonly params: HeartbeaterParams) {
-    const interval = params.interval ?? DEFAULT_HEARTBEAT_INTERVAL;
-    positive(interval, "interval");
-    positive(params.leaseDuration, "leaseDuration");
+    const { interval } = params;
     // Redis takes whole-second TTLs; round up so that a key always outlives the next beat.
     this.ttlSeconds = Math.max(1, Math.ceil((2 * interval) / 1000));
     this.beats = new Ticker(interval, () => this.beat());
@@ -130,8 +125,8 @@ export class Heartbeater {
       await this.params.broker.clearServerState(this.host, this.pid, this.params.serverId);
     } catch (error) {
       this.logger.warn(
-        `heartbeat: cannot clear the server state (it expires in ${this.ttlSeconds} s): ${describe(error)}`,
-        { serverId: this.params.serverId, operation: "clear server state", error: describe(error) },
+        `heartbeat: cannot clear the server state (it expires in ${this.ttlSeconds} s): ${errorMessage(error)}`,
+        { serverId: this.params.serverId, operation: "clear server state", error: errorMessage(error) },
       );
     }
   }
@@ -223,10 +218,10 @@ export class Heartbeater {
     try {
       this.params.onLeaseLost(task.id);
     } catch (error) {
-      this.logger.error(`heartbeat: onLeaseLost("${task.id}") threw: ${describe(error)}`, {
+      this.logger.error(`heartbeat: onLeaseLost("${task.id}") threw: ${errorMessage(error)}`, {
         queue: task.queue,
         taskId: task.id,
-        error: describe(error),
+        error: errorMessage(error),
       });
     }
   }
@@ -282,8 +277,8 @@ class OutageLog {
   ) {}
 
   failure(error: unknown): void {
-    const message = `heartbeat: cannot ${this.what}: ${describe(error)}`;
-    const fields = { operation: this.operation, error: describe(error) };
+    const message = `heartbeat: cannot ${this.what}: ${errorMessage(error)}`;
+    const fields = { operation: this.operation, error: errorMessage(error) };
     if (this.failing) {
       this.logger.debug(message, fields);
       return;
@@ -313,13 +308,4 @@ function hostnameOrUnknown(): string {
   } catch {
     return "unknown-host";
   }
-}
-
-function positive(value: number, name: string): void {
-  if (!(Number.isFinite(value) && value > 0))
-    throw new RangeError(`Heartbeater: ${name} must be a positive number of ms, got ${value}`);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

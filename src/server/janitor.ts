@@ -1,9 +1,8 @@
 // The janitor: deletes completed tasks whose retention ran out and keeps every archive within its limits.
 import { Periodic } from "./periodic.js";
 import type { Clock } from "../internal/clock.js";
-import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
-
-const DAY_MS = 24 * 60 * 60 * 1000;
+import { errorMessage } from "../internal/errors.js";
+import { componentLogger, type Logger } from "../internal/logger.js";
 
 /** What the janitor needs from the broker. */
 export interface JanitorBroker {
@@ -16,21 +15,21 @@ export interface JanitorBroker {
   trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number>;
 }
 
-/** Parameters of a {@link Janitor}. Durations are milliseconds. */
+/** Parameters of a {@link Janitor}, resolved by the server config (src/server/config.ts). Durations are milliseconds. */
 export interface JanitorParams {
   broker: JanitorBroker;
   clock: Clock;
   logger: Logger;
   /** Queues to clean. */
   queues: readonly string[];
-  /** Time between the end of a run and the start of the next. @defaultValue 8000 (asynq's JanitorInterval) */
-  interval?: number;
-  /** Completed tasks deleted per script call. @defaultValue 100 (asynq's JanitorBatchSize) */
-  batchSize?: number;
-  /** Most archived tasks kept per queue. @defaultValue 10000 */
-  archiveMaxSize?: number;
-  /** How long an archived task is kept. @defaultValue 90 days */
-  archiveMaxAge?: number;
+  /** Time between the end of a run and the start of the next (`janitorInterval`). */
+  interval: number;
+  /** Completed tasks deleted per script call (`janitorBatchSize`). */
+  batchSize: number;
+  /** Most archived tasks kept per queue (`archive.maxSize`). */
+  archiveMaxSize: number;
+  /** How long an archived task is kept (`archive.maxAge`). */
+  archiveMaxAge: number;
 }
 
 /** What one janitor run deleted. */
@@ -62,20 +61,15 @@ export class Janitor {
     () => this.interval,
   );
 
-  /** @throws RangeError when a numeric parameter is out of range. */
   constructor(params: JanitorParams) {
     this.broker = params.broker;
     this.clock = params.clock;
     this.logger = componentLogger(params.logger, "janitor");
     this.queues = Object.freeze([...params.queues]);
-    this.interval = checked("interval", params.interval ?? 8000, (v) => Number.isFinite(v) && v > 0);
-    this.batchSize = checked("batchSize", params.batchSize ?? 100, (v) => Number.isInteger(v) && v >= 1);
-    this.archiveMaxSize = checked(
-      "archiveMaxSize",
-      params.archiveMaxSize ?? 10_000,
-      (v) => Number.isInteger(v) && v >= 0,
-    );
-    this.archiveMaxAge = checked("archiveMaxAge", params.archiveMaxAge ?? 90 * DAY_MS, (v) => v >= 0);
+    this.interval = params.interval;
+    this.batchSize = params.batchSize;
+    this.archiveMaxSize = params.archiveMaxSize;
+    this.archiveMaxAge = params.archiveMaxAge;
   }
 
   /** Starts cleaning; the first run is after one interval (as asynq's). */
@@ -142,10 +136,4 @@ export class Janitor {
     else this.logger.error(`${message} (retrying on schedule; repeats are logged at debug level)`, fields);
     this.failing = true;
   }
-}
-
-/** Returns `value` when `ok(value)`. @throws RangeError naming the parameter otherwise. */
-function checked(name: string, value: number, ok: (v: number) => boolean): number {
-  if (!ok(value)) throw new RangeError(`janitor: bad ${name} ${value}`);
-  return value;
 }

@@ -1,6 +1,5 @@
 // ServeMux: routes a task to the handler registered for its type (exact match, else longest prefix), wrapped in middlewares.
-import { AsynqError, ValidationError } from "../errors.js";
-import { goQuote } from "../wire/go-format.js";
+import { HandlerNotFoundError, ValidationError } from "../errors.js";
 import type { TaskContext } from "./context.js";
 
 /** The task as a handler sees it. */
@@ -24,29 +23,8 @@ export type Handler = (task: HandlerTask, ctx: TaskContext) => Promise<unknown> 
 /** Wraps a handler into another one, e.g. to log, time or filter tasks. */
 export type Middleware = (next: Handler) => Handler;
 
-/**
- * No handler is registered for the task's type (asynq's `ErrHandlerNotFound`). The message is asynq's
- * text, `handler not found for task "<type>"` with the type quoted as Go's `%q` does, because it is
- * stored in Redis as the task's last error.
- */
-export class HandlerNotFoundError extends AsynqError {
-  /** The task type nothing was registered for. */
-  readonly taskType: string;
-
-  constructor(taskType: string, options?: { op?: string }) {
-    super("ERR_HANDLER_NOT_FOUND", `handler not found for task ${quoteType(taskType)}`, options);
-    this.taskType = taskType;
-  }
-}
-
-/** `%q` of a type; a type that Go could not hold (a lone surrogate) falls back to JSON quoting. */
-function quoteType(taskType: string): string {
-  try {
-    return goQuote(taskType);
-  } catch {
-    return JSON.stringify(taskType);
-  }
-}
+// Declared with every other error in src/errors.ts.
+export { HandlerNotFoundError } from "../errors.js";
 
 /** The handler used for a type nothing matches: it rejects with {@link HandlerNotFoundError}. */
 const notFound: Handler = (task) =>

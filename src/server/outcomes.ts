@@ -1,9 +1,8 @@
 // Settles a task's attempt in Redis: success (delete or keep as completed), retry with backoff,
 // archive (retries exhausted, SkipRetry, expired), revoke, requeue at shutdown (wire-format §5.5).
-import { inspect } from "node:util";
 import type { Broker, LifecycleResult } from "../broker/broker.js";
-import { AsynqError, RevokeTask, SkipRetry, TaskNotFoundError } from "../errors.js";
-import { errorMessage } from "../internal/logger.js";
+import { RevokeTask, SkipRetry, TaskExpiredError, TaskNotFoundError } from "../errors.js";
+import { errorMessage, toError } from "../internal/errors.js";
 import type { TaskMessage } from "../wire/messages.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { logAttemptFailure, taskFields } from "./attempt-log.js";
@@ -11,16 +10,8 @@ import type { RunningTask } from "./executor.js";
 import type { Finisher } from "./finisher.js";
 import type { HandlerTask } from "./mux.js";
 
-/** A task whose deadline passed before it could start, or would pass before its next retry. */
-export class TaskExpiredError extends AsynqError {
-  constructor(
-    message: string,
-    readonly deadline: Date,
-    options?: { cause?: unknown },
-  ) {
-    super("ERR_TASK_EXPIRED", message, { op: "server.process", ...options });
-  }
-}
+// Declared with every other error in src/errors.ts.
+export { TaskExpiredError } from "../errors.js";
 
 /** Longest pause between two tries of an outcome write while Redis is away. */
 const SYNC_MAX_BACKOFF_MS = 2000;
@@ -78,7 +69,7 @@ export class Outcomes {
    * count), with what happens to the task next.
    */
   async failure(task: RunningTask, thrown: unknown): Promise<void> {
-    const error = toError(thrown);
+    const error = toError(thrown, "handler");
     const { msg } = task;
     const now = this.config.clock.now();
     const retryAt = now + this.retryDelay(msg, error);
@@ -326,20 +317,6 @@ export class Outcomes {
       return expected === null && error instanceof TaskNotFoundError;
     }
   }
-}
-
-/** An Error for anything a handler threw or rejected with. */
-function toError(thrown: unknown): Error {
-  if (thrown instanceof Error) return thrown;
-  if (thrown === undefined) return new Error("handler failed with undefined");
-  let text: string | undefined;
-  try {
-    text = typeof thrown === "string" ? thrown : JSON.stringify(thrown);
-  } catch {
-    text = undefined; // a BigInt or a circular value
-  }
-  text ??= inspect(thrown, { depth: 3, breakLength: Infinity });
-  return new Error(`handler failed with a non-Error value: ${text}`, { cause: thrown });
 }
 
 /** True if `error` is, or wraps through `cause`, an instance of `kind` (as Go's errors.Is). */

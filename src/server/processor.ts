@@ -7,12 +7,13 @@
 // A queue whose dequeue keeps failing (a key of the wrong type, say) is backed off on its own
 // (queue-backoff.ts), so the other queues keep being served and the log gets one line per step.
 import type { Broker, DequeuedTask } from "../broker/broker.js";
-import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
+import { errorMessage } from "../internal/errors.js";
+import { componentLogger, type Logger } from "../internal/logger.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { DeadlineWatcher } from "./deadlines.js";
 import { fail, Finisher, settle, type PendingFinish } from "./finisher.js";
 import { Executor, type RunningTask } from "./executor.js";
-import type { AbortReason } from "./context.js";
+import type { AbortReason } from "../errors.js";
 import type { Handler } from "./mux.js";
 import { QueueBackoff } from "./queue-backoff.js";
 import { QueueOrder } from "./queue-order.js";

@@ -1,4 +1,5 @@
 // Queue polling order of the processor: strict or weighted priority over the configured queues (wire-format §5.2).
+import { DEFAULTS } from "../defaults.js";
 import { ValidationError } from "../errors.js";
 
 /** Highest priority accepted: ServerInfo stores priorities as protobuf int32. */
@@ -31,12 +32,12 @@ export function normalizeQueues(
   queues: Record<string, number> | undefined,
   path = "queues",
 ): Record<string, number> {
-  if (queues === undefined) return { default: 1 };
+  if (queues === undefined) return { ...DEFAULTS.server.queues };
   if (typeof queues !== "object" || queues === null || Array.isArray(queues)) {
     throw new ValidationError(path, queues, "queues must be an object mapping queue names to priorities");
   }
   const entries = Object.entries(queues);
-  if (entries.length === 0) return { default: 1 };
+  if (entries.length === 0) return { ...DEFAULTS.server.queues };
   for (const [name, priority] of entries) {
     const field = `${path}.${name}`;
     if (name.trim() === "") throw new ValidationError(field, name, "a queue name cannot be blank");

@@ -1,23 +1,13 @@
-// The recoverer: at start, then every minute, retries or archives active tasks whose worker is gone (wire-format §5.8).
+// The recoverer: at start, then every `recoverInterval`, retries or archives active tasks whose worker is gone (wire-format §5.8).
 import type { Broker } from "../broker/broker.js";
 import type { LeaseGuard } from "../broker/upkeep/recover.js";
-import { AsynqError } from "../errors.js";
+import { LeaseExpiredError } from "../errors.js";
 import { unixSeconds, type Clock } from "../internal/clock.js";
+import { errorMessage } from "../internal/errors.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { RetryDelayFn } from "./retry-delay.js";
-
-/**
- * The error a task fails with when its lease ran out, because the worker crashed or lost Redis
- * (asynq's ErrLeaseExpired). The recoverer gives it to `retryDelay` and `isFailure`, and writes its
- * message, `asynq: task lease expired`, into the task's `error_msg` (wire-format §5.7).
- */
-export class LeaseExpiredError extends AsynqError {
-  constructor() {
-    super("ERR_LEASE_EXPIRED", "asynq: task lease expired", { op: "server.recover" });
-  }
-}
 
 export type { LeaseGuard } from "../broker/upkeep/recover.js";
 
@@ -51,7 +41,7 @@ export interface RecoveredTask {
   action: "retry" | "archive" | "expire" | "quarantine" | "remove";
 }
 
-/** Recoverer parameters. Durations are milliseconds. */
+/** Recoverer parameters, resolved by the server config (src/server/config.ts). Durations are milliseconds. */
 export interface RecovererParams {
   broker: RecoverBroker;
   clock: Clock;
@@ -59,13 +49,10 @@ export interface RecovererParams {
   queues: readonly string[];
   retryDelay: RetryDelayFn;
   isFailure: (error: Error) => boolean;
-  /** Time between runs; the first run is at start. @defaultValue 60000 (asynq's) */
-  interval?: number;
-  /**
-   * How long a lease must have been expired, or missing, before the task is recovered.
-   * @defaultValue 30000 (asynq's)
-   */
-  grace?: number;
+  /** Time between runs (the server's `recoverInterval`); the first run is at start. */
+  interval: number;
+  /** How long a lease must have been expired, or missing, before the task is recovered (`recoveryGrace`). */
+  grace: number;
   /** Called after each task written. */
   onRecovered?: (task: RecoveredTask) => void;
 }
@@ -98,15 +85,10 @@ export class Recoverer {
   private failing = false;
   private readonly logger: Logger;
 
-  /** @throws RangeError when `interval` is not an integer >= 1 or `grace` not one >= 0. */
   constructor(private readonly params: RecovererParams) {
     this.logger = componentLogger(params.logger, "recoverer");
-    this.interval = params.interval ?? 60_000;
-    this.grace = params.grace ?? 30_000;
-    if (!Number.isSafeInteger(this.interval) || this.interval < 1)
-      throw new RangeError(`recoverer: bad interval ${this.interval}`);
-    if (!Number.isSafeInteger(this.grace) || this.grace < 0)
-      throw new RangeError(`recoverer: bad grace ${this.grace}`);
+    this.interval = params.interval;
+    this.grace = params.grace;
   }
 
   /** Runs at once, then `interval` after the end of each run. */
@@ -139,7 +121,7 @@ export class Recoverer {
       if (!this.stopped) this.timer = setTimeout(() => this.loop(), this.interval);
     };
     this.runOnce().then(next, (error: unknown) => {
-      this.logger.error(`recoverer: run failed: ${errorText(error)}`, { error: errorText(error) });
+      this.logger.error(`recoverer: run failed: ${errorMessage(error)}`, { error: errorMessage(error) });
       next();
     });
   }
@@ -323,9 +305,9 @@ export class Recoverer {
     try {
       return this.params.isFailure(error);
     } catch (thrown) {
-      this.logger.error(`isFailure threw for task "${id}" (${errorText(thrown)}); counting a failure`, {
+      this.logger.error(`isFailure threw for task "${id}" (${errorMessage(thrown)}); counting a failure`, {
         taskId: id,
-        error: errorText(thrown),
+        error: errorMessage(thrown),
       });
       return true;
     }
@@ -345,12 +327,12 @@ export class Recoverer {
         error: `retryDelay returned ${String(delay)}`,
       });
     } catch (thrown) {
-      this.logger.error(`retryDelay threw (${errorText(thrown)}); retrying task "${msg.id}" in 15 s`, {
+      this.logger.error(`retryDelay threw (${errorMessage(thrown)}); retrying task "${msg.id}" in 15 s`, {
         queue: msg.queue,
         taskId: msg.id,
         type: msg.type,
         delayMs: FALLBACK_DELAY_MS,
-        error: errorText(thrown),
+        error: errorMessage(thrown),
       });
     }
     return FALLBACK_DELAY_MS;
@@ -360,10 +342,10 @@ export class Recoverer {
     try {
       this.params.onRecovered?.(task);
     } catch (thrown) {
-      this.logger.error(`recoverer: onRecovered threw: ${errorText(thrown)}`, {
+      this.logger.error(`recoverer: onRecovered threw: ${errorMessage(thrown)}`, {
         queue: task.queue,
         taskId: task.id,
-        error: errorText(thrown),
+        error: errorMessage(thrown),
       });
     }
   }
@@ -379,11 +361,11 @@ export class Recoverer {
     }
     const text =
       `recoverer: could not recover tasks of queue "${failure.queue}": ` +
-      `${errorText(failure.error)}; next try in ${this.interval} ms`;
+      `${errorMessage(failure.error)}; next try in ${this.interval} ms`;
     const fields = {
       queue: failure.queue,
       operation: "recover",
-      error: errorText(failure.error),
+      error: errorMessage(failure.error),
       delayMs: this.interval,
     };
     if (this.failing) logger.debug(text, fields);
@@ -401,7 +383,7 @@ function decode(bytes: Uint8Array | null): TaskMessage | string {
   try {
     return decodeTaskMessage(bytes);
   } catch (error) {
-    return `its msg cannot be decoded (${errorText(error)})`;
+    return `its msg cannot be decoded (${errorMessage(error)})`;
   }
 }
 
@@ -409,8 +391,4 @@ function decode(bytes: Uint8Array | null): TaskMessage | string {
 function iso(ms: number): string {
   const date = new Date(ms);
   return Number.isNaN(date.getTime()) ? `${ms} ms` : date.toISOString();
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,6 +1,7 @@
 // The subscriber: listens on the cancelation channel and aborts the matching running task's signal
 // (reason "canceled"); the attempt then fails with "context canceled" and is retried (wire-format §4.26).
-import { componentLogger, errorMessage, type Logger } from "../internal/logger.js";
+import { errorMessage } from "../internal/errors.js";
+import { componentLogger, type Logger } from "../internal/logger.js";
 
 /** What the subscriber needs from the broker. */
 export interface SubscriberBroker {

@@ -1,13 +1,8 @@
 // Go formatting primitives asynq's option strings are built from: durations, %q quoting, JSON strings, UnixDate.
+import { GoFormatError } from "../errors.js";
+import { goQuoteOr, goQuoteOrJson, hex } from "./go-quote.js";
 
-/** A value that Go's formatting or parsing routines would reject, or that we cannot represent. */
-export class GoFormatError extends Error {
-  readonly code = "ERR_GO_FORMAT";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "GoFormatError";
-  }
-}
+export { GoFormatError } from "../errors.js";
 
 // ---- time.Duration -----------------------------------------------------------------------------
 
@@ -195,43 +190,19 @@ export function parseGoDuration(s: string): number {
 
 // ---- strconv.Quote / strconv.Unquote ------------------------------------------------------------
 
-/** Go's `unicode.IsPrint` outside ASCII/Latin-1: categories L, M, N, P, S (the space is handled apart). */
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
-
-function isGoPrint(cp: number): boolean {
-  if (cp <= 0xff) {
-    if (cp >= 0x20 && cp <= 0x7e) return true;
-    if (cp >= 0xa1 && cp <= 0xff) return cp !== 0xad; // soft hyphen is a format character
-    return false;
-  }
-  return PRINTABLE.test(String.fromCodePoint(cp));
-}
-
-function hex(n: number, width: number): string {
-  return n.toString(16).padStart(width, "0");
+function loneSurrogate(index: number): GoFormatError {
+  return new GoFormatError(`string has a lone UTF-16 surrogate at index ${index} (not valid UTF-8)`);
 }
 
 /** Calls `fn` for every code point of `s`; a lone UTF-16 surrogate throws (it has no UTF-8 form). */
 function forEachCodePoint(s: string, fn: (cp: number) => void): void {
   for (let i = 0; i < s.length;) {
     const cp = s.codePointAt(i) as number;
-    if (cp >= 0xd800 && cp <= 0xdfff) {
-      throw new GoFormatError(`string has a lone UTF-16 surrogate at index ${i} (not valid UTF-8)`);
-    }
+    if (cp >= 0xd800 && cp <= 0xdfff) throw loneSurrogate(i);
     fn(cp);
     i += cp > 0xffff ? 2 : 1;
   }
 }
-
-const SHORT_ESCAPES: ReadonlyMap<number, string> = new Map([
-  [0x07, "\\a"],
-  [0x08, "\\b"],
-  [0x0c, "\\f"],
-  [0x0a, "\\n"],
-  [0x0d, "\\r"],
-  [0x09, "\\t"],
-  [0x0b, "\\v"],
-]);
 
 /**
  * Go's `strconv.Quote` (what `%q` prints for a string): double quotes around the text; `"` and `\`
@@ -242,21 +213,9 @@ const SHORT_ESCAPES: ReadonlyMap<number, string> = new Map([
  * @throws {GoFormatError} when `s` holds a lone UTF-16 surrogate (not representable in UTF-8).
  */
 export function goQuote(s: string): string {
-  let out = '"';
-  forEachCodePoint(s, (cp) => {
-    if (cp === 0x22 || cp === 0x5c) {
-      out += `\\${String.fromCharCode(cp)}`;
-    } else if (isGoPrint(cp)) {
-      out += String.fromCodePoint(cp);
-    } else {
-      const short = SHORT_ESCAPES.get(cp);
-      if (short !== undefined) out += short;
-      else if (cp < 0x20 || cp === 0x7f) out += `\\x${hex(cp, 2)}`;
-      else if (cp < 0x10000) out += `\\u${hex(cp, 4)}`;
-      else out += `\\U${hex(cp, 8)}`;
-    }
+  return goQuoteOr(s, (index) => {
+    throw loneSurrogate(index);
   });
-  return `${out}"`;
 }
 
 function pushUtf8(bytes: number[], cp: number): void {
@@ -354,11 +313,7 @@ export function goUnquote(s: string): string {
 
 /** Quote for error messages: never throws. */
 function safeQuote(s: string): string {
-  try {
-    return goQuote(s);
-  } catch {
-    return JSON.stringify(s);
-  }
+  return goQuoteOrJson(s);
 }
 
 // ---- encoding/json strings ----------------------------------------------------------------------

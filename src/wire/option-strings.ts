@@ -1,4 +1,6 @@
 // asynq's `Option.String()` forms (wire-format §6.3), as stored in SchedulerEntry.enqueue_options, and their parse-back.
+import { OptionStringError } from "../errors.js";
+import { errorMessage } from "../internal/errors.js";
 import {
   formatGoDuration,
   formatUnixDate,
@@ -26,17 +28,8 @@ export type OptionValue =
 /** The name before the parenthesis of an option string, e.g. `"Timeout"`. */
 export type OptionKind = OptionValue["kind"];
 
-/** An option string that is unknown or malformed, or an option value that has no Go string form. */
-export class OptionStringError extends Error {
-  readonly code = "ERR_OPTION_STRING";
-  /** The option string being parsed, or the `String()` we were asked to build (its kind). */
-  readonly input: string;
-  constructor(message: string, input: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "OptionStringError";
-    this.input = input;
-  }
-}
+// Declared with every other error in src/errors.ts.
+export { OptionStringError } from "../errors.js";
 
 /**
  * The exact string Go's `Option.String()` gives for `o`, e.g. `MaxRetry(3)`, `Queue("critical")`,
@@ -71,8 +64,9 @@ export function formatOption(o: OptionValue): string {
     }
   } catch (err) {
     if (err instanceof OptionStringError) throw err;
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new OptionStringError(`cannot format ${o.kind} option: ${reason}`, o.kind, { cause: err });
+    throw new OptionStringError(`cannot format ${o.kind} option: ${errorMessage(err)}`, o.kind, {
+      cause: err,
+    });
   }
 }
 
@@ -132,7 +126,7 @@ export function parseOption(s: string): OptionValue {
     }
   } catch (err) {
     if (err instanceof OptionStringError) throw err;
-    throw fail(err instanceof Error ? err.message : String(err), err);
+    throw fail(errorMessage(err), err);
   }
 }
 

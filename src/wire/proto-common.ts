@@ -1,24 +1,6 @@
-// Parts shared by the protobuf encoders (proto-encode.ts) and decoders (proto-decode.ts): errors,
+// Parts shared by the protobuf encoders (proto-encode.ts) and decoders (proto-decode.ts):
 // field descriptions, the slab that results are views of, string conversions and empty arrays.
 import { markAsUntransferable } from "node:worker_threads";
-
-/** Bytes that are not a valid encoding of the expected message. */
-export class ProtoDecodeError extends Error {
-  readonly code = "ERR_PROTO_DECODE";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ProtoDecodeError";
-  }
-}
-
-/** A message value that cannot be encoded so that Go can read it back. */
-export class ProtoEncodeError extends Error {
-  readonly code = "ERR_PROTO_ENCODE";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ProtoEncodeError";
-  }
-}
 
 // ---- Field names (for error messages) -----------------------------------------------------------
 

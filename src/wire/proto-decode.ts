@@ -3,6 +3,8 @@
 // string for a task type or queue name seen last time) and builds the message object at the end. A
 // small input with bytes fields is first copied into the slab as a whole, so that each bytes field is
 // a view of a private copy.
+import { ProtoDecodeError } from "../errors.js";
+import { errorMessage } from "../internal/errors.js";
 import type {
   SchedulerEnqueueEvent,
   SchedulerEntry,
@@ -15,7 +17,6 @@ import {
   EV,
   LEN,
   POOLED_MAX,
-  ProtoDecodeError,
   SE,
   SI,
   TM,
@@ -95,13 +96,19 @@ function decodeFailure(e: unknown, names: readonly string[], no: number): ProtoD
       e.cause === undefined ? undefined : { cause: e.cause },
     );
   }
-  return new ProtoDecodeError(`${where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  return new ProtoDecodeError(`${where}: ${errorMessage(e)}`, { cause: e });
 }
 
 /** A known field `tag >>> 3` with the wrong wire type; wire[n] is the right one for field n. */
 function wireTypeError(tag: number, wire: readonly number[]): FieldError {
   return new FieldError("", `wire type ${tag & 7}, expected ${wire[tag >>> 3]}`);
 }
+
+// The low-level read errors below (premature EOF, an overlong length, a group wire type) never leave
+// this module: decodeFailure wraps each into the ProtoDecodeError that callers see, as its `cause`.
+// They are RangeErrors because @bufbuild/protobuf's reader, the reference decoder that
+// proto.property.test.ts compares us with (error class, message and cause class), throws RangeError
+// for the same inputs.
 
 function prematureEof(): never {
   throw new RangeError("premature EOF");

@@ -2,6 +2,7 @@
 // checks it and adds up the exact size, then writes the message in one pass (varints by hand, strings
 // with Buffer's methods) into a view of the shared slab: one encode allocates one small view object.
 // int64 fields are written from numbers; a bigint is only taken apart beyond ±2^53.
+import { ProtoEncodeError } from "../errors.js";
 import {
   GO_ZERO_TIME_SECONDS,
   type SchedulerEnqueueEvent,
@@ -14,7 +15,6 @@ import {
 import {
   EV,
   POOLED_MAX,
-  ProtoEncodeError,
   SE,
   SI,
   TM,

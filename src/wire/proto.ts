@@ -16,7 +16,7 @@ import { emptyBytes } from "./proto-common.js";
 import { decodeEntry, decodeEvent, decodeServer, decodeTask, decodeWorker } from "./proto-decode.js";
 import { encodeEntry, encodeEvent, encodeServer, encodeTask, encodeWorker } from "./proto-encode.js";
 
-export { ProtoDecodeError, ProtoEncodeError } from "./proto-common.js";
+export { ProtoDecodeError, ProtoEncodeError } from "../errors.js";
 
 // ---- Constructors -------------------------------------------------------------------------------
 // A field given as undefined (or left out) gets its default; Timestamps default to Go's zero time.

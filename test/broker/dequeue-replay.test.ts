@@ -3,30 +3,21 @@
 // through a proxy that drops the replies.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
 import { dequeue, newHint } from "../../src/broker/fetch/dequeue.js";
 import { requeue } from "../../src/broker/finish/lifecycle.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
-import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
+import { unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import { FaultProxy } from "../support/fault-proxy.js";
-import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testDb, testRedisUrl } from "../support/redis.js";
 
 const Q = "default";
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0, 250);
 const LEASE = NOW + 30_000;
 const script = LuaScript.fromFile("fetch/dequeue");
 
-let redis: Redis;
-let client: Client;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  client = new Client(redis, { clock: new ManualClock(NOW) });
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis, client } = useRedisFixture({ clock: NOW, client: "shared" });
 
 async function enqueue(...ids: string[]): Promise<void> {
   for (const id of ids) await client.enqueue({ type: "t", payload: id }, { taskId: id, queue: Q });

@@ -1,13 +1,12 @@
-// The enqueue_many script: writes exactly what the single-task scripts write, task by task (every
-// route, duplicates and ID conflicts within one call included), names every key it touches in KEYS,
-// refuses tasks whose container holds another type without writing anything of them, and reports
-// when it created a queue's list or zset. Runs on a private Redis (keyspace notifications are
-// server-wide).
+// The enqueue_many script: writes exactly what asynq's single-task scripts (the oracle, ./oracle/)
+// write, task by task (every route, duplicates and ID conflicts within one call included), names every
+// key it touches in KEYS, refuses tasks whose container holds another type without writing anything of
+// them, and reports when it created a queue's list or zset. Runs on a private Redis (keyspace
+// notifications are server-wide).
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
   Enqueuer,
-  enqueueCall,
   enqueueManyCalls,
   enqueueManyScript,
   MAX_TASKS_PER_CALL,
@@ -20,6 +19,7 @@ import { unixNanos } from "../../src/internal/clock.js";
 import type { Task } from "../../src/task.js";
 import type { EnqueueOptions } from "../../src/client/options.js";
 import { startPrivateRedis, type PrivateRedis } from "../support/processes.js";
+import { enqueueCall } from "./oracle/enqueue-call.js";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0) + 250.5;
 

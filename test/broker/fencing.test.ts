@@ -1,17 +1,14 @@
 // Fencing: an outcome write carries the message as dequeued, and applies only while the stored
 // message is still that one, so a late write after a recovery cannot apply twice.
-import type { Redis } from "ioredis";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
 import { dequeue } from "../../src/broker/fetch/dequeue.js";
 import * as lifecycle from "../../src/broker/finish/lifecycle.js";
 import { decodeTaskMessage, encodeTaskMessage } from "../../src/wire/proto.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testRedisUrl } from "../support/redis.js";
 
-let redis: Redis;
-beforeEach(async () => {
-  redis = await freshRedis();
-});
+const { redis } = useRedisFixture();
 
 async function activeTask(id: string): Promise<Buffer> {
   const client = new Client(testRedisUrl());

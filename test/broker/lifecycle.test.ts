@@ -1,9 +1,7 @@
 // Task lifecycle scripts against a real Redis: exact state after each transition, and Go's golden dumps k-p replayed.
 import { LuaScript } from "../../src/broker/scripts.js";
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
+import { describe, expect, it } from "vitest";
 import type { EnqueueOptions } from "../../src/client/options.js";
 import { dequeue } from "../../src/broker/fetch/dequeue.js";
 import {
@@ -19,7 +17,7 @@ import {
   trimArchive,
   writeResult,
 } from "../../src/broker/finish/lifecycle.js";
-import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
+import { unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import type { TaskMessage } from "../../src/wire/messages.js";
 import { parseOption } from "../../src/wire/option-strings.js";
@@ -35,7 +33,7 @@ import {
   type Snapshot,
   type StoredValue,
 } from "../support/redis-dump.js";
-import { freshRedis } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { join } from "node:path";
 import { SNAPSHOTS_DIR } from "../support/golden.js";
 
@@ -43,19 +41,7 @@ const Q = "default";
 const MAX_INT64 = "9223372036854775807";
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-let redis: Redis;
-let clock: ManualClock;
-let client: Client;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock(Date.now());
-  client = new Client(redis, { clock });
-});
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(Date.now());
-});
+const { redis, clock, client } = useRedisFixture({ clock: Date.now, client: "shared" });
 
 /** Enqueues a task with this ID and claims it; returns its decoded message. */
 async function activeTask(id: string, options: EnqueueOptions = {}): Promise<TaskMessage> {

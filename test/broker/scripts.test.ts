@@ -1,22 +1,36 @@
-// The Lua script layer: every script documents its KEYS, ARGV and reply; every key comes in KEYS
-// (Redis Cluster safety, wire-format §1.1); the calls built by the broker match the documented signatures;
-// runScript survives a flushed script cache.
+// The Lua script layer: every script (the broker's, and the test oracle's in ./oracle/) documents its
+// KEYS, ARGV and reply; every key comes in KEYS (Redis Cluster safety, wire-format §1.1); the oracle's
+// calls match the documented signatures; runScript survives a flushed script cache.
 import { createHash, randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { enqueueCall, type EnqueueRequest } from "../../src/broker/enqueue/enqueue.js";
+import type { EnqueueRequest } from "../../src/broker/enqueue/enqueue.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import { startPrivateRedis, type PrivateRedis } from "../support/processes.js";
 import { newTaskMessage } from "../../src/wire/proto.js";
 import { uniqueKey } from "../../src/wire/unique.js";
+import { enqueueCall, ORACLE_DIR, oracleScript } from "./oracle/enqueue-call.js";
 
 /** The broker's folder: each domain folder holds its scripts; lua/ holds the shared includes. */
 const BROKER_DIR = new URL("../../src/broker/", import.meta.url);
-/** Every script, as `<domain>/<name>.lua`. */
-const files = readdirSync(BROKER_DIR, { recursive: true, encoding: "utf8" })
+/** Every script of the broker, as `<domain>/<name>.lua`. */
+const brokerFiles = readdirSync(BROKER_DIR, { recursive: true, encoding: "utf8" })
   .filter((f) => f.endsWith(".lua") && !f.startsWith("lua/"))
   .sort();
+/** The test oracle's scripts (asynq's single-task enqueue scripts), as `oracle/<name>.lua`. */
+const oracleFiles = readdirSync(ORACLE_DIR, { encoding: "utf8" })
+  .filter((f) => f.endsWith(".lua"))
+  .map((f) => `oracle/${f}`)
+  .sort();
+/** Every script checked. */
+const files = [...brokerFiles, ...oracleFiles];
+
+/** A script file (of `files`) as Redis gets it. */
+function load(file: string): LuaScript {
+  const name = file.replace(/\.lua$/, "");
+  return name.startsWith("oracle/") ? oracleScript(name.slice("oracle/".length)) : LuaScript.fromFile(name);
+}
 
 interface Documented {
   /** Indices documented one by one: `KEYS[3] -> …`. */
@@ -41,8 +55,8 @@ interface ParsedScript {
 
 /** A script as Redis gets it: its `-- @include` lines replaced by the shared Lua of lua/. */
 function parse(file: string): ParsedScript {
-  const name = file.replace(/\.lua$/, "");
-  return parseSource(name, LuaScript.fromFile(name).source);
+  const script = load(file);
+  return parseSource(script.name, script.source);
 }
 
 function parseSource(name: string, source: string): ParsedScript {
@@ -115,11 +129,54 @@ function redisCalls(code: string): Array<{ command: string; args: string[] }> {
   });
 }
 
+/** How a named function is used at one place: called, passed to a function, or anything else. */
+type FunctionUse =
+  { kind: "call"; args: string[] } | { kind: "argument"; callee: string; index: number } | { kind: "escape" };
+
+/**
+ * Every use of `name` (a function, or a parameter that may hold one) outside its definition and
+ * parameter lists (`paramLists`: [start, end) of each). A call is `name(...)`; an argument is
+ * `callee(..., name, ...)` with `name` a whole argument and the callee a plain name; anything else
+ * (assigned, put in a table, returned, passed to a method or with another call syntax) escapes.
+ */
+function functionUses(code: string, name: string, paramLists: Array<[number, number]>): FunctionUse[] {
+  const uses: FunctionUse[] = [];
+  for (const m of code.matchAll(new RegExp(`(?<![\\w.:])(?<!function\\s+)${name}\\b`, "g"))) {
+    if (paramLists.some(([start, end]) => m.index >= start && m.index < end)) continue;
+    const after = m.index + name.length;
+    const call = /^\s*\(/.exec(code.slice(after));
+    if (call) {
+      uses.push({ kind: "call", args: splitArgs(parenthesized(code, after + call[0].length)) });
+      continue;
+    }
+    // The innermost bracket open around the name: an argument list only if it is a `(`.
+    let depth = 0;
+    let open = m.index - 1;
+    for (; open >= 0; open--) {
+      const ch = code[open]!;
+      if (")]}".includes(ch)) depth++;
+      if ("([{".includes(ch) && depth-- === 0) break;
+    }
+    const callee =
+      open >= 0 && code[open] === "(" ? /(?<![\w.:])([A-Za-z_]\w*)\s*$/.exec(code.slice(0, open)) : null;
+    const before = splitArgs(code.slice(open + 1, m.index) + "x");
+    const args = callee ? splitArgs(parenthesized(code, open + 1)) : [];
+    if (callee && args[before.length - 1] === name) {
+      uses.push({ kind: "argument", callee: callee[1]!, index: before.length - 1 });
+    } else uses.push({ kind: "escape" });
+  }
+  return uses;
+}
+
 /**
  * Names that can only ever hold a KEYS element: locals assigned from KEYS[...] (or from such names),
  * and function parameters to which every call passes such a value. A greatest fixed point, so helper
  * functions calling each other are followed. A table of keys counts too: `local c = { a = KEYS[1] }`
  * whose fields are only ever set from KEYS makes `c.a` and `c[x]` key-only (written `c[]` below).
+ * A named function passed to another as an argument (a callback) is followed through that
+ * parameter: its calls bind the callback's parameters. A function used in any other way than
+ * called or passed so (stored, returned, given to pcall) has parameters that never count as keys,
+ * and so have those of anonymous functions.
  */
 function keyOnlyNames(code: string): Set<string> {
   const bindings = new Map<string, string[]>();
@@ -138,17 +195,38 @@ function keyOnlyNames(code: string): Set<string> {
   for (const m of code.matchAll(/^[ \t]*(?:local\s+)?([A-Za-z_]\w*)\s*=(?!=)\s*(.+)$/gm)) {
     if (!m[2]!.trim().startsWith("{")) bind(m[1]!, m[2]!.trim());
   }
-  for (const f of code.matchAll(/\bfunction\s+([A-Za-z_]\w*)\s*\(([^)]*)\)/g)) {
-    const params = splitArgs(f[2]!);
+  const functions = new Map<string, string[]>();
+  for (const f of code.matchAll(/\bfunction\s+([A-Za-z_]\w*)\s*\(([^)]*)\)/g))
+    functions.set(f[1]!, splitArgs(f[2]!));
+  const paramLists = [...code.matchAll(/\bfunction\b[^(]*\(([^)]*)\)/g)].map((f): [number, number] => [
+    f.index,
+    f.index + f[0].length,
+  ]);
+  for (const [name, params] of functions) {
     // A parameter no call passes is always nil: it holds no key at all.
     for (const p of params) if (!bindings.has(p)) bindings.set(p, []);
-    for (const call of code.matchAll(new RegExp(`(?<!function\\s+)\\b${f[1]}\\s*\\(`, "g"))) {
-      const args = splitArgs(parenthesized(code, call.index + call[0].length));
-      params.forEach((p, i) => {
-        if (args[i] === undefined) return;
-        bind(p, args[i]);
-        if (/^[A-Za-z_]\w*$/.test(args[i])) bind(`${p}[]`, `${args[i]}[]`); // a table passed on
-      });
+    // The names the function can be called by: its own, and the parameters it is passed to.
+    const holders = [name];
+    for (let h = 0; h < holders.length; h++) {
+      for (const use of functionUses(code, holders[h]!, paramLists)) {
+        if (use.kind === "call") {
+          params.forEach((p, i) => {
+            const arg = use.args[i];
+            if (arg === undefined) return;
+            bind(p, arg);
+            if (/^[A-Za-z_]\w*$/.test(arg)) bind(`${p}[]`, `${arg}[]`); // a table passed on
+          });
+          continue;
+        }
+        const receiver = use.kind === "argument" ? functions.get(use.callee) : undefined;
+        if (use.kind === "escape" || receiver === undefined) {
+          for (const p of params) bind(p, "<escaped>"); // called from where this check cannot see
+          continue;
+        }
+        // Passed to a function: followed through its parameter (an extra argument is dropped).
+        const param = receiver[use.index];
+        if (param !== undefined && !holders.includes(param)) holders.push(param);
+      }
     }
   }
   const safe = new Set(bindings.keys());
@@ -252,8 +330,9 @@ describe("Lua script files", () => {
     expect(files.length).toBeGreaterThanOrEqual(8);
     expect(files).toEqual(
       expect.arrayContaining([
-        "enqueue/enqueue.lua",
-        "enqueue/enqueue_unique.lua",
+        "enqueue/enqueue_many.lua",
+        "oracle/enqueue.lua",
+        "oracle/enqueue_unique.lua",
         "admin/get_task_info.lua",
       ]),
     );
@@ -353,6 +432,43 @@ describe("the script checks themselves", () => {
     ]);
   });
 
+  it("follow a helper passed as a callback: accept it when it only gets KEYS, else find the key", () => {
+    const loop = (passed: string, use: string): string =>
+      header(
+        "local function each(first, act)\n  for i = first, #ARGV do\n" +
+          `    act(${passed}, ARGV[i])\n  end\nend\n` +
+          'local function touch(key, value)\n  redis.call("SET", key, value)\nend\n' +
+          `${use}\nreturn 1`,
+      );
+    expect(keyProblems(parseSource("bad", loop("KEYS[i]", "each(1, touch)")))).toEqual([]);
+    expect(keyProblems(parseSource("bad", loop('ARGV[i] .. ":t"', "each(1, touch)")))).toEqual([
+      "SET key: key not from KEYS",
+    ]);
+    // Passed on through a second helper's parameter, and called directly as well.
+    const relay = "local function twice(f)\n  each(1, f)\n  each(2, f)\nend\ntwice(touch)\ntouch(KEYS[1], 1)";
+    expect(keyProblems(parseSource("bad", loop("KEYS[i]", relay)))).toEqual([]);
+    expect(keyProblems(parseSource("bad", loop("KEYS[i]", `${relay}\ntouch(ARGV[1], 1)`)))).toEqual([
+      "SET key: key not from KEYS",
+    ]);
+    // A helper that escapes where calls cannot be followed (a local, a table, pcall, a return) is
+    // never taken to hold keys, not even as a helper that no call reaches.
+    for (const escape of [
+      "local g = touch\ng(ARGV[1], 1)",
+      "local t = { touch }",
+      "pcall(touch, ARGV[1], 1)",
+      "return touch",
+    ]) {
+      expect(keyProblems(parseSource("bad", loop("KEYS[i]", `each(1, touch)\n${escape}`))), escape).toEqual([
+        "SET key: key not from KEYS",
+      ]);
+    }
+    // An anonymous callback is not followed at all: its parameters never count as keys.
+    const anonymous = header(
+      'local function each(act)\n  act(KEYS[1])\nend\neach(function(key)\n  redis.call("DEL", key)\nend)\nreturn 1',
+    );
+    expect(keyProblems(parseSource("bad", anonymous))).toEqual(["DEL key: key not from KEYS"]);
+  });
+
   it("find undocumented, unused and variable-indexed KEYS / ARGV, and a missing Returns:", () => {
     const bad = parseSource(
       "bad",
@@ -371,7 +487,7 @@ describe("the script checks themselves", () => {
   });
 });
 
-describe("enqueue calls match the script headers", () => {
+describe("the oracle's enqueue calls match the script headers", () => {
   const msg = newTaskMessage({ type: "t", id: "id-1", queue: "q{x", payload: Buffer.from("p") });
   const unique = uniqueKey("q{x", "t", Buffer.from("p"));
   const requests: Array<[string, EnqueueRequest]> = [
@@ -407,7 +523,9 @@ describe("enqueue calls match the script headers", () => {
     expect(call.args).toHaveLength(script.argv.fixed.length);
     for (const key of call.keys) expect(key.startsWith("asynq:{q{x}:"), key).toBe(true);
     expect(call.script.sha).toBe(
-      createHash("sha1").update(LuaScript.fromFile(call.script.name).source).digest("hex"),
+      createHash("sha1")
+        .update(load(`${call.script.name}.lua`).source)
+        .digest("hex"),
     );
   });
 });
@@ -491,7 +609,7 @@ describe("runScript", () => {
 
   it("loads every script file with its includes expanded, each once, and the SHA1 of that source", () => {
     const lib = (name: string): string => readFileSync(new URL(`lua/${name}.lua`, BROKER_DIR), "utf8");
-    for (const file of files) {
+    for (const file of brokerFiles) {
       const script = LuaScript.fromFile(file.replace(/\.lua$/, ""));
       const raw = readFileSync(new URL(file, BROKER_DIR), "utf8");
       // Expected: depth first, each library at the place it is first named, never twice.
@@ -514,7 +632,7 @@ describe("runScript", () => {
 
   it("runs every script file on Redis without a Lua error (syntax check via SCRIPT LOAD)", async () => {
     for (const file of files) {
-      const script = LuaScript.fromFile(file.replace(/\.lua$/, ""));
+      const script = load(file);
       expect(await redis.script("LOAD", script.source)).toBe(script.sha);
     }
   });

@@ -1,8 +1,6 @@
 // Inspector basics: reading one task back (getTaskInfo), counting a queue's tasks (queueSizes) and
 // listing queues, against records written by the Client and by hand (wire-format §3, §4.28.1, §4.28.3).
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
+import { describe, expect, it } from "vitest";
 import {
   AsynqError,
   CorruptTaskError,
@@ -10,43 +8,14 @@ import {
   TaskNotFoundError,
   ValidationError,
 } from "../../src/errors.js";
-import { Inspector } from "../../src/inspector/inspector.js";
-import { ManualClock } from "../../src/internal/clock.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { rejection } from "./task-fixtures.js";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0) + 400;
 const NOW_S = Math.floor(NOW / 1000);
 
-let redis: Redis;
-let clock: ManualClock;
-let client: Client;
-let inspector: Inspector;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock(NOW);
-  client = new Client(testRedisUrl(), { clock });
-  inspector = new Inspector(testRedisUrl(), { clock });
-});
-
-afterAll(async () => {
-  await client.close();
-  await inspector.close();
-  redis.disconnect();
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(NOW);
-});
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
+const { redis, clock, client, inspector } = useRedisFixture({ clock: NOW, client: true, inspector: true });
 
 /** Writes a task hash by hand, in a registered queue. */
 async function writeRecord(

@@ -1,29 +1,14 @@
 // Inspector writes on every task of a state (deleteAll, archiveAll, runAll): batches, locks, groups, corrupt entries, errors.
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mutateAllTasks } from "../../src/broker/admin/mutate.js";
 import { QueueNotFoundError, ValidationError } from "../../src/errors.js";
-import { ManualClock } from "../../src/internal/clock.js";
-import type { TaskAdmin } from "../../src/inspector/tasks.js";
 import type { TaskState } from "../../src/task.js";
 import * as keys from "../../src/wire/keys.js";
-import { freshRedis } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { NOW, NOW_S, put, rejection, stateOf, taskAdmin } from "./task-fixtures.js";
 
-let redis: Redis;
-let clock: ManualClock;
-let admin: TaskAdmin;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock(NOW);
-  admin = taskAdmin(redis, clock);
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(NOW);
-});
+const { redis, clock } = useRedisFixture({ clock: NOW });
+const admin = taskAdmin(redis, clock);
 
 const lock = (id: string): string => `asynq:{q}:unique:t:${id}`;
 

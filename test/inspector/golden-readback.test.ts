@@ -2,18 +2,15 @@
 // with the values Go reported: every enqueued task (TaskInfo vs Go's `result`), queue info and history
 // (r, t), servers and workers (p), scheduler entries and enqueue history (q).
 import { readdirSync } from "node:fs";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readGroups, readQueueHistory, readQueueStats } from "../../src/broker/admin/queues.js";
 import {
   readSchedulerEntries,
   readSchedulerEvents,
   readServerState,
 } from "../../src/broker/admin/servers.js";
-import { Inspector } from "../../src/inspector/inspector.js";
 import { QueueAdmin } from "../../src/inspector/queues.js";
 import { ServerAdmin } from "../../src/inspector/servers.js";
-import { ManualClock } from "../../src/internal/clock.js";
 import type { TaskInfo } from "../../src/task.js";
 import * as keys from "../../src/wire/keys.js";
 import {
@@ -26,7 +23,7 @@ import {
   type Snapshot,
 } from "../support/redis-dump.js";
 import { restoreSnapshot } from "../support/redis-restore.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { SNAPSHOTS_DIR } from "../support/golden.js";
 
 const GOLDEN = SNAPSHOTS_DIR;
@@ -34,53 +31,36 @@ const FILES = readdirSync(GOLDEN)
   .filter((f) => f.endsWith(".json"))
   .sort();
 
-let redis: Redis;
-const clock = new ManualClock();
-let inspector: Inspector;
-let queues: QueueAdmin;
-let servers: ServerAdmin;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  inspector = new Inspector(testRedisUrl(), { clock });
-  const fail = (): never => {
-    throw new Error("read-only test");
-  };
-  queues = new QueueAdmin(
-    {
-      queues: () => redis.smembers(keys.ALL_QUEUES),
-      queueStats: (q, now) => readQueueStats(redis, q, now),
-      queueHistory: (q, days, now) => readQueueHistory(redis, q, days, now),
-      queueGroups: (q) => readGroups(redis, q),
-      pauseQueue: fail,
-      unpauseQueue: fail,
-      removeQueue: fail,
-    },
-    clock,
-  );
-  servers = new ServerAdmin(
-    {
-      serverState: (now) => readServerState(redis, now),
-      schedulerEntries: (now) => readSchedulerEntries(redis, now),
-      schedulerEvents: (id, start, stop) => readSchedulerEvents(redis, id, start, stop),
-      clusterKeySlot: fail,
-      clusterNodes: fail,
-    },
-    clock,
-    (s) => {
-      throw new Error(`undecodable golden record ${JSON.stringify(s)}`);
-    },
-  );
-});
-
-afterAll(async () => {
-  await inspector.close();
-  redis.disconnect();
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-});
+// Each test sets the clock to the instants of Go's calls.
+const { redis, clock, inspector } = useRedisFixture({ clock: Date.UTC(2030, 0, 1), inspector: true });
+const fail = (): never => {
+  throw new Error("read-only test");
+};
+const queues = new QueueAdmin(
+  {
+    queues: () => redis.smembers(keys.ALL_QUEUES),
+    queueStats: (q, now) => readQueueStats(redis, q, now),
+    queueHistory: (q, days, now) => readQueueHistory(redis, q, days, now),
+    queueGroups: (q) => readGroups(redis, q),
+    pauseQueue: fail,
+    unpauseQueue: fail,
+    removeQueue: fail,
+  },
+  clock,
+);
+const servers = new ServerAdmin(
+  {
+    serverState: (now) => readServerState(redis, now),
+    schedulerEntries: (now) => readSchedulerEntries(redis, now),
+    schedulerEvents: (id, start, stop) => readSchedulerEvents(redis, id, start, stop),
+    clusterKeySlot: fail,
+    clusterNodes: fail,
+  },
+  clock,
+  (s) => {
+    throw new Error(`undecodable golden record ${JSON.stringify(s)}`);
+  },
+);
 
 const scenario = (file: string): GoldenScenario => loadGoldenScenario(`${GOLDEN}/${file}`);
 const snapshot = (s: GoldenScenario, label: string): Snapshot & { taken_at_unix_ms: number } => {

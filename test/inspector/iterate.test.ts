@@ -1,6 +1,5 @@
 // Inspector iteration over a whole state: cursor pages that neither skip nor repeat tasks that stay, while others come and go.
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   MAX_RESTARTS,
   seekTaskRecords,
@@ -8,23 +7,12 @@ import {
   type TaskSource,
 } from "../../src/broker/admin/list.js";
 import { QueueNotFoundError, ValidationError, type CorruptTaskError } from "../../src/errors.js";
-import { ManualClock } from "../../src/internal/clock.js";
-import type { TaskAdmin } from "../../src/inspector/tasks.js";
 import * as keys from "../../src/wire/keys.js";
-import { freshRedis } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { NOW, put, rejection, taskAdmin } from "./task-fixtures.js";
 
-let redis: Redis;
-let admin: TaskAdmin;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  admin = taskAdmin(redis, new ManualClock(NOW));
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis, clock } = useRedisFixture({ clock: NOW });
+const admin = taskAdmin(redis, clock);
 
 const name = (i: number): string => `t${String(i).padStart(4, "0")}`;
 

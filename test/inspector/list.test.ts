@@ -1,29 +1,14 @@
 // Inspector listing (wire-format §4.28.4): pages of every state in asynq's order, corrupt and orphaned records, argument checks.
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
 import { CorruptTaskError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
-import { ManualClock } from "../../src/internal/clock.js";
-import type { TaskAdmin } from "../../src/inspector/tasks.js";
 import type { TaskState } from "../../src/task.js";
 import * as keys from "../../src/wire/keys.js";
-import { freshRedis } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { NOW, NOW_S, put, rejection, taskAdmin } from "./task-fixtures.js";
 
-let redis: Redis;
-let clock: ManualClock;
-let admin: TaskAdmin;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock(NOW);
-  admin = taskAdmin(redis, clock);
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(NOW);
-});
+const { redis, clock } = useRedisFixture({ clock: NOW });
+const admin = taskAdmin(redis, clock);
 
 const ids = (tasks: Array<{ id: string }>): string[] => tasks.map((t) => t.id);
 

@@ -1,6 +1,5 @@
 // Inspector writes on single tasks and ID lists: delete, archive, run in every state, locks, groups, trimming, errors (wire-format §4.28.5-§4.28.7).
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mutateTasks } from "../../src/broker/admin/mutate.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import {
@@ -10,26 +9,12 @@ import {
   TaskStateError,
   ValidationError,
 } from "../../src/errors.js";
-import { ManualClock } from "../../src/internal/clock.js";
-import type { TaskAdmin } from "../../src/inspector/tasks.js";
 import * as keys from "../../src/wire/keys.js";
-import { freshRedis } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { NOW, NOW_S, put, rejection, stateOf, taskAdmin } from "./task-fixtures.js";
 
-let redis: Redis;
-let clock: ManualClock;
-let admin: TaskAdmin;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock(NOW);
-  admin = taskAdmin(redis, clock);
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(NOW);
-});
+const { redis, clock } = useRedisFixture({ clock: NOW });
+const admin = taskAdmin(redis, clock);
 
 const LOCK = "asynq:{q}:unique:t:d41d8cd98f00b204e9800998ecf8427e";
 const ZSET_STATES = ["scheduled", "retry", "archived", "completed"] as const;

@@ -1,26 +1,25 @@
 // Inspector.deleteQueue on a real Redis: the non-forced and forced checks, deleting everything of a queue
 // in batches (unlike asynq, golden t), keys of other queues left alone, and a producer racing the removal.
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { removeQueue } from "../../src/broker/admin/queue-removal.js";
 import { readQueueStats } from "../../src/broker/admin/queues.js";
 import { Client } from "../../src/client/client.js";
 import { AsynqError, QueueNotEmptyError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
 import { QueueAdmin, type QueueAdminBroker } from "../../src/inspector/queues.js";
-import { ManualClock } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { dumpDb, loadGoldenScenario } from "../support/redis-dump.js";
 import { restoreSnapshot } from "../support/redis-restore.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { rejection } from "./task-fixtures.js";
+import { testRedisUrl } from "../support/redis.js";
 import { SNAPSHOTS_DIR } from "../support/golden.js";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const NOW_S = NOW / 1000;
 const GOLDEN = SNAPSHOTS_DIR;
 
-let redis: Redis;
-const clock = new ManualClock(NOW);
+const { redis, clock } = useRedisFixture({ clock: NOW });
 
 function admin(batch?: number): QueueAdmin {
   const unused = (): never => {
@@ -36,22 +35,6 @@ function admin(batch?: number): QueueAdmin {
     removeQueue: (q, force, now) => removeQueue(redis, q, force, now, batch),
   };
   return new QueueAdmin(broker, clock);
-}
-
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-afterAll(() => redis.disconnect());
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(NOW);
-});
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
 }
 
 /** Writes tasks of one state with a pipeline: hash + container, as Go does. */

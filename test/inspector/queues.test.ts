@@ -1,7 +1,7 @@
 // Inspector queue operations on a real Redis: queue info (counts, counters, latency, asynq's memory
 // estimate), history, groups, pause/unpause (golden r) and queue removal (golden t, batches, races).
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { removeQueue } from "../../src/broker/admin/queue-removal.js";
 import {
   pauseQueue,
@@ -13,22 +13,18 @@ import {
 import { AsynqError, BrokerError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
 import { Inspector } from "../../src/inspector/inspector.js";
 import { QueueAdmin, type QueueAdminBroker } from "../../src/inspector/queues.js";
-import { ManualClock } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { assertSnapshotsMatch, dumpDb, loadGoldenScenario } from "../support/redis-dump.js";
 import { restoreSnapshot } from "../support/redis-restore.js";
-import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testDb, testRedisUrl } from "../support/redis.js";
 import { countCommands, waitFor } from "../support/server-helpers.js";
 import { SNAPSHOTS_DIR } from "../support/golden.js";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0) + 400;
 const NOW_S = Math.floor(NOW / 1000);
 const GOLDEN = SNAPSHOTS_DIR;
-
-let redis: Redis;
-let clock: ManualClock;
-let admin: QueueAdmin;
 
 /** The QueueAdminBroker over the broker functions (what RedisBroker delegates to). */
 function queueBroker(r: Redis, batch?: number): QueueAdminBroker {
@@ -43,18 +39,8 @@ function queueBroker(r: Redis, batch?: number): QueueAdminBroker {
   };
 }
 
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock(NOW);
-  admin = new QueueAdmin(queueBroker(redis), clock);
-});
-
-afterAll(() => redis.disconnect());
-
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(NOW);
-});
+const { redis, clock } = useRedisFixture({ clock: NOW });
+const admin = new QueueAdmin(queueBroker(redis), clock);
 
 const ns = (ms: number): string => `${BigInt(ms) * 1_000_000n}`;
 

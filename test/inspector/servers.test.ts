@@ -1,7 +1,7 @@
 // Inspector reads of servers, workers, scheduler entries and enqueue history on a real Redis, as our
 // heartbeat and Go's scheduler write them; stale registry members pruned; undecodable records skipped.
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { writeServerState } from "../../src/broker/upkeep/heartbeat.js";
 import {
   clusterKeySlot,
@@ -12,7 +12,6 @@ import {
 } from "../../src/broker/admin/servers.js";
 import { NotClusterError, ValidationError } from "../../src/errors.js";
 import { ServerAdmin, type ServerAdminBroker, type SkippedRecord } from "../../src/inspector/servers.js";
-import { ManualClock } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import { GO_ZERO_TIME_SECONDS } from "../../src/wire/messages.js";
 import {
@@ -23,15 +22,13 @@ import {
   newServerInfo,
   newWorkerInfo,
 } from "../../src/wire/proto.js";
-import { freshRedis } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { rejection } from "./task-fixtures.js";
 
 const NOW = Date.UTC(2030, 0, 1, 12, 0, 0);
 const NOW_S = NOW / 1000;
 
-let redis: Redis;
-let clock: ManualClock;
 let skipped: SkippedRecord[];
-let admin: ServerAdmin;
 
 /** The ServerAdminBroker over the broker functions (what RedisBroker delegates to). */
 function serverBroker(r: Redis): ServerAdminBroker {
@@ -44,24 +41,11 @@ function serverBroker(r: Redis): ServerAdminBroker {
   };
 }
 
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock(NOW);
-  admin = new ServerAdmin(serverBroker(redis), clock, (s) => skipped.push(s));
-});
-afterAll(() => redis.disconnect());
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(NOW);
+const { redis, clock } = useRedisFixture({ clock: NOW });
+const admin = new ServerAdmin(serverBroker(redis), clock, (s) => skipped.push(s));
+beforeEach(() => {
   skipped = [];
 });
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
 
 const ts = (ms: number): { seconds: bigint; nanos: number } => ({
   seconds: BigInt(Math.floor(ms / 1000)),

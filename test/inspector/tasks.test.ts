@@ -1,6 +1,5 @@
 // Inspector task writes against Go's golden dump (scenario s: delete, archive, run) and updateTaskPayload (wire-format §4.28.8).
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { replaceTaskMessage } from "../../src/broker/admin/mutate.js";
 import { Client } from "../../src/client/client.js";
 import {
@@ -10,31 +9,17 @@ import {
   TaskStateError,
   ValidationError,
 } from "../../src/errors.js";
-import { ManualClock } from "../../src/internal/clock.js";
-import type { TaskAdmin } from "../../src/inspector/tasks.js";
 import * as keys from "../../src/wire/keys.js";
 import { decodeTaskMessage } from "../../src/wire/proto.js";
-import { freshRedis } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { compareSnapshots, dumpDb, formatDifferences, loadGoldenScenario } from "../support/redis-dump.js";
 import { NOW, NOW_S, encodedMsg, put, rejection, taskAdmin } from "./task-fixtures.js";
 import { snapshotPath } from "../support/golden.js";
 
 const GOLDEN = snapshotPath("s_inspector_ops");
 
-let redis: Redis;
-let clock: ManualClock;
-let admin: TaskAdmin;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock(NOW);
-  admin = taskAdmin(redis, clock);
-});
-
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(NOW);
-});
+const { redis, clock } = useRedisFixture({ clock: NOW });
+const admin = taskAdmin(redis, clock);
 
 describe("golden scenario s (Go asynq: delete, archive, run)", () => {
   it("leaves Redis as Go does after each operation", async () => {

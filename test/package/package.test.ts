@@ -3,7 +3,8 @@
 // CommonJS app (both outside the repository), and in each one enqueues a task with Client and processes
 // it with Server + ServeMux on this worker's Redis DB, and type-checks a TypeScript file against the
 // installed types with the repository's own TypeScript (ESM NodeNext; CommonJS node16 and commonjs).
-// Also checks what the tarball holds.
+// Also checks what the tarball holds, and that `asynq-ts/doctor` works from both formats while the main
+// entry never loads the doctor's code.
 //
 // Rewrites dist/ (gitignored) in the working tree. Installing needs ioredis in the npm cache (true after
 // `npm ci`); `--prefer-offline` reaches the registry only when it is not.
@@ -145,9 +146,62 @@ const SAME_MODULE = `
   if (new cjsTesting.ManualClock(5).now() !== 5) throw new Error("ManualClock does not work");
 `;
 
+/**
+ * The body both apps run for the doctor entry (as an async function body): loading the main entry
+ * loads none of the doctor's code; the doctor's errors are the main entry's classes; an audit of the
+ * app's own queue (one pending task) is clean. The app defines `api` (the main entry), `QUEUE`,
+ * `DOCTOR_MARK`, `loadDoctor` (loads the doctor entry the app's way: import or require) and
+ * `loadOtherDoctor` (the other way).
+ */
+const DOCTOR_RUN = `
+  const url = process.env.ASYNQ_PACKAGE_TEST_REDIS_URL;
+  if (!url) throw new Error("ASYNQ_PACKAGE_TEST_REDIS_URL is not set");
+  const { createRequire } = await import("node:module");
+  const { readFileSync } = await import("node:fs");
+  const { basename, sep } = await import("node:path");
+  const require = createRequire(import.meta.url ?? __filename);
+  const loaded = () =>
+    Object.keys(require.cache).filter((f) => f.split(sep).join("/").includes("/node_modules/asynq-ts/"));
+  if (!loaded().some((f) => basename(f) === "index.cjs")) throw new Error("the main entry was not loaded");
+  for (const file of loaded()) {
+    if (basename(file) === "doctor.cjs" || readFileSync(file, "utf8").includes(DOCTOR_MARK)) {
+      throw new Error("the main entry loaded the doctor's code: " + file);
+    }
+  }
+  const doctorApi = await loadDoctor();
+  if (!loaded().some((f) => basename(f) === "doctor.cjs")) throw new Error("the doctor entry was not loaded");
+  const other = await loadOtherDoctor();
+  if (other.doctor !== doctorApi.doctor || other.formatReport !== doctorApi.formatReport) {
+    throw new Error("import and require give different doctors");
+  }
+  const refused = await doctorApi.doctor(url, { batch: 1 }).then(() => undefined, (error) => error);
+  if (!(refused instanceof api.ValidationError) || !(refused instanceof api.AsynqError)) {
+    throw new Error("the doctor's ValidationError is not the main entry's: " + String(refused));
+  }
+  const client = new api.Client(url);
+  await client.enqueue({ type: "package:doctor" }, { queue: QUEUE });
+  await client.close();
+  const report = await doctorApi.doctor(url, { queues: [QUEUE] });
+  const text = doctorApi.formatReport(report);
+  if (!report.clean || report.queues.length !== 1 || report.queues[0].tasks.pending !== 1) {
+    throw new Error("unexpected doctor report: " + text);
+  }
+  if (!text.includes(DOCTOR_MARK)) throw new Error("formatReport lacks " + JSON.stringify(DOCTOR_MARK));
+  console.log("doctor clean");
+`;
+
+/** Text found only in the doctor's code (formatReport's first line): the main bundle must not hold it. */
+const DOCTOR_MARK = "asynq doctor at";
+
 /** A TypeScript file using the public types; `@ts-expect-error` fails if the types resolve to `any`. */
 const TYPED_USE = `import { Client, DuplicateTaskError, ServeMux, Server, type TaskInfo } from "asynq-ts";
 import { ManualClock } from "asynq-ts/testing";
+import { doctor, formatReport, type DoctorReport } from "asynq-ts/doctor";
+
+export async function audit(url: string): Promise<string> {
+  const report: DoctorReport = await doctor(url, { queues: ["low"], batch: 500 });
+  return formatReport(report);
+}
 
 export async function enqueueOne(client: Client): Promise<TaskInfo | undefined> {
   try {
@@ -172,6 +226,8 @@ export async function serve(url: string): Promise<Server> {
 export const wrong = (client: Client) => client.enqueue({ type: "t" }, { maxRetry: "3" });
 // @ts-expect-error: advance takes milliseconds
 new ManualClock().advance("1s");
+// @ts-expect-error: fix is a boolean
+export const badAudit = (url: string) => doctor(url, { fix: "yes" });
 `;
 
 function tsconfig(compilerOptions: Record<string, unknown>): string {
@@ -192,6 +248,13 @@ const api = esm;
 const QUEUE = "esm";
 ${ROUND_TRIP}
 `,
+  "doctor.js": `import * as api from "asynq-ts";
+const DOCTOR_MARK = ${JSON.stringify(DOCTOR_MARK)};
+const QUEUE = "esm-doctor";
+const loadDoctor = () => import("asynq-ts/doctor");
+const loadOtherDoctor = async () => (await import("node:module")).createRequire(import.meta.url)("asynq-ts/doctor");
+${DOCTOR_RUN}
+`,
   "check.ts": TYPED_USE,
   "tsconfig.json": tsconfig({ module: "NodeNext", moduleResolution: "NodeNext" }),
 };
@@ -207,6 +270,19 @@ async function main() {
   const api = cjs;
   const QUEUE = "cjs";
   ${ROUND_TRIP}
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`,
+  "doctor.js": `const api = require("asynq-ts");
+const DOCTOR_MARK = ${JSON.stringify(DOCTOR_MARK)};
+const QUEUE = "cjs-doctor";
+const loadDoctor = async () => require("asynq-ts/doctor");
+const loadOtherDoctor = () => import("asynq-ts/doctor");
+async function main() {
+  ${DOCTOR_RUN.replace("import.meta.url ?? __filename", "__filename")}
 }
 main().catch((error) => {
   console.error(error);
@@ -272,7 +348,7 @@ describe("the packed tarball", () => {
   it("holds both formats with their types, the Lua scripts, LICENSE and README, and nothing else", () => {
     const paths = packed.map((f) => f.path).sort();
     for (const required of ["LICENSE", "README.md", "package.json"]) expect(paths).toContain(required);
-    for (const entry of ["index", "testing"]) {
+    for (const entry of ["index", "testing", "doctor"]) {
       for (const ext of [".cjs", ".d.cts", ".mjs", ".d.mts"]) expect(paths).toContain(`dist/${entry}${ext}`);
     }
 
@@ -321,6 +397,51 @@ describe("the packed tarball", () => {
       }
     }
   });
+});
+
+describe("the doctor entry", () => {
+  /** The files a bundle loads: itself and, transitively, the package files it requires. */
+  function bundleFiles(dir: string, entry: string): string[] {
+    const seen: string[] = [];
+    const visit = (file: string): void => {
+      if (seen.includes(file)) return;
+      seen.push(file);
+      const text = readFileSync(join(dir, file), "utf8");
+      for (const [, next] of text.matchAll(/require\(["']\.\/([\w.-]+\.cjs)["']\)/g)) visit(next!);
+    };
+    visit(entry);
+    return seen;
+  }
+
+  it("is a bundle of its own: the main entry loads none of its code, and it shares the main entry's", () => {
+    const dist = join(esmApp, "node_modules", "asynq-ts", "dist");
+    const read = (file: string): string => readFileSync(join(dist, file), "utf8");
+    const main = bundleFiles(dist, "index.cjs");
+    expect(main).not.toContain("doctor.cjs");
+    for (const file of main) expect(read(file), file).not.toContain(DOCTOR_MARK);
+    expect(read("doctor.cjs")).toContain(DOCTOR_MARK);
+    // The error classes live once, in code both entries load (no copy in the doctor's bundle).
+    const shared = bundleFiles(dist, "doctor.cjs").filter((f) => main.includes(f));
+    const definesValidationError = /\bclass ValidationError\b|\bValidationError = class\b/;
+    expect(shared.some((f) => definesValidationError.test(read(f)))).toBe(true);
+    expect(read("doctor.cjs")).not.toMatch(definesValidationError);
+  });
+
+  it.concurrent.for([
+    { kind: "ES module", app: () => esmApp },
+    { kind: "CommonJS", app: () => cjsApp },
+  ])(
+    "$kind: loads apart from the main entry, shares its classes, audits a queue",
+    { timeout: 60_000 },
+    async ({ app }, { expect }) => {
+      const result = await run(process.execPath, ["doctor.js"], app(), {
+        env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
+        timeoutMs: 50_000,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe("doctor clean\n");
+    },
+  );
 });
 
 // The apps use queues of their own, so they can run at the same time on one DB.

@@ -56,7 +56,11 @@ export function checkSnippets(snippets: readonly Snippet[]): string[] {
     declaration: false,
     sourceMap: false,
     baseUrl: ROOT,
-    paths: { "asynq-ts": ["src/index.ts"], "asynq-ts/testing": ["src/testing/index.ts"] },
+    paths: {
+      "asynq-ts": ["src/index.ts"],
+      "asynq-ts/testing": ["src/testing/index.ts"],
+      "asynq-ts/doctor": ["src/doctor/index.ts"],
+    },
   };
   const virtual = new Map(snippets.map((s) => [s.fileName, s]));
   const host = ts.createCompilerHost(options);

@@ -1,19 +1,15 @@
 // Archive limits end to end: with asynq's defaults an archive of 10,000 tasks plus one is trimmed back
 // to 10,000 and the dropped task's hash is deleted; a configured limit is honoured the same way.
-import type { Redis } from "ioredis";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testRedisUrl } from "../support/redis.js";
 import { startServer, waitFor } from "../support/server.js";
 
 const Q = "default";
-let redis: Redis;
-
-beforeEach(async () => {
-  redis = await freshRedis();
-});
+const { redis } = useRedisFixture();
 
 /** Archives `n` tasks directly (as earlier failures would have), oldest first: IDs old-0 … old-(n-1). */
 async function fillArchive(n: number, nowSeconds: number): Promise<void> {

@@ -1,9 +1,7 @@
 // Server against a real Redis: bad input never stops it, and each case ends in a defined state that
 // is logged with the task ID: corrupt task hashes, dangling IDs, handlers failing with non-Errors or
 // never settling, unknown task types, invalid configuration.
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
+import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/errors.js";
 import { ServeMux, type Handler } from "../../src/server/mux.js";
 import { Server } from "../../src/server/server.js";
@@ -11,26 +9,15 @@ import type { ServerConfig } from "../../src/server/config.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { collectingLogger, rawPending, readMsg, track, waitFor } from "../support/server-helpers.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testRedisUrl } from "../support/redis.js";
 
 const Q = "default";
 const HOUR = 3600_000;
 /** Bytes that are no protobuf message (field 31 with the invalid wire type 7). */
 const GARBAGE = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x07, 0x00, 0xde, 0xad]);
 
-let redis: Redis;
-let client: Client;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  client = new Client(testRedisUrl());
-});
-afterAll(async () => {
-  await client.close();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis, client } = useRedisFixture({ client: true });
 
 /** A server whose failed tasks wait an hour in retry (so their state can be read), with a collecting logger. */
 function server(config: ServerConfig = {}) {
@@ -289,6 +276,14 @@ describe("invalid server configuration", () => {
     { config: { queues: { default: "3" } }, field: /queues\.default$/ },
     { config: { onExpired: "x" }, field: /^config\.onExpired$/ },
     { config: { pollInterval: 0 }, field: /^config\.pollInterval$/ },
+    // The components take these as resolved: the config is where they are checked.
+    { config: { recoverInterval: 0 }, field: /^config\.recoverInterval$/ },
+    { config: { recoveryGrace: -1 }, field: /^config\.recoveryGrace$/ },
+    { config: { janitorInterval: 0 }, field: /^config\.janitorInterval$/ },
+    { config: { janitorBatchSize: 0 }, field: /^config\.janitorBatchSize$/ },
+    { config: { archive: { maxSize: -1 } }, field: /^config\.archive\.maxSize$/ },
+    { config: { heartbeatInterval: 0 }, field: /^config\.heartbeatInterval$/ },
+    { config: { leaseDuration: Number.NaN }, field: /^config\.leaseDuration$/ },
     { config: { logLevel: "loud" }, field: /^config\.logLevel$/ },
   ];
 

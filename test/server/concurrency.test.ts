@@ -1,27 +1,14 @@
 // Server against a real Redis: the concurrency limit, exactly-once processing, wake-up of an idle
 // server (from our client and from raw Go-style writes), and two servers sharing a queue.
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
+import { describe, expect, it } from "vitest";
 import { Server } from "../../src/server/server.js";
 import type { ServerConfig } from "../../src/server/config.js";
 import * as keys from "../../src/wire/keys.js";
 import { enqueueMany, rawPending, sleep, track, waitFor, waiterBlocked } from "../support/server-helpers.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testRedisUrl } from "../support/redis.js";
 
-let redis: Redis;
-let client: Client;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  client = new Client(testRedisUrl());
-});
-afterAll(async () => {
-  await client.close();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis, client } = useRedisFixture({ client: true });
 
 function server(config: ServerConfig): Server {
   return track(

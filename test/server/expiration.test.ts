@@ -1,58 +1,31 @@
 // Deadlines and timeouts, end to end on a real Redis: tasks that expire before they start, retries
 // that would land after the deadline, attempts cut short by their timeout, and ctx.deadline.
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
-import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
-import type { FailedTaskInfo } from "../../src/server/config.js";
+import { describe, expect, it } from "vitest";
+import type { Client } from "../../src/client/client.js";
+import { unixSeconds, type ManualClock } from "../../src/internal/clock.js";
 import { TaskAbortedError } from "../../src/server/context.js";
-import type { HandlerTask } from "../../src/server/mux.js";
 import { ServeMux } from "../../src/server/mux.js";
 import { TaskExpiredError } from "../../src/server/outcomes.js";
 import * as keys from "../../src/wire/keys.js";
-import { freshRedis } from "../support/redis.js";
-import { counters, readTask, startServer, stateOf, waitFor } from "../support/server.js";
+import { enqueueOnce, useRedisFixture, wholeSecondClock } from "../support/fixture.js";
+import {
+  counters,
+  errorHandlerRecorder,
+  readTask,
+  startServer,
+  stateOf,
+  waitFor,
+} from "../support/server.js";
 
 const Q = "default";
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 
-let redis: Redis;
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis } = useRedisFixture();
 
-/** A ManualClock at the current time, on a whole second (so unix-second values are exact). */
-function wholeSecondClock(): ManualClock {
-  return new ManualClock(Math.floor(Date.now() / 1000) * 1000);
-}
-
-async function enqueueWith(clock: ManualClock | undefined, ...args: Parameters<Client["enqueue"]>) {
-  const client = new Client(redis, clock === undefined ? {} : { clock });
-  try {
-    return await client.enqueue(...args);
-  } finally {
-    await client.close();
-  }
-}
-
-interface ErrorHandlerCall {
-  error: Error;
-  task: HandlerTask;
-  info: FailedTaskInfo;
-}
-
-function errorHandlerRecorder(): {
-  calls: ErrorHandlerCall[];
-  errorHandler: (error: Error, task: HandlerTask, info: FailedTaskInfo) => void;
-} {
-  const calls: ErrorHandlerCall[] = [];
-  return { calls, errorHandler: (error, task, info) => void calls.push({ error, task, info }) };
-}
+const enqueueWith = (clock: ManualClock | undefined, ...args: Parameters<Client["enqueue"]>) =>
+  enqueueOnce(redis, clock, ...args);
 
 describe("a task whose deadline passed before it could start", () => {
   it("is archived unprocessed with `task expired: deadline <ISO> passed before processing`, never retried", async () => {

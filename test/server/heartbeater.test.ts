@@ -2,18 +2,17 @@
 // p_mid_processing dumps, lease extension and lost leases, shutdown, Redis outages.
 import { createConnection, createServer, type Server as NetServer, type Socket } from "node:net";
 import { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, expectTypeOf, it, onTestFinished, vi } from "vitest";
+import { describe, expect, expectTypeOf, it, onTestFinished, vi } from "vitest";
 import { clearServerState, writeServerState } from "../../src/broker/upkeep/heartbeat.js";
 import { dequeue } from "../../src/broker/fetch/dequeue.js";
 import { extendLease } from "../../src/broker/finish/lifecycle.js";
 import { Client } from "../../src/client/client.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
-import {
-  Heartbeater,
-  type HeartbeatBroker,
-  type HeartbeaterParams,
-  type HeartbeatTask,
-  type ServerStatus,
+import type {
+  HeartbeatBroker,
+  HeartbeaterParams,
+  HeartbeatTask,
+  ServerStatus,
 } from "../../src/server/heartbeater.js";
 import type { RunningTask } from "../../src/server/executor.js";
 import * as keys from "../../src/wire/keys.js";
@@ -33,7 +32,9 @@ import {
   type StoredValue,
   substitute,
 } from "../support/redis-dump.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { Heartbeater } from "../support/components.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testRedisUrl } from "../support/redis.js";
 import { collectingLogger, deferred, waitFor, type LogLine } from "../support/server.js";
 import { snapshotPath } from "../support/golden.js";
 
@@ -41,13 +42,7 @@ const SERVER_ID = "0b6f3c52-4f0e-4d3a-9d55-2f4b8c1e7a90";
 /** An instant with a sub-second part, so that nanos are exercised: 2030-03-17T17:46:40.250Z. */
 const T = 1_900_000_000_250;
 
-let redis: Redis;
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis } = useRedisFixture();
 
 /** The real Redis functions behind the heartbeater's narrow broker interface. */
 function redisBroker(r: Redis): HeartbeatBroker {
@@ -248,24 +243,6 @@ describe("heartbeat", () => {
 
   it("reads the executor's running tasks as they are", () => {
     expectTypeOf<RunningTask>().toExtend<HeartbeatTask>();
-  });
-
-  it("rejects a non-positive interval or lease duration", () => {
-    const params = {
-      broker: redisBroker(redis),
-      clock: new ManualClock(T),
-      logger: collectingLogger().logger,
-      serverId: SERVER_ID,
-      concurrency: 1,
-      queues: { default: 1 },
-      strictPriority: false,
-      leaseDuration: 30_000,
-      status: (): ServerStatus => "active",
-      tasks: () => [],
-      onLeaseLost: () => {},
-    };
-    expect(() => new Heartbeater({ ...params, interval: 0 })).toThrow(RangeError);
-    expect(() => new Heartbeater({ ...params, leaseDuration: Number.NaN })).toThrow(RangeError);
   });
 });
 

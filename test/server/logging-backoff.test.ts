@@ -1,21 +1,13 @@
 // A queue with a key of the wrong type (issue 12, item 5): its dequeues and forwards back off on their
 // own, 1 s, 2 s, 4 s … with one error line per step instead of a flood, while the other queue keeps
 // being served at full speed; one info line says when the queue works again.
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
 import * as keys from "../../src/wire/keys.js";
-import { freshRedis } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { startServer, waitFor } from "../support/server.js";
 
-let redis: Redis;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis } = useRedisFixture();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

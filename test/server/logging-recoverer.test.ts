@@ -2,26 +2,20 @@
 // that have none: with a busy server dequeuing and finishing tasks all the while, a recoverer
 // listing the active list at the same time sees no lease-less task, and still finds a real one.
 import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as recover from "../../src/broker/upkeep/recover.js";
 import { systemClock } from "../../src/internal/clock.js";
-import { Recoverer, type RecoverBroker } from "../../src/server/recoverer.js";
+import type { RecoverBroker } from "../../src/server/recoverer.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { enqueueMany } from "../support/server-helpers.js";
 import { Client } from "../../src/client/client.js";
-import { freshRedis } from "../support/redis.js";
+import { Recoverer } from "../support/components.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { collectingLogger, startServer, waitFor } from "../support/server.js";
 
 const Q = "default";
-let redis: Redis;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis } = useRedisFixture();
 
 /** The recover.ts reads and writes on the test connection, as the Broker runs them. */
 function brokerOf(conn: Redis): RecoverBroker {

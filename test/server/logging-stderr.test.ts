@@ -2,22 +2,15 @@
 // fails prints one warn line per failed attempt on stderr, nothing of the library's on stdout, with
 // the task's type, ID, queue, "attempt n of max" and the error as key=value fields; text from task
 // types and errors cannot break a line or send escape sequences to the terminal.
-import type { Redis } from "ioredis";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { Client } from "../../src/client/client.js";
 import * as keys from "../../src/wire/keys.js";
 import { killAll, poll, spawnWorker, type WorkerProcess } from "../support/processes.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testRedisUrl } from "../support/redis.js";
 
 const Q = "default";
-let redis: Redis;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis } = useRedisFixture();
 afterEach(async () => {
   await killAll();
 });

@@ -2,9 +2,7 @@
 // level, saying which task, which attempt of how many, the error and what happens next, with the
 // same facts as fields; a success write whose reply was lost to a dropped connection, but which
 // did apply, is not reported as skipped.
-import type { Redis } from "ioredis";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
+import { afterEach, describe, expect, it } from "vitest";
 import type { EnqueueOptions } from "../../src/client/options.js";
 import { RevokeTask, SkipRetry } from "../../src/errors.js";
 import { Inspector } from "../../src/inspector/inspector.js";
@@ -12,31 +10,19 @@ import type { Handler } from "../../src/server/mux.js";
 import type { Task } from "../../src/task.js";
 import * as keys from "../../src/wire/keys.js";
 import { killAll, startProxy } from "../support/processes.js";
-import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
+import { enqueueOnce, useRedisFixture } from "../support/fixture.js";
+import { testDb, testRedisUrl } from "../support/redis.js";
 import { deferred, startServer, stateOf, waitFor, type LogLine } from "../support/server.js";
 
 const Q = "default";
 const HOUR = 3_600_000;
-let redis: Redis;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis } = useRedisFixture();
 afterEach(async () => {
   await killAll();
 });
 
-async function enqueue(task: Task, options: EnqueueOptions): Promise<string> {
-  const client = new Client(redis);
-  try {
-    return (await client.enqueue(task, options)).id;
-  } finally {
-    await client.close();
-  }
-}
+const enqueue = async (task: Task, options: EnqueueOptions): Promise<string> =>
+  (await enqueueOnce(redis, undefined, task, options)).id;
 
 /** The lines about failed (or revoked) attempts of one task. */
 function attemptLines(logs: LogLine[], id: string): LogLine[] {

@@ -1,13 +1,11 @@
 // The Server end to end on a real Redis: Go's golden outcome dumps k-o replayed with our Client and
 // Server, then RevokeTask, isFailure, non-Error throws, unique locks, the error handler and ServeMux's
 // not-found error.
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
+import { describe, expect, it } from "vitest";
+import type { Client } from "../../src/client/client.js";
 import type { EnqueueOptions } from "../../src/client/options.js";
 import { RevokeTask, SkipRetry } from "../../src/errors.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
-import type { FailedTaskInfo } from "../../src/server/config.js";
 import type { TaskContext } from "../../src/server/context.js";
 import { HandlerNotFoundError, ServeMux, type HandlerTask } from "../../src/server/mux.js";
 import * as keys from "../../src/wire/keys.js";
@@ -24,35 +22,27 @@ import {
   type Snapshot,
   type StoredValue,
 } from "../support/redis-dump.js";
-import { freshRedis, testRedisUrl } from "../support/redis.js";
-import { counters, forwardToPending, readTask, startServer, stateOf, waitFor } from "../support/server.js";
+import { enqueueOnce, useRedisFixture, wholeSecondClock } from "../support/fixture.js";
+import { testRedisUrl } from "../support/redis.js";
+import {
+  counters,
+  errorHandlerRecorder,
+  forwardToPending,
+  readTask,
+  startServer,
+  stateOf,
+  waitFor,
+} from "../support/server.js";
 import { join } from "node:path";
 import { SNAPSHOTS_DIR } from "../support/golden.js";
 
 const Q = "default";
 const HOUR = 3_600_000;
 
-let redis: Redis;
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis } = useRedisFixture();
 
-/** A ManualClock at the current time, on a whole second (so unix-second values are exact). */
-function wholeSecondClock(): ManualClock {
-  return new ManualClock(Math.floor(Date.now() / 1000) * 1000);
-}
-
-async function enqueueWith(clock: ManualClock | undefined, ...args: Parameters<Client["enqueue"]>) {
-  const client = new Client(redis, clock === undefined ? {} : { clock });
-  try {
-    return await client.enqueue(...args);
-  } finally {
-    await client.close();
-  }
-}
+const enqueueWith = (clock: ManualClock | undefined, ...args: Parameters<Client["enqueue"]>) =>
+  enqueueOnce(redis, clock, ...args);
 
 // ---- Golden dumps k-o, replayed with the Server -------------------------------------------------
 
@@ -303,20 +293,6 @@ describe("golden outcome dumps of Go asynq v0.25.1 (k-o), replayed with Client a
 });
 
 // ---- Other outcomes -----------------------------------------------------------------------------
-
-interface ErrorHandlerCall {
-  error: Error;
-  task: HandlerTask;
-  info: FailedTaskInfo;
-}
-
-function errorHandlerRecorder(): {
-  calls: ErrorHandlerCall[];
-  errorHandler: (error: Error, task: HandlerTask, info: FailedTaskInfo) => void;
-} {
-  const calls: ErrorHandlerCall[] = [];
-  return { calls, errorHandler: (error, task, info) => void calls.push({ error, task, info }) };
-}
 
 describe("outcomes beyond the golden dumps", () => {
   it("RevokeTask deletes the task (even with retention), counts it as processed only, releases its lock", async () => {

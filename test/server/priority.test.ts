@@ -1,28 +1,15 @@
 // Server against a real Redis: weighted and strict queue priority (wire-format §5.2), paused queues.
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
+import { describe, expect, it } from "vitest";
 import type { HandlerTask } from "../../src/server/mux.js";
 import type { TaskContext } from "../../src/server/context.js";
 import { Server } from "../../src/server/server.js";
 import type { ServerConfig } from "../../src/server/config.js";
 import * as keys from "../../src/wire/keys.js";
 import { countCommands, enqueueMany, sleep, track, waitFor } from "../support/server-helpers.js";
-import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
+import { useRedisFixture } from "../support/fixture.js";
+import { testDb, testRedisUrl } from "../support/redis.js";
 
-let redis: Redis;
-let client: Client;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  client = new Client(testRedisUrl());
-});
-afterAll(async () => {
-  await client.close();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis, client } = useRedisFixture({ client: true });
 
 function server(config: ServerConfig): Server {
   return track(

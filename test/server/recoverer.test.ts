@@ -1,21 +1,14 @@
 // The recoverer on a real Redis: lease-expired and unleased active tasks retried, archived or set aside exactly once.
 import { LuaScript } from "../../src/broker/scripts.js";
 import { readFileSync } from "node:fs";
-import type { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { dequeue } from "../../src/broker/fetch/dequeue.js";
 import { extendLease } from "../../src/broker/finish/lifecycle.js";
 import * as recover from "../../src/broker/upkeep/recover.js";
-import { Client } from "../../src/client/client.js";
 import type { EnqueueOptions } from "../../src/client/options.js";
-import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
-import {
-  LeaseExpiredError,
-  Recoverer,
-  type RecoverBroker,
-  type RecoveredTask,
-  type RecovererParams,
-} from "../../src/server/recoverer.js";
+import { unixSeconds } from "../../src/internal/clock.js";
+import { LeaseExpiredError } from "../../src/errors.js";
+import type { RecoverBroker, RecoveredTask, RecovererParams } from "../../src/server/recoverer.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import {
@@ -26,7 +19,8 @@ import {
   loadGoldenScenario,
   type DumpedKey,
 } from "../support/redis-dump.js";
-import { freshRedis } from "../support/redis.js";
+import { Recoverer } from "../support/components.js";
+import { useRedisFixture } from "../support/fixture.js";
 import { collectingLogger, counters, readTask, waitFor, type LogLine } from "../support/server.js";
 import { snapshotPath } from "../support/golden.js";
 
@@ -36,19 +30,7 @@ const GRACE = 30_000;
 const LEASE = 30_000;
 const LEASE_EXPIRED = "asynq: task lease expired";
 
-let redis: Redis;
-let clock: ManualClock;
-let client: Client;
-
-beforeAll(async () => {
-  redis = await freshRedis();
-  clock = new ManualClock();
-  client = new Client(redis, { clock });
-});
-beforeEach(async () => {
-  await redis.flushdb();
-  clock.set(Date.now());
-});
+const { redis, clock, client } = useRedisFixture({ clock: Date.now, client: "shared" });
 
 /** Enqueues a task with this ID and claims it with a lease of `LEASE` from now. */
 async function activeTask(id: string, options: EnqueueOptions = {}): Promise<void> {
@@ -518,11 +500,6 @@ describe("concurrency, outages and the timer", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await inActive("s3")).toBe(true);
   });
-
-  it("rejects a bad interval or grace", () => {
-    expect(() => recoverer({ interval: 0 })).toThrow(RangeError);
-    expect(() => recoverer({ grace: -1 })).toThrow(RangeError);
-  });
 });
 
 describe("parity with Go", () => {
@@ -545,14 +522,14 @@ describe("parity with Go", () => {
     expect(formatDifferences(diffs)).toBe("");
   });
 
-  it("includes the same counter, lock and guard code as retry.lua and archive.lua", () => {
+  it("writes with the worker's retry, archive and quarantine scripts, which include the counter, lock and guard code", () => {
     const lib = (name: string): string =>
       readFileSync(new URL(`../../src/broker/lua/${name}.lua`, import.meta.url), "utf8");
-    for (const name of ["finish/retry", "finish/archive", "upkeep/recover_retry", "upkeep/recover_archive"]) {
+    for (const name of ["finish/retry", "finish/archive"]) {
       expect(LuaScript.fromFile(name).source).toContain(lib("counters"));
     }
-    expect(LuaScript.fromFile("upkeep/recover_archive").source).toContain(lib("lock"));
-    for (const name of ["upkeep/recover_retry", "upkeep/recover_archive", "upkeep/recover_quarantine"]) {
+    expect(LuaScript.fromFile("finish/archive").source).toContain(lib("lock"));
+    for (const name of ["finish/retry", "finish/archive", "finish/quarantine"]) {
       expect(LuaScript.fromFile(name).source).toContain(lib("guard"));
     }
   });

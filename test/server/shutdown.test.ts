@@ -2,11 +2,12 @@
 // the shutdown timeout, no new tasks after stop, and which connections are closed.
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Client } from "../../src/client/client.js";
+import { describe, expect, it } from "vitest";
+import type { Client } from "../../src/client/client.js";
 import { TaskAbortedError } from "../../src/server/context.js";
 import * as keys from "../../src/wire/keys.js";
-import { freshRedis, testDb, testRedisUrl } from "../support/redis.js";
+import { enqueueOnce, useRedisFixture } from "../support/fixture.js";
+import { testDb, testRedisUrl } from "../support/redis.js";
 import {
   TEST_SERVER_DEFAULTS,
   counters,
@@ -19,22 +20,9 @@ import {
 
 const Q = "default";
 
-let redis: Redis;
-beforeAll(async () => {
-  redis = await freshRedis();
-});
-beforeEach(async () => {
-  await redis.flushdb();
-});
+const { redis } = useRedisFixture();
 
-async function enqueue(...args: Parameters<Client["enqueue"]>) {
-  const client = new Client(redis);
-  try {
-    return await client.enqueue(...args);
-  } finally {
-    await client.close();
-  }
-}
+const enqueue = (...args: Parameters<Client["enqueue"]>) => enqueueOnce(redis, undefined, ...args);
 
 /** Names of the clients connected to this worker's DB (CLIENT LIST). */
 async function clientNames(): Promise<string[]> {

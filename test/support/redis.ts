@@ -18,12 +18,17 @@ export function testRedisUrl(): string {
   return `${base}/${testDb()}`;
 }
 
+/** A connection to this worker's DB, not yet connected (`lazyConnect`), that fails a command after one retry. */
+export function newTestRedis(): Redis {
+  return new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+}
+
 /**
  * Opens a connection to this worker's DB and flushes it. Closed after the file's tests.
- * Use in `beforeEach` or `beforeAll`.
+ * Use in `beforeEach` or `beforeAll`; for a whole file's set-up, see `useRedisFixture` (fixture.ts).
  */
 export async function freshRedis(): Promise<Redis> {
-  const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const redis = newTestRedis();
   await redis.connect();
   await redis.flushdb();
   afterAll(() => {

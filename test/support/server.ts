@@ -5,8 +5,8 @@ import { onTestFinished } from "vitest";
 import type { RedisConnection } from "../../src/broker/connection/connection.js";
 import { unixNanos } from "../../src/internal/clock.js";
 import type { LogFields, Logger } from "../../src/internal/logger.js";
-import type { ServerConfig } from "../../src/server/config.js";
-import type { Handler, ServeMux } from "../../src/server/mux.js";
+import type { FailedTaskInfo, ServerConfig } from "../../src/server/config.js";
+import type { Handler, HandlerTask, ServeMux } from "../../src/server/mux.js";
 import { Server } from "../../src/server/server.js";
 import * as keys from "../../src/wire/keys.js";
 import type { TaskMessage } from "../../src/wire/messages.js";
@@ -90,6 +90,22 @@ export async function startServer(
   onTestFinished(() => server.shutdown());
   await server.start(handler);
   return { server, logs: lines };
+}
+
+/** One call of a Server's `errorHandler`. */
+export interface ErrorHandlerCall {
+  error: Error;
+  task: HandlerTask;
+  info: FailedTaskInfo;
+}
+
+/** An `errorHandler` for a Server's config that records its calls. */
+export function errorHandlerRecorder(): {
+  calls: ErrorHandlerCall[];
+  errorHandler: (error: Error, task: HandlerTask, info: FailedTaskInfo) => void;
+} {
+  const calls: ErrorHandlerCall[] = [];
+  return { calls, errorHandler: (error, task, info) => void calls.push({ error, task, info }) };
 }
 
 /** The raw fields of a task hash, its `msg` decoded; null when the hash does not exist. */

@@ -33,43 +33,20 @@
 
 -- @include admin_task
 
-local c = {
-  pending = KEYS[1], scheduled = KEYS[2], retry = KEYS[3],
-  archived = KEYS[4], completed = KEYS[5], groups = KEYS[6],
-}
-local expected = ARGV[1]
-local scan = tonumber(ARGV[2])
-local out = {}
-local k = 7
-for a = 4, #ARGV, 3 do
-  local id, group, unique = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local task_key = KEYS[k]
-  k = k + 1
-  c.aggregating = nil
-  if group ~= "" then
-    c.aggregating = KEYS[k]
-    k = k + 1
+-- Archives one task that passed the checks (each_task); returns its code.
+local function archive_one(c, task_key, id, state, group, lock_key, by_id)
+  if state == "archived" then
+    return REFUSED
   end
-  local lock_key
-  if unique ~= "" then
-    lock_key = KEYS[k]
-    k = k + 1
+  if not take_out(c, state, id, group, by_id) then
+    return OUTSIDE
   end
-  local code, state = check(c, task_key, id, expected, group, unique, true, scan)
-  if code == DONE then
-    if state == "archived" then
-      code = REFUSED
-    elseif not take_out(c, state, id, group, expected == "") then
-      code = OUTSIDE
-    else
-      redis.call("ZADD", KEYS[4], ARGV[3], id)
-      redis.call("HSET", task_key, "state", "archived")
-      if lock_key then
-        release_lock(lock_key, id)
-      end
-    end
+  redis.call("ZADD", c.archived, ARGV[3], id)
+  redis.call("HSET", task_key, "state", "archived")
+  if lock_key then
+    release_lock(lock_key, id)
   end
-  out[#out + 1] = code
-  out[#out + 1] = state
+  return DONE
 end
-return out
+
+return each_task(4, true, archive_one)

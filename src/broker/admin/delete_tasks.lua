@@ -29,40 +29,17 @@
 
 -- @include admin_task
 
-local c = {
-  pending = KEYS[1], scheduled = KEYS[2], retry = KEYS[3],
-  archived = KEYS[4], completed = KEYS[5], groups = KEYS[6],
-}
-local expected = ARGV[1]
-local scan = tonumber(ARGV[2])
-local out = {}
-local k = 7
-for a = 3, #ARGV, 3 do
-  local id, group, unique = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local task_key = KEYS[k]
-  k = k + 1
-  c.aggregating = nil
-  if group ~= "" then
-    c.aggregating = KEYS[k]
-    k = k + 1
+-- Deletes one task that passed the checks (each_task); returns its code. A task missing from its
+-- container is deleted all the same, unless it is aggregating (being aggregated: left alone).
+local function delete_one(c, task_key, id, state, group, lock_key, by_id)
+  if not take_out(c, state, id, group, by_id) and state == "aggregating" then
+    return OUTSIDE
   end
-  local lock_key
-  if unique ~= "" then
-    lock_key = KEYS[k]
-    k = k + 1
+  if lock_key then
+    release_lock(lock_key, id)
   end
-  local code, state = check(c, task_key, id, expected, group, unique, true, scan)
-  if code == DONE then
-    if not take_out(c, state, id, group, expected == "") and state == "aggregating" then
-      code = OUTSIDE
-    else
-      if lock_key then
-        release_lock(lock_key, id)
-      end
-      redis.call("DEL", task_key)
-    end
-  end
-  out[#out + 1] = code
-  out[#out + 1] = state
+  redis.call("DEL", task_key)
+  return DONE
 end
-return out
+
+return each_task(3, true, delete_one)

@@ -31,9 +31,9 @@ export interface QueueAdminBroker {
 }
 
 /** IDs sampled per container for the memory estimate (asynq's sample size, wire-format §5.1). */
-export const MEMORY_SAMPLE = 20;
+const MEMORY_SAMPLE = 20;
 /** Groups sampled for the memory estimate (asynq's group sample size). */
-export const MEMORY_GROUP_SAMPLE = 5;
+const MEMORY_GROUP_SAMPLE = 5;
 
 /** What Redis holds about a queue, as read by {@link readQueueStats} (counters still raw). */
 export interface QueueStatsRecord {
@@ -246,5 +246,3 @@ function counter(value: unknown): number {
 function nanos(value: string | null): bigint | null {
   return value !== null && /^-?\d+$/.test(value) ? BigInt(value) : null;
 }
-
-export { exec };

@@ -29,35 +29,17 @@
 --   -7 was in it without a hash: removed from it; -8 in it but in another state or group: left alone
 -- @include admin_task
 
-local c = {
-  pending = KEYS[1], scheduled = KEYS[2], retry = KEYS[3],
-  archived = KEYS[4], completed = KEYS[5], groups = KEYS[6],
-}
-local expected = ARGV[1]
-local scan = tonumber(ARGV[2])
-local out = {}
-local k = 7
-for a = 4, #ARGV, 2 do
-  local id, group = ARGV[a], ARGV[a + 1]
-  local task_key = KEYS[k]
-  k = k + 1
-  c.aggregating = nil
-  if group ~= "" then
-    c.aggregating = KEYS[k]
-    k = k + 1
+-- Moves one task that passed the checks (each_task) to pending; returns its code.
+local function run_one(c, task_key, id, state, group, _, by_id)
+  if state == "pending" then
+    return REFUSED
   end
-  local code, state = check(c, task_key, id, expected, group, "", false, scan)
-  if code == DONE then
-    if state == "pending" then
-      code = REFUSED
-    elseif not take_out(c, state, id, group, expected == "") then
-      code = OUTSIDE
-    else
-      redis.call("LPUSH", KEYS[1], id)
-      redis.call("HSET", task_key, "state", "pending", "pending_since", ARGV[3])
-    end
+  if not take_out(c, state, id, group, by_id) then
+    return OUTSIDE
   end
-  out[#out + 1] = code
-  out[#out + 1] = state
+  redis.call("LPUSH", c.pending, id)
+  redis.call("HSET", task_key, "state", "pending", "pending_since", ARGV[3])
+  return DONE
 end
-return out
+
+return each_task(4, false, run_one)

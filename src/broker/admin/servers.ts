@@ -3,7 +3,7 @@
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
-import { exec } from "./queues.js";
+import { execPipeline as exec } from "../redis-values.js";
 
 /** One stored value and the key (and hash field) it came from. */
 export interface RawRecord {

@@ -4,6 +4,7 @@
 // message; here the first failure ends the attempt with a ConnectionError that names both.
 import type { Redis } from "ioredis";
 import { ConnectionError } from "../../errors.js";
+import { toError } from "../../internal/errors.js";
 import { endNow } from "./connection.js";
 
 /** Which Redis a connection is for, as error messages and logs name it. */
@@ -145,5 +146,5 @@ async function checkDb(redis: Redis, owned: boolean, db: number): Promise<void> 
 function pickCause(thrown: unknown, errors: readonly Error[]): Error {
   if (thrown instanceof Error && thrown.name === "ReplyError") return thrown;
   const reported = errors.findLast((e) => e.message !== CLOSED);
-  return reported ?? (thrown instanceof Error ? thrown : new Error(String(thrown)));
+  return reported ?? toError(thrown);
 }

@@ -2,6 +2,7 @@
 // take to open and how long Redis may stay silent, validated and resolved in this one place, and the
 // ioredis options of the connections asynq-ts creates.
 import type { RedisOptions } from "ioredis";
+import { DEFAULTS } from "../../defaults.js";
 import { ValidationError } from "../../errors.js";
 
 /**
@@ -51,9 +52,8 @@ export interface ResolvedConnectionOptions {
 /** Names of the options, for callers that check for unknown keys. */
 export const CONNECTION_OPTION_KEYS: readonly string[] = ["commandTimeout", "connectTimeout"];
 
-const MIN_MS = 100;
-/** setTimeout's own limit is 2^31 - 1 ms; an hour is already far past any useful bound. */
-const MAX_MS = 3_600_000;
+/** setTimeout's own limit is 2^31 - 1 ms; an hour (the max) is already far past any useful bound. */
+const { min: MIN_MS, max: MAX_MS } = DEFAULTS.connection;
 
 /** TCP keepalive: probes after 10 s of idleness keep NAT and load balancer flows alive. */
 const KEEPALIVE_MS = 10_000;
@@ -67,10 +67,12 @@ export function resolveConnectionOptions(
   options: ConnectionOptions = {},
   path = "options",
 ): ResolvedConnectionOptions {
-  const commandTimeout = duration(options.commandTimeout, `${path}.commandTimeout`) ?? 5000;
+  const commandTimeout =
+    duration(options.commandTimeout, `${path}.commandTimeout`) ?? DEFAULTS.connection.commandTimeout;
   return Object.freeze({
     commandTimeout,
-    connectTimeout: duration(options.connectTimeout, `${path}.connectTimeout`) ?? 5000,
+    connectTimeout:
+      duration(options.connectTimeout, `${path}.connectTimeout`) ?? DEFAULTS.connection.connectTimeout,
     callTimeout: 2 * commandTimeout,
   });
 }

@@ -5,6 +5,7 @@
 // starts and once when it ends (not at every reconnection attempt).
 import type { Redis } from "ioredis";
 import { AsynqError, BrokerError, ConnectionError } from "../../errors.js";
+import { errorMessage, toError } from "../../internal/errors.js";
 import type { Logger } from "../../internal/logger.js";
 import { targetOf, verifyConnection, type Target } from "./check.js";
 import type { OpenedConnection } from "./connection.js";
@@ -172,7 +173,7 @@ export class ConnectionSupervisor {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
+          reject(toError(error));
         },
       );
     });
@@ -194,7 +195,7 @@ export class ConnectionSupervisor {
     if (error instanceof ConnectionError) return error;
     if (error instanceof AsynqError && !(error instanceof BrokerError)) return error;
     const root = error instanceof BrokerError ? error.cause : error;
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     if (isConnectionFailure(root)) {
       const last =
         this.lastError === undefined || this.lastError === root

@@ -16,7 +16,7 @@ interface Observed {
 }
 
 /** Watchdog settings. */
-export interface WatchdogParams {
+interface WatchdogParams {
   /** How long Redis may send nothing while commands wait before the socket is destroyed. */
   stallMs: number;
   /** Whether the watchdog may destroy the socket (only on connections asynq-ts owns). */
@@ -29,7 +29,7 @@ export interface WatchdogParams {
  * Checks ten times per `stallMs`, at most every 500 ms: a silent socket is destroyed between
  * `stallMs` and `stallMs` + two sweeps (6 s with the default 5 s) after Redis last sent a byte.
  */
-export function sweepInterval(stallMs: number): number {
+function sweepInterval(stallMs: number): number {
   return Math.max(10, Math.min(500, Math.floor(stallMs / 10)));
 }
 

@@ -2,36 +2,14 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import * as keys from "../../wire/keys.js";
 import { LuaScript, runScript } from "../scripts.js";
+import type { ContainerRef, TaskFields } from "./port.js";
 
 const readTasksScript = LuaScript.fromFile("doctor/read_tasks");
 
 /** Most task keys per doctor/read_tasks call (about 1.5 ms of Redis time). */
 const READ_CHUNK = 500;
 
-/** A container of task IDs and how to test membership in it. */
-export interface ContainerRef {
-  key: string;
-  type: "list" | "zset";
-  /**
-   * For a list: the index the ID was read at. Membership is then tested with LINDEX (cheap) instead
-   * of LPOS (O(N)); an ID that moved since reads as not a member.
-   */
-  at?: number;
-}
-
-/** The fields of a task hash the doctor judges. */
-export interface TaskFields {
-  /** False when the key does not exist (deleted since it was listed). */
-  exists: boolean;
-  /** The Redis type when the key is not a hash (then every field is null). */
-  wrongType: string | null;
-  state: string | null;
-  msg: Buffer | null;
-  group: string | null;
-  uniqueKey: string | null;
-}
-
-/** Runs a pipeline (or MULTI); returns each reply, or the Error Redis answered for it. Shared with doctor-snapshot.ts. */
+/** Runs a pipeline (or MULTI); returns each reply, or the Error Redis answered for it. Shared with snapshot.ts. */
 export async function run(pipeline: ChainableCommander): Promise<unknown[]> {
   const replies = await pipeline.exec();
   if (replies === null) throw new Error("pipeline was discarded");
@@ -39,7 +17,7 @@ export async function run(pipeline: ChainableCommander): Promise<unknown[]> {
 }
 
 /** Runs a pipeline and throws the first error reply. */
-export async function runStrict(pipeline: ChainableCommander): Promise<unknown[]> {
+async function runStrict(pipeline: ChainableCommander): Promise<unknown[]> {
   const replies = await run(pipeline);
   for (const reply of replies) if (reply instanceof Error) throw reply;
   return replies;

@@ -2,7 +2,7 @@
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
-import type { ContainerRef } from "./reads.js";
+import type { Companion, ContainerRef, ObservedOwner, ObservedTask, RestoreTarget } from "./port.js";
 import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
 
 const scripts = {
@@ -18,16 +18,6 @@ const scripts = {
   expire: LuaScript.fromFile("doctor/expire"),
   pruneRegistry: LuaScript.fromFile("doctor/prune_registry"),
 };
-
-/** Where an orphaned task goes back: its state's container, and how it is added. */
-export type RestoreTarget =
-  | { mode: "list"; key: string }
-  | { mode: "active"; key: string; leaseKey: string; leaseExpiresAtSeconds: number }
-  | { mode: "zset"; key: string; score: number }
-  | { mode: "group"; key: string; groupsKey: string; group: string; score: number };
-
-/** What an ID's container needs tidied when the ID leaves it: its lease entry, or the group's registration. */
-export type Companion = { kind: "lease"; key: string } | { kind: "groups"; key: string; group: string };
 
 async function code(redis: Redis, script: LuaScript, keyList: string[], args: ScriptArg[]): Promise<number> {
   const reply = await runScript(redis, script, keyList, args);
@@ -80,7 +70,7 @@ export async function archiveAsIs(
   redis: Redis,
   queue: string,
   id: string,
-  observed: { state: string | null; msg: Buffer | null; group: string | null },
+  observed: ObservedTask,
   lockKey: string,
   nowMs: number,
 ): Promise<"archived" | "leased" | "changed"> {
@@ -189,7 +179,7 @@ export async function releaseLock(
   lockKey: string,
   ownerKey: string,
   id: string,
-  owner: { exists: boolean; state: string | null; msg: Buffer | null; uniqueKey: string | null },
+  owner: ObservedOwner,
 ): Promise<boolean> {
   return (
     (await code(

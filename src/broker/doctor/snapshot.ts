@@ -1,20 +1,8 @@
 // Doctor's atomic re-reads (MULTI): a suspect task, lock or group read together with its containers before it is reported.
 import type { ChainableCommander, Redis } from "ioredis";
 import * as keys from "../../wire/keys.js";
-import { run, TASK_FIELDS, taskFields, type ContainerRef, type TaskFields } from "./reads.js";
-
-/** {@link TaskFields} plus membership in the containers asked for, read atomically (MULTI). */
-export interface TaskSnapshot extends TaskFields {
-  /** One per container asked for, in order. */
-  member: boolean[];
-}
-
-/** A lock and its owner's hash, read atomically (MULTI). */
-export interface LockSnapshot {
-  /** The lock's value (the owning task ID), null when the lock is gone. */
-  value: string | null;
-  owner: TaskFields;
-}
+import type { ContainerRef, LockSnapshot, TaskSnapshot } from "./port.js";
+import { run, TASK_FIELDS, taskFields } from "./reads.js";
 
 /** Queues one container membership test: LINDEX at the known index or LPOS for a list, ZSCORE for a zset. */
 function queueMembership(m: ChainableCommander, c: ContainerRef, id: string): void {

@@ -1,24 +1,19 @@
-// Enqueue-side Redis calls (wire-format §4.1-§4.9): which script, keys and arguments each enqueue takes,
-// and the Enqueuer, which writes tasks with one enqueue_many call per queue and registers queues.
+// Enqueue-side Redis calls (wire-format §4.1-§4.9): the keys and arguments of enqueue_many calls, and
+// the Enqueuer, which writes tasks with one enqueue_many call per queue and registers queues.
 import type { Redis } from "ioredis";
 import { BrokerError } from "../../errors.js";
 import { unixNanos } from "../../internal/clock.js";
+import { toError } from "../../internal/errors.js";
 import * as keys from "../../wire/keys.js";
 import { encodeTaskMessage } from "../../wire/proto.js";
 import type { TaskMessage } from "../../wire/messages.js";
-import { isNoScript, LuaScript, preloadScripts, runScript, type ScriptArg } from "../scripts.js";
+import { isNoScript, LuaScript, preloadScripts, runScript } from "../scripts.js";
 import { toBuffer } from "../redis-values.js";
 
-const scripts = {
-  enqueue: LuaScript.fromFile("enqueue/enqueue"),
-  enqueueUnique: LuaScript.fromFile("enqueue/enqueue_unique"),
-  schedule: LuaScript.fromFile("enqueue/schedule"),
-  scheduleUnique: LuaScript.fromFile("enqueue/schedule_unique"),
-  addToGroup: LuaScript.fromFile("enqueue/add_to_group"),
-  addToGroupUnique: LuaScript.fromFile("enqueue/add_to_group_unique"),
-};
-
-/** Writes many tasks of one queue; what the client uses (the single-task scripts document §4.2-§4.7). */
+/**
+ * Writes many tasks of one queue; the client's only enqueue script. It writes what asynq's single-task
+ * scripts (wire-format §4.2-§4.7) write, which test/broker/oracle/ keeps as the test oracle.
+ */
 export const enqueueManyScript = LuaScript.fromFile("enqueue/enqueue_many");
 
 /** Where a new task goes, decided by the client (wire-format §5.13 routing). */
@@ -36,72 +31,8 @@ export interface EnqueueRequest {
 /** What an enqueue script answered. */
 export type EnqueueOutcome = "enqueued" | "duplicate" | "conflict";
 
-/** A script call ready to run or pipeline. */
-export interface ScriptCall {
-  script: LuaScript;
-  keys: string[];
-  args: ScriptArg[];
-}
-
-/** An enqueue script call, with what a read-back needs to tell whether it was applied. */
-export interface EnqueueCall extends ScriptCall {
-  taskKey: string;
-  /** The encoded message the call writes. */
-  msg: Buffer;
-}
-
-/**
- * Builds the single-task script call for a request (wire-format §4.2-§4.7). `nowMs` gives the group score
- * and `pending_since`. The client writes through {@link Enqueuer} (enqueue_many) instead; these
- * calls have the same effects, one task per call.
- */
-export function enqueueCall(req: EnqueueRequest, nowMs: number, pendingSinceNs: string): EnqueueCall {
-  const { msg, target } = req;
-  const q = msg.queue;
-  const id = msg.id;
-  const encoded = toBuffer(encodeTaskMessage(msg));
-  const taskKey = keys.taskKey(q, id);
-  const ttl = req.uniqueTtlSeconds;
-  const call = (script: LuaScript, callKeys: string[], args: ScriptArg[]): EnqueueCall => ({
-    script,
-    keys: callKeys,
-    args,
-    taskKey,
-    msg: encoded,
-  });
-  switch (target.kind) {
-    case "pending":
-      return ttl !== undefined
-        ? call(
-            scripts.enqueueUnique,
-            [msg.uniqueKey, taskKey, keys.pendingKey(q)],
-            [id, ttl, encoded, pendingSinceNs],
-          )
-        : call(scripts.enqueue, [taskKey, keys.pendingKey(q)], [encoded, id, pendingSinceNs]);
-    case "scheduled":
-      return ttl !== undefined
-        ? call(
-            scripts.scheduleUnique,
-            [msg.uniqueKey, taskKey, keys.scheduledKey(q)],
-            [id, ttl, target.processAtSeconds, encoded],
-          )
-        : call(scripts.schedule, [taskKey, keys.scheduledKey(q)], [encoded, target.processAtSeconds, id]);
-    case "group": {
-      const groupKeys = [taskKey, keys.groupKey(q, target.group), keys.allGroupsKey(q)];
-      const nowSeconds = Math.floor(nowMs / 1000);
-      return ttl !== undefined
-        ? call(
-            scripts.addToGroupUnique,
-            [...groupKeys, msg.uniqueKey],
-            [encoded, id, nowSeconds, target.group, ttl],
-          )
-        : call(scripts.addToGroup, groupKeys, [encoded, id, nowSeconds, target.group]);
-    }
-  }
-}
-
 /** Maps a script reply to an outcome. */
-export function enqueueOutcome(reply: unknown): EnqueueOutcome | undefined {
+function enqueueOutcome(reply: unknown): EnqueueOutcome | undefined {
   switch (reply) {
     case 1:
       return "enqueued";
@@ -153,7 +84,7 @@ interface Call {
 }
 
 /** What a write did: one outcome per task, and the queues whose registration failed. */
-export interface Written {
+interface Written {
   outcomes: Array<EnqueueOutcome | BrokerError>;
   /** Queue -> the error of its `SADD asynq:queues` (its tasks are reported failed with it). */
   unregistered: Map<string, BrokerError>;
@@ -627,8 +558,4 @@ function isReplyError(error: Error): boolean {
 function outcomeUnknown(error: unknown): boolean {
   if (error instanceof BrokerError) return outcomeUnknown(error.cause);
   return error instanceof Error && error.name !== "ReplyError" && error.name !== "MaxRetriesPerRequestError";
-}
-
-function toError(value: unknown): Error {
-  return value instanceof Error ? value : new Error(String(value));
 }

@@ -1,6 +1,7 @@
--- enqueue_many: writes new tasks of one queue in one call, each as its single-task script would
+-- enqueue_many: writes new tasks of one queue in one call, each as asynq's single-task script would
 -- (enqueue, enqueue_unique, schedule, schedule_unique, add_to_group, add_to_group_unique: wire-format §4.2
--- to §4.7, same hash fields in the same order, same list and zset entries). Tasks are taken in
+-- to §4.7, kept in test/broker/oracle/ to test against; same hash fields in the same order, same list
+-- and zset entries). Tasks are taken in
 -- order and each is written or refused on its own, so a duplicate or an ID conflict may also be
 -- with an earlier task of the same call. A list or zset holding another type refuses the tasks
 -- that go to it before anything of them is written (the single-task scripts would fail after

@@ -34,7 +34,7 @@ const TOKEN_PREFIX = randomBytes(6).toString("base64url");
 let tokenSeq = 0;
 
 /** One task moved from pending to active. */
-export interface DequeuedTask {
+interface DequeuedTask {
   queue: string;
   id: string;
   /** The encoded TaskMessage; null when the hash exists but has no `msg` field (a corrupt task). */
@@ -53,7 +53,7 @@ export interface FinishedTask {
 }
 
 /** What a dequeue did. */
-export interface DequeueResult {
+interface DequeueResult {
   /** Claimed tasks, oldest first; now in active, with a lease. */
   tasks: DequeuedTask[];
   /** True when the queue is paused; then nothing was moved. */
@@ -99,7 +99,8 @@ export function newHint(): DequeueHint {
  * @param max the most tasks to claim, an integer >= 0 (0: only write the finished tasks).
  * @param hint the caller's hint for this queue and connection; without one, a call first looks at the tail.
  * @param nowMs the time of the success writes (names the daily counter).
- * @throws RangeError when `max` is not an integer >= 0.
+ * @throws Error when `max` is not an integer >= 0, or is 0 with no finished tasks: a bug in the
+ *   caller (the processor asks for its free slots, at least 1).
  */
 export async function dequeue(
   redis: Redis,
@@ -111,7 +112,7 @@ export async function dequeue(
   nowMs: number = Date.now(),
 ): Promise<DequeueResult> {
   if (!Number.isInteger(max) || max < 0 || (max === 0 && finished.length === 0))
-    throw new RangeError(`dequeue: max must be an integer >= 1, got ${max}`);
+    throw new Error(`dequeue: max must be an integer >= 1, got ${max} (a bug in the caller)`);
   const known = hint ?? newHint();
   // With a persistent hint, ask for enough IDs to serve the next calls too. A call that only writes
   // finished tasks leaves the hint as it is.

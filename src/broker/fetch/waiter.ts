@@ -3,6 +3,7 @@
 // of a list onto its own head leaves the list unchanged, so the command only waits for the list to
 // be non-empty (Redis >= 6.2, Valkey).
 import type { Redis } from "ioredis";
+import { toError } from "../../internal/errors.js";
 import { pendingKey } from "../../wire/keys.js";
 import { endNow } from "../connection/connection.js";
 
@@ -52,7 +53,7 @@ export class PendingWaiter {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(error instanceof Error ? error : new Error(String(error)));
+          reject(toError(error));
         },
       );
     }).finally(() => this.inflight.delete(queue));

@@ -1,7 +1,9 @@
 -- archive: moves a failed task from active to the archived zset (wire-format §4.15 steps 1-3 and 6-7).
--- Unlike asynq: nothing is written when the task is not in active; the archive is not trimmed here
--- (trim_archive does it); the uniqueness lock is released when still owned, since archived is not a
--- live state.
+-- Called by the worker at the end of an attempt, and by the recoverer for a task whose lease ran out
+-- (wire-format §5.8 step 1); ARGV[5] names the precondition that applies (lua/precondition.lua).
+-- Unlike asynq: nothing is written when the task is not in active or the precondition fails; the
+-- archive is not trimmed here (trim_archive does it); the uniqueness lock is released when still
+-- owned, since archived is not a live state.
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>
 -- KEYS[2] -> asynq:{<q>}:active
@@ -17,18 +19,22 @@
 -- ARGV[2] -> encoded TaskMessage (error_msg, last_failed_at updated by the caller)
 -- ARGV[3] -> now, unix seconds (the archived zset score)
 -- ARGV[4] -> expiry of a new daily counter: now + 90 days, unix seconds
--- ARGV[5] -> optional: the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
+-- ARGV[5] -> precondition: "fence" (the worker), or the recoverer's lease guard: "expired" (lease
+--   score <= ARGV[6]) or "unleased" (no lease score), both also requiring the task hash
+-- ARGV[6] -> mode "fence": the encoded TaskMessage as it was dequeued (a fencing token), "" skips the
+--   check; mode "expired": the cutoff, unix seconds; mode "unleased": ignored
 --
 -- Returns:
 --   1  archived, msg and state rewritten, counted as processed and failed, lock released if owned
---   0  the task is not in active; nothing written (or its message changed: fenced)
+--   0  the precondition failed (fenced; lease changed or hash gone), or the task is not in active;
+--      nothing written
 -- @include counters
 
 -- @include lock
 
--- @include move
+-- @include precondition
 
-if fenced_out(KEYS[1], ARGV[5]) then
+if not precondition_holds(ARGV[5], ARGV[6], KEYS[1], KEYS[3], ARGV[1]) then
   return 0
 end
 if not leave_active(KEYS[2], KEYS[3], KEYS[4], ARGV[3], KEYS[1], ARGV[1], "archived", ARGV[2]) then

@@ -132,7 +132,7 @@ export async function retry(
       unixSeconds(retryAtMs),
       statsExpireAt(nowMs),
       isFailure ? 1 : 0,
-      fenceArg(fence),
+      ...fenced(fence),
     ],
   );
 }
@@ -169,7 +169,7 @@ export async function archive(
       ...totalKeys(queue),
       ...lockKeys(uniqueKey),
     ],
-    [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs), fenceArg(fence)],
+    [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs), ...fenced(fence)],
   );
 }
 
@@ -209,12 +209,14 @@ export async function quarantine(
   id: string,
   nowMs: number,
 ): Promise<ActiveOutcome> {
-  return runTransition(
+  const reply = await runScript(
     redis,
     scripts.quarantine,
     [keys.activeKey(queue), keys.leaseKey(queue), keys.archivedKey(queue), keys.taskKey(queue, id)],
-    [id, unixSeconds(nowMs)],
+    [id, unixSeconds(nowMs), ""], // "": no precondition (the recoverer passes its lease guard)
   );
+  if (reply === 2) return "ok"; // a dangling ID (no hash), removed from active and lease
+  return replyCode(reply, scripts.quarantine.name) ? "ok" : "not-active";
 }
 
 /**
@@ -287,11 +289,11 @@ export async function extendLease(
  * re-verified atomically, until nothing is left to trim. Lock keys are not touched (archive
  * released them).
  *
- * @param maxSize the most archived tasks to keep, an integer >= 0.
+ * @param maxSize the most archived tasks to keep, an integer >= 0 (resolved and validated by the
+ *   server config or the Inspector's options).
  * @param maxAgeMs how long an archived task is kept, in ms.
  * @param batch the most candidates per limit per round, an integer >= 1.
  * @returns the number of tasks deleted.
- * @throws RangeError when `maxSize` or `batch` is out of range.
  */
 export async function trimArchive(
   redis: Redis,
@@ -301,8 +303,6 @@ export async function trimArchive(
   maxAgeMs: number,
   batch = 100,
 ): Promise<number> {
-  if (!Number.isInteger(maxSize) || maxSize < 0) throw new RangeError(`trimArchive: bad maxSize ${maxSize}`);
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`trimArchive: bad batch ${batch}`);
   const cutoff = unixSeconds(nowMs - maxAgeMs);
   let deleted = 0;
   let stalls = 0;
@@ -359,6 +359,11 @@ function replyCode(reply: unknown, name: string): boolean {
 /** The fencing argument: the dequeued message, or "" for no check. */
 function fenceArg(fence: Uint8Array | undefined): ScriptArg {
   return fence === undefined ? "" : toBuffer(fence);
+}
+
+/** The precondition arguments of retry and archive, shared with the recoverer: the worker's fence. */
+function fenced(fence: Uint8Array | undefined): ScriptArg[] {
+  return ["fence", fenceArg(fence)];
 }
 
 /** `[processed:<UTC day of nowMs>, processed]`. */

@@ -1,5 +1,7 @@
 -- retry: moves a failed task from active to the retry zset (wire-format §4.14). The uniqueness lock is kept.
--- Unlike asynq, nothing is written when the task is not in active.
+-- Called by the worker at the end of an attempt, and by the recoverer for a task whose lease ran out
+-- (wire-format §5.8 step 1); ARGV[6] names the precondition that applies (lua/precondition.lua).
+-- Unlike asynq, nothing is written when the task is not in active or the precondition fails.
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>
 -- KEYS[2] -> asynq:{<q>}:active
@@ -15,16 +17,20 @@
 -- ARGV[3] -> retry time, unix seconds
 -- ARGV[4] -> expiry of a new daily counter: now + 90 days, unix seconds
 -- ARGV[5] -> is a failure: "1" counts it as processed and failed, "0" changes no counter
--- ARGV[6] -> optional: the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
+-- ARGV[6] -> precondition: "fence" (the worker), or the recoverer's lease guard: "expired" (lease
+--   score <= ARGV[7]) or "unleased" (no lease score), both also requiring the task hash
+-- ARGV[7] -> mode "fence": the encoded TaskMessage as it was dequeued (a fencing token), "" skips the
+--   check; mode "expired": the cutoff, unix seconds; mode "unleased": ignored
 --
 -- Returns:
 --   1  moved to retry, msg and state rewritten, counted when a failure
---   0  the task is not in active; nothing written (or its message changed: fenced)
+--   0  the precondition failed (fenced; lease changed or hash gone), or the task is not in active;
+--      nothing written
 -- @include counters
 
--- @include move
+-- @include precondition
 
-if fenced_out(KEYS[1], ARGV[6]) then
+if not precondition_holds(ARGV[6], ARGV[7], KEYS[1], KEYS[3], ARGV[1]) then
   return 0
 end
 if not leave_active(KEYS[2], KEYS[3], KEYS[4], ARGV[3], KEYS[1], ARGV[1], "retry", ARGV[2]) then

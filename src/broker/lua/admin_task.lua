@@ -1,5 +1,6 @@
--- admin_task: the checks and container moves shared by the inspector's admin/delete_tasks, admin/archive_tasks and admin/run_tasks.
+-- admin_task: the per-task loop, checks and container moves shared by the inspector's admin/delete_tasks, admin/archive_tasks and admin/run_tasks.
 -- Pulled in by an include line ("admin_task"). The reply codes are read by src/broker/admin/mutate.ts.
+-- each_task reads the KEYS and ARGV layout the three scripts share, which their headers document.
 local DONE, NOT_FOUND, ACTIVE, REFUSED, CHANGED, OUTSIDE, UNKNOWN, MOVED, DANGLING, STUCK =
   1, 0, -1, -2, -3, -4, -5, -6, -7, -8
 
@@ -92,4 +93,47 @@ local function check(c, task_key, id, expected, group, unique, with_unique, scan
     return CHANGED, state
   end
   return DONE, state
+end
+
+-- The per-task loop of the three scripts; each script passes only its effect, act. Reads the layout
+-- their headers document: KEYS[1..6] the containers (pending, scheduled, retry, archived, completed,
+-- groups); ARGV[1] the state expected ("" for a call by ID) and ARGV[2] the pending scan length; per
+-- task, from ARGV[first] on, its ID, its group ("" unless aggregating) and, when with_unique, its
+-- unique_key; and from KEYS[7] on, its task key, then its group key when its group is not "", then
+-- its lock key when its unique_key is not "". Each task is checked first (check); one that passes is
+-- handed to act(c, task_key, id, state, group, lock_key, by_id), where c.aggregating is its group
+-- key, lock_key is nil without a unique_key and by_id is true for a call by ID; act returns the
+-- task's code. Returns the flat array of code, state for each task.
+local function each_task(first, with_unique, act)
+  local c = {
+    pending = KEYS[1], scheduled = KEYS[2], retry = KEYS[3],
+    archived = KEYS[4], completed = KEYS[5], groups = KEYS[6],
+  }
+  local expected = ARGV[1]
+  local scan = tonumber(ARGV[2])
+  local out = {}
+  local k = 7
+  for a = first, #ARGV, with_unique and 3 or 2 do
+    local id, group = ARGV[a], ARGV[a + 1]
+    local unique = with_unique and ARGV[a + 2] or ""
+    local task_key = KEYS[k]
+    k = k + 1
+    c.aggregating = nil
+    if group ~= "" then
+      c.aggregating = KEYS[k]
+      k = k + 1
+    end
+    local lock_key
+    if unique ~= "" then
+      lock_key = KEYS[k]
+      k = k + 1
+    end
+    local code, state = check(c, task_key, id, expected, group, unique, with_unique, scan)
+    if code == DONE then
+      code = act(c, task_key, id, state, group, lock_key, expected == "")
+    end
+    out[#out + 1] = code
+    out[#out + 1] = state
+  end
+  return out
 end

@@ -1,5 +1,5 @@
 -- move: the fencing check and the move out of active shared by the scripts that end an attempt.
--- Pulled in by an include line ("move") in done, mark_complete, retry, archive and the recover_* scripts.
+-- Pulled in by an include line ("move") in done, mark_complete, quarantine and lua/precondition (retry, archive).
 
 -- Fencing: true when a fence is given ("" skips the check) and the stored message is no longer the
 -- one the worker dequeued: the task was recovered and has moved on (it may be running elsewhere

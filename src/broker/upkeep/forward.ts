@@ -1,19 +1,20 @@
 // Forwarder I/O (wire-format §4.16): finds due scheduled and retry tasks in one round trip, then moves them to pending or their group.
 import type { Redis } from "ioredis";
 import { unixNanos, unixSeconds } from "../../internal/clock.js";
+import { toError } from "../../internal/errors.js";
 import * as keys from "../../wire/keys.js";
 import { LuaScript, runScript } from "../scripts.js";
 
 const forwardScript = LuaScript.fromFile("upkeep/forward");
 
 /** How many candidates one script call re-verifies and moves (asynq's batch, wire-format §5.1). */
-export const FORWARD_BATCH = 100;
+const FORWARD_BATCH = 100;
 
 /** How many rounds in a row may move nothing (candidates changed under us) before a source is left for the next run. */
 const MAX_STALLS = 3;
 
 /** The zsets the forwarder drains, in the order it drains them (as asynq: scheduled, then retry). */
-export type ForwardSource = "scheduled" | "retry";
+type ForwardSource = "scheduled" | "retry";
 const SOURCES: readonly ForwardSource[] = ["scheduled", "retry"];
 
 /** What one {@link forwardDue} call did. */
@@ -56,7 +57,7 @@ export async function forwardDue(
     try {
       await drainSource(redis, source, nowMs, batch, result);
     } catch (error) {
-      result.failed.push({ queue: source.queue, error: asError(error) });
+      result.failed.push({ queue: source.queue, error: toError(error) });
     }
   }
   return result;
@@ -157,8 +158,4 @@ function parseReply(reply: unknown): { moved: number; dangling: string[] } {
   if (!Array.isArray(reply) || reply.length !== 2 || typeof reply[0] !== "number" || !Array.isArray(reply[1]))
     throw new Error(`forward: unexpected script reply ${JSON.stringify(reply)}`);
   return { moved: reply[0], dangling: (reply[1] as unknown[]).map(String) };
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

@@ -23,9 +23,10 @@ const scripts = {
  * them. Any live server now does, within one heartbeat (docs/compatibility.md P17).
  *
  * @param workers one WorkerInfo per running task; the hash field is its `taskId`.
- * @param ttlSeconds TTL of both keys, an integer >= 1 (asynq: 10, twice the heartbeat interval).
- * @throws RangeError when `ttlSeconds` is not an integer >= 1; the Redis error when a write fails
- *   (the ZADDs may then have been applied without the script, as in asynq).
+ * @param ttlSeconds TTL of both keys, an integer >= 1 (asynq: 10, twice the heartbeat interval; the
+ *   Heartbeater computes it, at least 1).
+ * @throws the Redis error when a write fails (the ZADDs may then have been applied without the
+ *   script, as in asynq).
  * @throws ProtoEncodeError when a message cannot be encoded (e.g. a Timestamp out of range).
  */
 export async function writeServerState(
@@ -35,8 +36,6 @@ export async function writeServerState(
   nowMs: number,
   ttlSeconds: number,
 ): Promise<void> {
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)
-    throw new RangeError(`writeServerState: ttlSeconds must be an integer >= 1, got ${ttlSeconds}`);
   const serverKey = keys.serverInfoKey(info.host, info.pid, info.serverId);
   const workersKey = keys.workersKey(info.host, info.pid, info.serverId);
   // Encode first: a message that cannot be encoded must not leave zset members behind.

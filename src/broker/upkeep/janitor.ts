@@ -7,7 +7,7 @@ import { LuaScript, runScript } from "../scripts.js";
 const deleteExpiredScript = LuaScript.fromFile("upkeep/delete_expired_completed");
 
 /** asynq's janitor batch (JanitorBatchSize, wire-format §5.1). */
-export const JANITOR_BATCH = 100;
+const JANITOR_BATCH = 100;
 
 /** How many rounds in a row may delete nothing (candidates changed under us) before the call stops. */
 const MAX_STALLS = 3;
@@ -18,9 +18,9 @@ const MAX_STALLS = 3;
  * `batch` candidates, each re-verified atomically by one script call (so Redis stays responsive
  * between rounds), until none is left.
  *
- * @param batch the most candidates per script call, an integer >= 1.
+ * @param batch the most candidates per script call, an integer >= 1 (the server's validated
+ *   `janitorBatchSize`).
  * @returns the number of tasks deleted.
- * @throws RangeError when `batch` is out of range.
  */
 export async function deleteExpiredCompleted(
   redis: Redis,
@@ -28,8 +28,6 @@ export async function deleteExpiredCompleted(
   nowMs: number,
   batch = JANITOR_BATCH,
 ): Promise<number> {
-  if (!Number.isInteger(batch) || batch < 1)
-    throw new RangeError(`deleteExpiredCompleted: bad batch ${batch}`);
   const key = keys.completedKey(queue);
   const now = unixSeconds(nowMs);
   let deleted = 0;

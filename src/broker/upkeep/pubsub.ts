@@ -1,5 +1,6 @@
 // The cancelation channel (wire-format §4.26): PUBLISH asynq:cancel <id>; servers SUBSCRIBE to it.
 import type { Redis } from "ioredis";
+import { toError } from "../../internal/errors.js";
 import { CANCEL_CHANNEL } from "../../wire/keys.js";
 import { endNow } from "../connection/connection.js";
 import { Watchdog } from "../connection/watchdog.js";
@@ -42,7 +43,7 @@ export function subscribeCancel(
   redis.on("close", () => closed || onState("error", new Error("connection closed")));
   redis.on("ready", () => closed || onState("subscribed"));
   redis.subscribe(CANCEL_CHANNEL).catch((error: unknown) => {
-    if (!closed) onState("error", error instanceof Error ? error : new Error(String(error)));
+    if (!closed) onState("error", toError(error));
   });
   const watchdog = new Watchdog(redis, { stallMs, destroy: true });
   watchdog.start();

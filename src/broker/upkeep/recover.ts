@@ -5,10 +5,12 @@ import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
 import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
 
+// The worker's own retry, archive and quarantine scripts, called with the recoverer's lease guard as
+// their precondition (guardArgs) where the worker passes its fence.
 const scripts = {
-  retry: LuaScript.fromFile("upkeep/recover_retry"),
-  archive: LuaScript.fromFile("upkeep/recover_archive"),
-  quarantine: LuaScript.fromFile("upkeep/recover_quarantine"),
+  retry: LuaScript.fromFile("finish/retry"),
+  archive: LuaScript.fromFile("finish/archive"),
+  quarantine: LuaScript.fromFile("finish/quarantine"),
   listUnleased: LuaScript.fromFile("upkeep/recover_list_unleased"),
 };
 
@@ -179,7 +181,7 @@ export async function recoverQuarantine(
   return code === 1 ? "archived" : code === 2 ? "removed" : "skipped";
 }
 
-/** The guard's two script arguments: the mode and the cutoff in unix seconds. */
+/** The guard as the scripts' precondition arguments: the lease mode and the cutoff in unix seconds. */
 function guardArgs(guard: LeaseGuard): ScriptArg[] {
   return guard.kind === "expired" ? ["expired", unixSeconds(guard.cutoffMs)] : ["unleased", 0];
 }
