@@ -16,7 +16,8 @@ import { listTaskRecords, seekTaskRecords } from "../src/broker/admin/list.js";
 import { MUTATE_BATCH, mutateAllTasks, mutateTasks, replaceTaskMessage } from "../src/broker/admin/mutate.js";
 import { trimArchive } from "../src/broker/finish/lifecycle.js";
 import { systemClock } from "../src/internal/clock.js";
-import { TaskAdmin, type TaskAdminBroker } from "../src/inspector/tasks.js";
+import type { TaskAdminPort } from "../src/broker/ports.js";
+import { TaskAdmin } from "../src/inspector/tasks.js";
 import * as keys from "../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../src/wire/proto.js";
 import { ensureRedis } from "../tools/redis.js";
@@ -61,7 +62,7 @@ async function fill(redis: Redis, queue: string, state: "archived" | "pending", 
 }
 
 function adminOn(redis: Redis): TaskAdmin {
-  const broker: TaskAdminBroker = {
+  const broker: TaskAdminPort = {
     getTaskRecord: async (queue, id) => {
       const r = await readTaskRecord(redis, queue, id);
       if (typeof r === "string") throw new Error(r);
@@ -71,8 +72,8 @@ function adminOn(redis: Redis): TaskAdmin {
     seekTaskRecords: (queue, source, cursor, size) => seekTaskRecords(redis, queue, source, cursor, size),
     mutateTasks: (queue, op, ids, nowMs) => mutateTasks(redis, queue, op, ids, nowMs),
     mutateAllTasks: (queue, op, source, nowMs) => mutateAllTasks(redis, queue, op, source, nowMs),
-    replaceTaskMessage: (queue, id, e, n, s) => replaceTaskMessage(redis, queue, id, e, n, s),
-    trimArchive: (queue, nowMs, max, age) => trimArchive(redis, queue, nowMs, max, age),
+    replaceTaskMessage: (r) => replaceTaskMessage(redis, r.queue, r.id, r.expected, r.next, r.states),
+    trimArchive: (r) => trimArchive(redis, r.queue, r.nowMs, r.maxSize, r.maxAgeMs),
   };
   return new TaskAdmin(broker, systemClock);
 }

@@ -1,5 +1,5 @@
 // The Client: validates tasks and writes them to Redis the way Go asynq's client does.
-import { RedisBroker, type Broker } from "../broker/broker.js";
+import { openBroker } from "../broker/broker.js";
 import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
 import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection/options.js";
 import { BrokerError, DuplicateTaskError, TaskIdConflictError, ValidationError } from "../errors.js";
@@ -7,7 +7,7 @@ import { systemClock, type Clock } from "../internal/clock.js";
 import type { Task, TaskInfo, TaskState } from "../task.js";
 import { taskInfoFromMessage } from "../task-info.js";
 import { resolveTask, type EnqueueOptions, type ResolvedTask } from "./options.js";
-import type { EnqueueOutcome } from "../broker/broker.js";
+import type { ClientPort, EnqueueOutcome } from "../broker/ports.js";
 
 /**
  * Client settings. `commandTimeout` and `connectTimeout` guard the connection (see
@@ -39,7 +39,7 @@ export type BatchResult =
  * ```
  */
 export class Client {
-  private readonly broker: Broker;
+  private readonly broker: ClientPort;
   private readonly clock: Clock;
 
   /**
@@ -50,7 +50,7 @@ export class Client {
    */
   constructor(redis: RedisConnection, options: ClientOptions = {}) {
     const connection = resolveConnectionOptions(options);
-    this.broker = new RedisBroker(openConnection(redis, "client.constructor", connection), {
+    this.broker = openBroker(openConnection(redis, "client.constructor", connection), {
       options: connection,
     });
     this.clock = options.clock ?? systemClock;

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULTS } from "../defaults.js";
 import { ValidationError } from "../errors.js";
-import type { EnqueueRequest } from "../broker/broker.js";
+import type { EnqueueRequest } from "../broker/ports.js";
 import type { Task } from "../task.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { uniqueKey } from "../wire/unique.js";

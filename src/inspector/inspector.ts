@@ -1,44 +1,25 @@
 // The Inspector: the admin API over queues, tasks, servers and schedulers. It reads and writes as
 // wire-format §4.28 says, so that what asynqmon and Go's Inspector show agrees with it. The work is done by
-// three parts (tasks.ts, queues.ts, servers.ts); this class is the one flat API over them.
-import { RedisBroker, type Broker, type QueueSizes } from "../broker/broker.js";
+// three parts (tasks.ts, queues.ts, servers.ts); this class is the one flat API over them: their methods
+// are its own (declaration merging and internal/delegate.ts), with no forwarder written per method.
+import { openBroker } from "../broker/broker.js";
+import type { AdminPort, QueueSizes } from "../broker/ports.js";
 import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
 import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection/options.js";
 import { CorruptTaskError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
+import { delegate } from "../internal/delegate.js";
 import type { Logger } from "../internal/logger.js";
 import { resolveArchiveLimits } from "../internal/resolve.js";
-import type { Payload, TaskInfo } from "../task.js";
+import type { TaskInfo } from "../task.js";
 import { taskInfoFromMessage } from "../task-info.js";
 import { TASK_STATES, type TaskState } from "../wire/keys.js";
 import { decodeTaskMessage } from "../wire/proto.js";
-import {
-  QueueAdmin,
-  type DailyStats,
-  type DeleteQueueOptions,
-  type GroupInfo,
-  type QueueInfo,
-  type QueueRemoval,
-} from "./queues.js";
-import {
-  ServerAdmin,
-  type ClusterNode,
-  type PageOptions,
-  type SchedulerEnqueueEvent,
-  type SchedulerEntry,
-  type ServerInfo,
-  type WorkerInfo,
-} from "./servers.js";
-import {
-  TaskAdmin,
-  type ArchiveLimits,
-  type IterateOptions,
-  type ListOptions,
-  type TaskPage,
-  type TaskResult,
-} from "./tasks.js";
+import { QueueAdmin } from "./queues.js";
+import { ServerAdmin } from "./servers.js";
+import { TaskAdmin, type ArchiveLimits } from "./tasks.js";
 
-export type { QueueSizes } from "../broker/broker.js";
+export type { QueueSizes } from "../broker/ports.js";
 
 /**
  * Inspector settings. `commandTimeout` and `connectTimeout` guard the connection (see
@@ -62,6 +43,55 @@ export interface InspectorOptions extends ConnectionOptions {
   archive?: Partial<ArchiveLimits>;
 }
 
+/** Methods of QueueAdmin (queues.ts) that the Inspector offers as they are, with their TSDoc. */
+const QUEUE_METHODS = [
+  "getQueueInfo",
+  "getQueueInfos",
+  "history",
+  "listGroups",
+  "pauseQueue",
+  "unpauseQueue",
+  "deleteQueue",
+] as const satisfies ReadonlyArray<keyof QueueAdmin>;
+
+/** Methods of TaskAdmin (tasks.ts) that the Inspector offers as they are, with their TSDoc. */
+const TASK_METHODS = [
+  "listTasks",
+  "listTaskPage",
+  "listAggregatingTasks",
+  "iterateTasks",
+  "deleteTask",
+  "archiveTask",
+  "runTask",
+  "deleteTasks",
+  "archiveTasks",
+  "runTasks",
+  "deleteAllTasks",
+  "archiveAllTasks",
+  "runAllTasks",
+  "updateTaskPayload",
+] as const satisfies ReadonlyArray<keyof TaskAdmin>;
+
+/** Methods of ServerAdmin (servers.ts) that the Inspector offers as they are, with their TSDoc. */
+const SERVER_METHODS = [
+  "listServers",
+  "listWorkers",
+  "listSchedulerEntries",
+  "listSchedulerEnqueueEvents",
+  "clusterKeySlot",
+  "clusterNodes",
+] as const satisfies ReadonlyArray<keyof ServerAdmin>;
+
+// The Inspector's methods defined by its three parts: declared here by their parts' own declarations
+// (signatures and TSDoc, as users see them), installed on the class by `delegate` in its static block.
+// (A line comment, not TSDoc: the class's own TSDoc below is what users see for `Inspector`.)
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the static block of the class installs every method named here (delegate)
+export interface Inspector
+  extends
+    Pick<QueueAdmin, (typeof QUEUE_METHODS)[number]>,
+    Pick<TaskAdmin, (typeof TASK_METHODS)[number]>,
+    Pick<ServerAdmin, (typeof SERVER_METHODS)[number]> {}
+
 /**
  * Reads and steers queues, tasks, servers and schedulers.
  *
@@ -74,8 +104,15 @@ export interface InspectorOptions extends ConnectionOptions {
  * await inspector.close();
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class Inspector {
-  private readonly broker: Broker;
+  static {
+    delegate(Inspector.prototype, (self: Inspector) => self.queueAdmin, QUEUE_METHODS);
+    delegate(Inspector.prototype, (self: Inspector) => self.tasks, TASK_METHODS);
+    delegate(Inspector.prototype, (self: Inspector) => self.servers, SERVER_METHODS);
+  }
+
+  private readonly broker: AdminPort;
   private readonly clock: Clock;
   private readonly tasks: TaskAdmin;
   private readonly queueAdmin: QueueAdmin;
@@ -89,7 +126,7 @@ export class Inspector {
   constructor(redis: RedisConnection, options: InspectorOptions = {}) {
     const connection = resolveConnectionOptions(options);
     const limits = resolveArchiveLimits(options.archive, "options.archive");
-    this.broker = new RedisBroker(openConnection(redis, "inspector.constructor", connection), {
+    this.broker = openBroker(openConnection(redis, "inspector.constructor", connection), {
       options: connection,
       logger: options.logger,
     });
@@ -117,16 +154,6 @@ export class Inspector {
     return (await this.broker.queues()).sort();
   }
 
-  /** {@inheritDoc QueueAdmin.getQueueInfo} */
-  getQueueInfo(queue: string): Promise<QueueInfo> {
-    return this.queueAdmin.getQueueInfo(queue);
-  }
-
-  /** {@inheritDoc QueueAdmin.getQueueInfos} */
-  getQueueInfos(): Promise<QueueInfo[]> {
-    return this.queueAdmin.getQueueInfos();
-  }
-
   /**
    * Counts the tasks of a queue in each state (cheaper than getQueueInfo).
    * @throws QueueNotFoundError when the queue is not registered.
@@ -135,31 +162,6 @@ export class Inspector {
   async queueSizes(queue: string): Promise<QueueSizes> {
     checkName(queue, "queue");
     return this.broker.queueSizes(queue);
-  }
-
-  /** {@inheritDoc QueueAdmin.history} */
-  history(queue: string, days: number): Promise<DailyStats[]> {
-    return this.queueAdmin.history(queue, days);
-  }
-
-  /** {@inheritDoc QueueAdmin.listGroups} */
-  listGroups(queue: string): Promise<GroupInfo[]> {
-    return this.queueAdmin.listGroups(queue);
-  }
-
-  /** {@inheritDoc QueueAdmin.pauseQueue} */
-  pauseQueue(queue: string): Promise<void> {
-    return this.queueAdmin.pauseQueue(queue);
-  }
-
-  /** {@inheritDoc QueueAdmin.unpauseQueue} */
-  unpauseQueue(queue: string): Promise<void> {
-    return this.queueAdmin.unpauseQueue(queue);
-  }
-
-  /** {@inheritDoc QueueAdmin.deleteQueue} */
-  deleteQueue(queue: string, options?: DeleteQueueOptions): Promise<QueueRemoval> {
-    return this.queueAdmin.deleteQueue(queue, options);
   }
 
   // ---- Tasks -----------------------------------------------------------------------------------
@@ -197,76 +199,6 @@ export class Inspector {
     return taskInfoFromMessage(msg, state, nextProcessAt, record.result);
   }
 
-  /** {@inheritDoc TaskAdmin.listTasks} */
-  listTasks(queue: string, state: TaskState, options?: ListOptions): Promise<TaskInfo[]> {
-    return this.tasks.listTasks(queue, state, options);
-  }
-
-  /** {@inheritDoc TaskAdmin.listTaskPage} */
-  listTaskPage(queue: string, state: TaskState, options?: ListOptions): Promise<TaskPage> {
-    return this.tasks.listTaskPage(queue, state, options);
-  }
-
-  /** {@inheritDoc TaskAdmin.listAggregatingTasks} */
-  listAggregatingTasks(queue: string, group: string, options?: ListOptions): Promise<TaskInfo[]> {
-    return this.tasks.listAggregatingTasks(queue, group, options);
-  }
-
-  /** {@inheritDoc TaskAdmin.iterateTasks} */
-  iterateTasks(queue: string, state: TaskState, options?: IterateOptions): AsyncIterableIterator<TaskInfo> {
-    return this.tasks.iterateTasks(queue, state, options);
-  }
-
-  /** {@inheritDoc TaskAdmin.deleteTask} */
-  deleteTask(queue: string, id: string): Promise<void> {
-    return this.tasks.deleteTask(queue, id);
-  }
-
-  /** {@inheritDoc TaskAdmin.archiveTask} */
-  archiveTask(queue: string, id: string): Promise<void> {
-    return this.tasks.archiveTask(queue, id);
-  }
-
-  /** {@inheritDoc TaskAdmin.runTask} */
-  runTask(queue: string, id: string): Promise<void> {
-    return this.tasks.runTask(queue, id);
-  }
-
-  /** {@inheritDoc TaskAdmin.deleteTasks} */
-  deleteTasks(queue: string, ids: readonly string[]): Promise<TaskResult[]> {
-    return this.tasks.deleteTasks(queue, ids);
-  }
-
-  /** {@inheritDoc TaskAdmin.archiveTasks} */
-  archiveTasks(queue: string, ids: readonly string[]): Promise<TaskResult[]> {
-    return this.tasks.archiveTasks(queue, ids);
-  }
-
-  /** {@inheritDoc TaskAdmin.runTasks} */
-  runTasks(queue: string, ids: readonly string[]): Promise<TaskResult[]> {
-    return this.tasks.runTasks(queue, ids);
-  }
-
-  /** {@inheritDoc TaskAdmin.deleteAllTasks} */
-  deleteAllTasks(queue: string, state: TaskState, group?: string): Promise<number> {
-    return this.tasks.deleteAllTasks(queue, state, group);
-  }
-
-  /** {@inheritDoc TaskAdmin.archiveAllTasks} */
-  archiveAllTasks(queue: string, state: TaskState, group?: string): Promise<number> {
-    return this.tasks.archiveAllTasks(queue, state, group);
-  }
-
-  /** {@inheritDoc TaskAdmin.runAllTasks} */
-  runAllTasks(queue: string, state: TaskState, group?: string): Promise<number> {
-    return this.tasks.runAllTasks(queue, state, group);
-  }
-
-  /** {@inheritDoc TaskAdmin.updateTaskPayload} */
-  updateTaskPayload(queue: string, id: string, payload: Payload): Promise<TaskInfo> {
-    return this.tasks.updateTaskPayload(queue, id, payload);
-  }
-
   /**
    * Asks the server running the task to abort it (asynq's CancelProcessing): its signal is aborted
    * with reason "canceled" and the attempt fails with "context canceled", so the task is retried or
@@ -281,36 +213,6 @@ export class Inspector {
   }
 
   // ---- Servers, workers, schedulers, cluster ---------------------------------------------------
-
-  /** {@inheritDoc ServerAdmin.listServers} */
-  listServers(): Promise<ServerInfo[]> {
-    return this.servers.listServers();
-  }
-
-  /** {@inheritDoc ServerAdmin.listWorkers} */
-  listWorkers(): Promise<WorkerInfo[]> {
-    return this.servers.listWorkers();
-  }
-
-  /** {@inheritDoc ServerAdmin.listSchedulerEntries} */
-  listSchedulerEntries(): Promise<SchedulerEntry[]> {
-    return this.servers.listSchedulerEntries();
-  }
-
-  /** {@inheritDoc ServerAdmin.listSchedulerEnqueueEvents} */
-  listSchedulerEnqueueEvents(entryId: string, options?: PageOptions): Promise<SchedulerEnqueueEvent[]> {
-    return this.servers.listSchedulerEnqueueEvents(entryId, options);
-  }
-
-  /** {@inheritDoc ServerAdmin.clusterKeySlot} */
-  clusterKeySlot(queue: string): Promise<number> {
-    return this.servers.clusterKeySlot(queue);
-  }
-
-  /** {@inheritDoc ServerAdmin.clusterNodes} */
-  clusterNodes(queue: string): Promise<ClusterNode[]> {
-    return this.servers.clusterNodes(queue);
-  }
 
   /** Closes the Redis connection if the inspector created it. */
   async close(): Promise<void> {

@@ -1,6 +1,6 @@
 // Inspector queue operations (wire-format §4.28.1, §4.28.2, §4.28.9, §4.28.11): queue info, history, groups,
 // pause/unpause and removal, with their public result types and typed errors.
-import type { QueueAdminBroker } from "../broker/admin/queues.js";
+import type { QueueAdminPort } from "../broker/ports.js";
 import { DEFAULTS } from "../defaults.js";
 import {
   BrokerError,
@@ -10,8 +10,6 @@ import {
   ValidationError,
 } from "../errors.js";
 import type { Clock } from "../internal/clock.js";
-
-export type { QueueAdminBroker } from "../broker/admin/queues.js";
 
 /** A snapshot of one queue (asynq's QueueInfo). */
 export interface QueueInfo {
@@ -89,7 +87,7 @@ export const MAX_HISTORY_DAYS = DEFAULTS.inspector.max.historyDays;
 /** Queue-level reads and admin operations of the Inspector. */
 export class QueueAdmin {
   constructor(
-    private readonly broker: QueueAdminBroker,
+    private readonly broker: QueueAdminPort,
     private readonly clock: Clock,
   ) {}
 
@@ -235,7 +233,7 @@ export class QueueAdmin {
     const force = options.force ?? false;
     if (typeof force !== "boolean")
       throw new ValidationError("options.force", force, "must be a boolean", { op });
-    const r = await this.broker.removeQueue(queue, force, this.clock.now());
+    const r = await this.broker.removeQueue({ queue, force, nowMs: this.clock.now() });
     if (r === "queue-not-found") throw new QueueNotFoundError(queue, { op });
     if (r === "not-empty") throw new QueueNotEmptyError(queue, { op });
     if (r === "has-active") {

@@ -1,11 +1,7 @@
 // Inspector reads of servers, workers, scheduler entries and history (wire-format §4.28.10) and the Cluster
 // helpers (§4.28.12): decodes the stored protobuf records into public types.
-import type {
-  ClusterNode,
-  RawRecord,
-  ServerAdminBroker,
-  ServerStateRecords,
-} from "../broker/admin/servers.js";
+import type { ClusterNode, RawRecord, ServerStateRecords } from "../broker/admin/servers.js";
+import type { ServerAdminPort } from "../broker/ports.js";
 import { DEFAULTS } from "../defaults.js";
 import { BrokerError, NotClusterError, ValidationError } from "../errors.js";
 import type { Clock } from "../internal/clock.js";
@@ -21,7 +17,7 @@ import {
 import * as keys from "../wire/keys.js";
 import { checkName } from "./queues.js";
 
-export type { ClusterNode, ServerAdminBroker } from "../broker/admin/servers.js";
+export type { ClusterNode } from "../broker/admin/servers.js";
 export type { OptionValue } from "../wire/option-strings.js";
 
 /** A task being processed, as its server reports it (refreshed every 5 s). */
@@ -109,7 +105,7 @@ export class ServerAdmin {
    *   silently); e.g. a logger's warn.
    */
   constructor(
-    private readonly broker: ServerAdminBroker,
+    private readonly broker: ServerAdminPort,
     private readonly clock: Clock,
     private readonly onSkipped: (record: SkippedRecord) => void = () => {},
   ) {}

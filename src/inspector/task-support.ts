@@ -1,7 +1,6 @@
 // Support of the inspector's task operations (src/inspector/tasks.ts): argument checks, stored records to TaskInfo, outcomes to typed errors.
-import type { ListedRecord, SeekCursor, SeekPage, TaskSource } from "../broker/admin/list.js";
-import type { BulkSource, MutationOutcome, ReplaceOutcome, TaskOp } from "../broker/admin/mutate.js";
-import type { TaskRecord } from "../broker/admin/read.js";
+import type { ListedRecord, TaskSource } from "../broker/admin/list.js";
+import type { MutationOutcome, TaskOp } from "../broker/admin/mutate.js";
 import { DEFAULTS } from "../defaults.js";
 import { CorruptTaskError, TaskNotFoundError, TaskStateError, ValidationError } from "../errors.js";
 import type { TaskInfo } from "../task.js";
@@ -9,44 +8,6 @@ import { taskInfoFromMessage } from "../task-info.js";
 import { TASK_STATES, type TaskState } from "../wire/keys.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
-
-/** What the task operations need from the broker (the Redis side: src/broker/inspect-*.ts). */
-export interface TaskAdminBroker {
-  /** @throws QueueNotFoundError, TaskNotFoundError */
-  getTaskRecord(queue: string, id: string): Promise<TaskRecord>;
-  listTaskRecords(
-    queue: string,
-    source: TaskSource,
-    start: number,
-    stop: number,
-  ): Promise<ListedRecord[] | "queue-not-found">;
-  seekTaskRecords(
-    queue: string,
-    source: TaskSource,
-    cursor: SeekCursor | null,
-    size: number,
-  ): Promise<SeekPage | "queue-not-found">;
-  mutateTasks(
-    queue: string,
-    op: TaskOp,
-    ids: readonly string[],
-    nowMs: number,
-  ): Promise<MutationOutcome[] | "queue-not-found">;
-  mutateAllTasks(
-    queue: string,
-    op: TaskOp,
-    source: BulkSource,
-    nowMs: number,
-  ): Promise<number | "queue-not-found">;
-  replaceTaskMessage(
-    queue: string,
-    id: string,
-    expected: Uint8Array,
-    next: Uint8Array,
-    states: readonly string[],
-  ): Promise<ReplaceOutcome>;
-  trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number>;
-}
 
 /** One page of a listing, with what the plain task list leaves out. */
 export interface TaskPage {

@@ -1,6 +1,7 @@
 // Inspector task operations: list, iterate, delete, archive, run and update tasks (wire-format §4.28.3-§4.28.8), with argument checks and typed errors.
 import type { SeekCursor, TaskSource } from "../broker/admin/list.js";
 import type { BulkSource, TaskOp } from "../broker/admin/mutate.js";
+import type { TaskAdminPort } from "../broker/ports.js";
 import { encodePayload } from "../client/payload.js";
 import { CorruptTaskError, QueueNotFoundError, TaskNotFoundError, TaskStateError } from "../errors.js";
 import type { Clock } from "../internal/clock.js";
@@ -23,7 +24,6 @@ import {
   type ArchiveLimits,
   type IterateOptions,
   type ListOptions,
-  type TaskAdminBroker,
   type TaskPage,
   type TaskResult,
 } from "./task-support.js";
@@ -34,7 +34,6 @@ export {
   type ArchiveLimits,
   type IterateOptions,
   type ListOptions,
-  type TaskAdminBroker,
   type TaskPage,
   type TaskResult,
 } from "./task-support.js";
@@ -46,7 +45,7 @@ const UPDATE_ROUNDS = 3;
 /** Task-level admin operations; the Inspector delegates to one instance. */
 export class TaskAdmin {
   constructor(
-    private readonly broker: TaskAdminBroker,
+    private readonly broker: TaskAdminPort,
     private readonly clock: Clock,
     private readonly limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
   ) {}
@@ -225,13 +224,13 @@ export class TaskAdmin {
       if (!UPDATABLE.includes(record.state as TaskState)) throw notUpdatable(queue, id, record.state, op);
       const msg = decodeOrThrow(queue, id, record.msg, op);
       const updated: TaskMessage = { ...msg, payload: bytes };
-      const { outcome, state } = await this.broker.replaceTaskMessage(
+      const { outcome, state } = await this.broker.replaceTaskMessage({
         queue,
         id,
-        record.msg!,
-        encodeTaskMessage(updated),
-        UPDATABLE,
-      );
+        expected: record.msg!,
+        next: encodeTaskMessage(updated),
+        states: UPDATABLE,
+      });
       if (outcome === "not-found") throw new TaskNotFoundError(queue, id, { op });
       if (outcome === "refused") throw notUpdatable(queue, id, state, op);
       if (outcome === "ok") {
@@ -284,6 +283,11 @@ export class TaskAdmin {
   }
 
   private async trim(queue: string, now: number): Promise<void> {
-    await this.broker.trimArchive(queue, now, this.limits.maxSize, this.limits.maxAge);
+    await this.broker.trimArchive({
+      queue,
+      nowMs: now,
+      maxSize: this.limits.maxSize,
+      maxAgeMs: this.limits.maxAge,
+    });
   }
 }

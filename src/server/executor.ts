@@ -1,6 +1,6 @@
 // Runs one dequeued task as a pipeline of small steps: decode, check expiry, run the handler under
 // its deadline, then settle the outcome (outcomes.ts). Also tracks what is running, for shutdown.
-import type { Broker, DequeuedTask } from "../broker/broker.js";
+import type { DequeuedTask, ProcessorPort } from "../broker/ports.js";
 import { DEFAULTS } from "../defaults.js";
 import { AsynqError, TaskAbortedError, ValidationError, type AbortReason } from "../errors.js";
 import { encodePayload } from "../client/payload.js";
@@ -58,7 +58,7 @@ export class Executor {
   private readonly outcomes: Outcomes;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: ProcessorPort,
     private readonly config: ResolvedServerConfig,
     private readonly handler: Handler,
     private readonly deadlines: DeadlineWatcher,

@@ -1,7 +1,7 @@
 // Batches the success writes of finished tasks: the processor hands them to its next dequeue of the
 // same queue (one script call writes them and claims the next tasks); whatever no dequeue took by
 // the next turn of the event loop is written on its own, many tasks per call.
-import type { Broker, FinishedTask, LifecycleResult } from "../broker/broker.js";
+import type { ActiveOutcome, FinishedTask, ProcessorPort } from "../broker/ports.js";
 
 /** The most finished tasks one call writes. */
 const MAX_BATCH = 500;
@@ -9,7 +9,7 @@ const MAX_BATCH = 500;
 /** A success waiting to be written, with the promise of its write. */
 export interface PendingFinish {
   task: FinishedTask;
-  resolve: (result: LifecycleResult) => void;
+  resolve: (result: ActiveOutcome) => void;
   reject: (error: unknown) => void;
 }
 
@@ -19,7 +19,7 @@ export class Finisher {
   private flushScheduled = false;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: ProcessorPort,
     private readonly now: () => number,
   ) {}
 
@@ -28,7 +28,7 @@ export class Finisher {
    * of its queue, or by a flush one turn of the event loop later.
    * @returns what the write did; rejects with the Redis error of a failed write (nothing is retried here).
    */
-  finish(queue: string, task: FinishedTask): Promise<LifecycleResult> {
+  finish(queue: string, task: FinishedTask): Promise<ActiveOutcome> {
     return new Promise((resolve, reject) => {
       let list = this.waiting.get(queue);
       if (list === undefined) this.waiting.set(queue, (list = []));
@@ -61,13 +61,13 @@ export class Finisher {
 
   private async write(queue: string, batch: PendingFinish[]): Promise<void> {
     try {
-      const result = await this.broker.dequeue(
+      const result = await this.broker.dequeue({
         queue,
-        0,
-        0,
-        batch.map((p) => p.task),
-        this.now(),
-      );
+        max: 0,
+        leaseExpiresAtMs: 0,
+        finished: batch.map((p) => p.task),
+        nowMs: this.now(),
+      });
       settle(batch, result.finished);
     } catch (error) {
       fail(batch, error);
@@ -91,7 +91,7 @@ export class Finisher {
 }
 
 /** Settles taken writes with the per-task results of the dequeue that carried them. */
-export function settle(batch: readonly PendingFinish[], results: readonly LifecycleResult[]): void {
+export function settle(batch: readonly PendingFinish[], results: readonly ActiveOutcome[]): void {
   batch.forEach((p, i) => {
     const result = results[i];
     if (result === undefined) p.reject(new Error(`no result for finished task "${p.task.id}"`));

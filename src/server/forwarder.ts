@@ -1,5 +1,6 @@
 // The forwarder: moves scheduled and retry tasks whose time has come to pending (or back into their group).
 import { Periodic } from "./periodic.js";
+import type { ForwardPort } from "../broker/ports.js";
 import type { ForwardResult } from "../broker/upkeep/forward.js";
 import { DEFAULTS } from "../defaults.js";
 import type { Clock } from "../internal/clock.js";
@@ -13,19 +14,9 @@ import { QueueBackoff } from "./queue-backoff.js";
  */
 const ALIGNED = DEFAULTS.forwarder;
 
-/** What the forwarder needs from the broker. */
-export interface ForwardBroker {
-  /**
-   * Moves every task of `queues` due at `nowMs` from scheduled, then retry, to pending or to its
-   * group (wire-format §4.16); one round trip when nothing is due.
-   * @throws Error when Redis cannot be reached (per-queue failures are reported in the result).
-   */
-  forwardDue(queues: readonly string[], nowMs: number): Promise<ForwardResult>;
-}
-
 /** Parameters of a {@link Forwarder}. */
 export interface ForwarderParams {
-  broker: ForwardBroker;
+  broker: ForwardPort;
   clock: Clock;
   logger: Logger;
   /** Queues to forward. */
@@ -45,7 +36,7 @@ export interface ForwarderParams {
  * key of the wrong type) is backed off alone, 1 s, 2 s, 4 s … up to 60 s, one log line per step.
  */
 export class Forwarder {
-  private readonly broker: ForwardBroker;
+  private readonly broker: ForwardPort;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly queues: readonly string[];

@@ -1,7 +1,7 @@
 // The heartbeater (wire-format §4.25, §5.8): tells Redis this server and its workers are alive, and keeps the leases of running tasks.
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
-import type { Broker } from "../broker/broker.js";
+import type { HeartbeatPort } from "../broker/ports.js";
 import type { Clock } from "../internal/clock.js";
 import { errorMessage } from "../internal/errors.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
@@ -10,9 +10,6 @@ import { newServerInfo, newWorkerInfo } from "../wire/proto.js";
 
 /** What a heartbeat says about the server (wire-format §2.2, §5.9). */
 export type ServerStatus = "active" | "stopped" | "closed";
-
-/** The Redis operations the heartbeater needs. */
-export type HeartbeatBroker = Pick<Broker, "writeServerState" | "clearServerState" | "extendLease">;
 
 /** What the heartbeater reads of a running task (an executor's RunningTask fits). */
 export interface HeartbeatTask {
@@ -29,7 +26,7 @@ export interface HeartbeatTask {
 
 /** Everything a Heartbeater is built from, resolved by the server config (src/server/config.ts). Durations are ms. */
 export interface HeartbeaterParams {
-  broker: HeartbeatBroker;
+  broker: HeartbeatPort;
   clock: Clock;
   logger: Logger;
   /** UUID v4 of this server instance. */

@@ -1,23 +1,13 @@
 // The janitor: deletes completed tasks whose retention ran out and keeps every archive within its limits.
+import type { JanitorPort } from "../broker/ports.js";
 import { Periodic } from "./periodic.js";
 import type { Clock } from "../internal/clock.js";
 import { errorMessage } from "../internal/errors.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
 
-/** What the janitor needs from the broker. */
-export interface JanitorBroker {
-  /**
-   * Deletes the completed tasks of `queue` whose retention ended at or before `nowMs`, with their
-   * data, in script calls of at most `batchSize` tasks (wire-format §4.17); returns how many.
-   */
-  deleteExpiredCompleted(queue: string, nowMs: number, batchSize: number): Promise<number>;
-  /** Deletes the oldest archived tasks beyond `maxSize` or older than `maxAgeMs`, with their data; returns how many. */
-  trimArchive(queue: string, nowMs: number, maxSize: number, maxAgeMs: number): Promise<number>;
-}
-
 /** Parameters of a {@link Janitor}, resolved by the server config (src/server/config.ts). Durations are milliseconds. */
 export interface JanitorParams {
-  broker: JanitorBroker;
+  broker: JanitorPort;
   clock: Clock;
   logger: Logger;
   /** Queues to clean. */
@@ -47,7 +37,7 @@ export interface JanitorRun {
  * run happens on schedule.
  */
 export class Janitor {
-  private readonly broker: JanitorBroker;
+  private readonly broker: JanitorPort;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly queues: readonly string[];
@@ -97,12 +87,12 @@ export class Janitor {
       try {
         const nowMs = this.clock.now();
         total.completed += await this.broker.deleteExpiredCompleted(queue, nowMs, this.batchSize);
-        total.archived += await this.broker.trimArchive(
+        total.archived += await this.broker.trimArchive({
           queue,
           nowMs,
-          this.archiveMaxSize,
-          this.archiveMaxAge,
-        );
+          maxSize: this.archiveMaxSize,
+          maxAgeMs: this.archiveMaxAge,
+        });
       } catch (error) {
         failures.push({ queue, error: errorMessage(error) });
       }

@@ -1,6 +1,6 @@
 // Settles a task's attempt in Redis: success (delete or keep as completed), retry with backoff,
 // archive (retries exhausted, SkipRetry, expired), revoke, requeue at shutdown (wire-format §5.5).
-import type { Broker, LifecycleResult } from "../broker/broker.js";
+import type { ActiveOutcome, ProcessorPort } from "../broker/ports.js";
 import { RevokeTask, SkipRetry, TaskExpiredError, TaskNotFoundError } from "../errors.js";
 import { errorMessage, toError } from "../internal/errors.js";
 import type { TaskMessage } from "../wire/messages.js";
@@ -40,7 +40,7 @@ export class Outcomes {
   closing = false;
 
   constructor(
-    private readonly broker: Broker,
+    private readonly broker: ProcessorPort,
     private readonly config: ResolvedServerConfig,
     private readonly finisher: Finisher,
   ) {}
@@ -54,7 +54,14 @@ export class Outcomes {
       const updated = { ...msg, completedAt };
       const expiry = Number(completedAt + msg.retention);
       return this.report(task, "complete", () =>
-        this.broker.markComplete(task.queue, task.id, updated, now, expiry, task.raw),
+        this.broker.markComplete({
+          queue: task.queue,
+          id: task.id,
+          msg: updated,
+          nowMs: now,
+          expirySeconds: expiry,
+          fence: task.raw,
+        }),
       );
     }
     // Batched: written with the next dequeue of the queue (or a flush one event-loop turn later).
@@ -85,7 +92,13 @@ export class Outcomes {
     if (wraps(error, RevokeTask)) {
       logAttemptFailure(this.config.logger, task, error, { outcome: "revoked" }, now);
       return this.report(task, "revoke", () =>
-        this.broker.done(task.queue, task.id, msg.uniqueKey, now, task.raw),
+        this.broker.done({
+          queue: task.queue,
+          id: task.id,
+          uniqueKey: msg.uniqueKey,
+          nowMs: now,
+          fence: task.raw,
+        }),
       );
     }
     if (wraps(error, SkipRetry) || msg.retried >= msg.retry) {
@@ -112,7 +125,15 @@ export class Outcomes {
       lastFailedAt: BigInt(Math.floor(now / 1000)),
     };
     return this.report(task, "retry", () =>
-      this.broker.retry(task.queue, task.id, updated, retryAt, failed, now, task.raw),
+      this.broker.retry({
+        queue: task.queue,
+        id: task.id,
+        msg: updated,
+        retryAtMs: retryAt,
+        counted: failed,
+        nowMs: now,
+        fence: task.raw,
+      }),
     );
   }
 
@@ -136,7 +157,13 @@ export class Outcomes {
     const now = this.config.clock.now();
     if (deleted) {
       return this.report(task, "delete expired", () =>
-        this.broker.deleteActive(task.queue, task.id, task.msg.uniqueKey, now, task.raw),
+        this.broker.deleteActive({
+          queue: task.queue,
+          id: task.id,
+          uniqueKey: task.msg.uniqueKey,
+          nowMs: now,
+          fence: task.raw,
+        }),
       );
     }
     return this.archive(task, text, now);
@@ -163,7 +190,7 @@ export class Outcomes {
       lastFailedAt: BigInt(Math.floor(now / 1000)),
     };
     await this.report(task, "archive", () =>
-      this.broker.archive(task.queue, task.id, updated, now, task.raw),
+      this.broker.archive({ queue: task.queue, id: task.id, msg: updated, nowMs: now, fence: task.raw }),
     );
     await this.trim(task.queue, now);
   }
@@ -173,7 +200,12 @@ export class Outcomes {
     if (now - (this.lastTrim.get(queue) ?? -Infinity) < TRIM_INTERVAL_MS) return;
     this.lastTrim.set(queue, now);
     try {
-      await this.broker.trimArchive(queue, now, this.config.archiveMaxSize, this.config.archiveMaxAge);
+      await this.broker.trimArchive({
+        queue,
+        nowMs: now,
+        maxSize: this.config.archiveMaxSize,
+        maxAgeMs: this.config.archiveMaxAge,
+      });
     } catch (error) {
       this.config.logger.warn(`cannot trim the archive of queue "${queue}": ${errorMessage(error)}`, {
         queue,
@@ -246,11 +278,11 @@ export class Outcomes {
   private async writeOutcome(
     task: RunningTask,
     what: string,
-    write: () => Promise<LifecycleResult>,
+    write: () => Promise<ActiveOutcome>,
   ): Promise<boolean> {
     const fields = { ...taskFields(task), operation: what };
     const drops = this.broker.connectionDrops();
-    let result: LifecycleResult;
+    let result: ActiveOutcome;
     let attempt = 0;
     for (; ; attempt++) {
       try {
@@ -298,11 +330,7 @@ export class Outcomes {
   }
 
   /** {@link writeOutcome}, for callers that only wait for it. */
-  private async report(
-    task: RunningTask,
-    what: string,
-    write: () => Promise<LifecycleResult>,
-  ): Promise<void> {
+  private async report(task: RunningTask, what: string, write: () => Promise<ActiveOutcome>): Promise<void> {
     await this.writeOutcome(task, what, write);
   }
 

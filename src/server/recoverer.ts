@@ -1,6 +1,5 @@
 // The recoverer: at start, then every `recoverInterval`, retries or archives active tasks whose worker is gone (wire-format §5.8).
-import type { Broker } from "../broker/broker.js";
-import type { LeaseGuard } from "../broker/upkeep/recover.js";
+import type { LeaseGuard, RecoverPort } from "../broker/ports.js";
 import { LeaseExpiredError } from "../errors.js";
 import { unixSeconds, type Clock } from "../internal/clock.js";
 import { errorMessage } from "../internal/errors.js";
@@ -9,24 +8,13 @@ import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { RetryDelayFn } from "./retry-delay.js";
 
-export type { LeaseGuard } from "../broker/upkeep/recover.js";
+export type { LeaseGuard } from "../broker/ports.js";
 
 /** An active task seen by a listing, with its encoded msg (null when the hash has none, or is gone). */
 export interface RecoveryCandidate {
   id: string;
   msg: Uint8Array | null;
 }
-
-/** What the recoverer needs from the broker; every write applies only while its guard holds. */
-export type RecoverBroker = Pick<
-  Broker,
-  | "listLeaseExpired"
-  | "listUnleased"
-  | "readMessages"
-  | "recoverRetry"
-  | "recoverArchive"
-  | "recoverQuarantine"
->;
 
 /** One task the recoverer wrote. */
 export interface RecoveredTask {
@@ -43,7 +31,7 @@ export interface RecoveredTask {
 
 /** Recoverer parameters, resolved by the server config (src/server/config.ts). Durations are milliseconds. */
 export interface RecovererParams {
-  broker: RecoverBroker;
+  broker: RecoverPort;
   clock: Clock;
   logger: Logger;
   queues: readonly string[];
@@ -206,8 +194,16 @@ export class Recoverer {
     const { broker } = this.params;
     const result =
       plan.action === "retry"
-        ? await broker.recoverRetry(queue, id, plan.msg, plan.retryAt, plan.isFailure, now, guard)
-        : await broker.recoverArchive(queue, id, plan.msg, now, guard);
+        ? await broker.recoverRetry({
+            queue,
+            id,
+            msg: plan.msg,
+            retryAtMs: plan.retryAt,
+            counted: plan.isFailure,
+            nowMs: now,
+            guard,
+          })
+        : await broker.recoverArchive({ queue, id, msg: plan.msg, nowMs: now, guard });
     if (result === "skipped") {
       this.logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`, {
         queue,
@@ -242,7 +238,12 @@ export class Recoverer {
     found: RecoveredTask["found"],
     reason: string,
   ): Promise<boolean> {
-    const result = await this.params.broker.recoverQuarantine(queue, id, this.params.clock.now(), guard);
+    const result = await this.params.broker.recoverQuarantine({
+      queue,
+      id,
+      nowMs: this.params.clock.now(),
+      guard,
+    });
     const { logger } = this;
     if (result === "skipped") {
       logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`, {

@@ -1,7 +1,8 @@
 // The Server: processes tasks from Redis with a handler or a ServeMux, as a Go asynq server does.
 // It wires the components; each has the same shape (built from params, start(), shutdown()).
 import { randomUUID } from "node:crypto";
-import { RedisBroker, type Broker } from "../broker/broker.js";
+import { openBroker } from "../broker/broker.js";
+import type { ServerPort } from "../broker/ports.js";
 import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
 import { AsynqError, ValidationError } from "../errors.js";
 import { resolveServerConfig, type ResolvedServerConfig, type ServerConfig } from "./config.js";
@@ -56,7 +57,7 @@ export class Server {
   /** This server's ID (UUID v4), as listed by asynqmon and the `asynq` CLI. */
   readonly id = randomUUID();
   private readonly config: ResolvedServerConfig;
-  private readonly broker: Broker;
+  private readonly broker: ServerPort;
   private components: Components | undefined;
   private state: State = "new";
   private closing: Promise<void> | undefined;
@@ -76,7 +77,7 @@ export class Server {
     // A server waits out Redis outages instead of failing commands after a few retries; a silent
     // connection is still replaced within commandTimeout, and outages are logged once each way.
     const { connection, logger } = this.config;
-    this.broker = new RedisBroker(
+    this.broker = openBroker(
       openConnection(redis, "server.constructor", connection, { maxRetriesPerRequest: null }),
       { options: connection, waitOutOutages: true, logger },
     );

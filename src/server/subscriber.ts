@@ -1,19 +1,12 @@
 // The subscriber: listens on the cancelation channel and aborts the matching running task's signal
 // (reason "canceled"); the attempt then fails with "context canceled" and is retried (wire-format §4.26).
+import type { SubscriberPort } from "../broker/ports.js";
 import { errorMessage } from "../internal/errors.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
 
-/** What the subscriber needs from the broker. */
-export interface SubscriberBroker {
-  subscribeCancel(
-    onCancel: (id: string) => void,
-    onState: (event: "subscribed" | "error", error?: Error) => void,
-  ): { close(): void };
-}
-
 /** Subscriber parameters. */
 export interface SubscriberParams {
-  broker: SubscriberBroker;
+  broker: SubscriberPort;
   logger: Logger;
   /** Aborts a running task; returns false when this server is not running it. */
   cancel: (id: string) => boolean;

@@ -2,7 +2,7 @@
 // IDs next in line; the finisher's fallback flush; a server's round trips per task.
 import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { RedisBroker } from "../../src/broker/broker.js";
+import { openBroker } from "../../src/broker/broker.js";
 import { dequeue, newHint, type DequeueHint, type FinishedTask } from "../../src/broker/fetch/dequeue.js";
 import { unixSeconds } from "../../src/internal/clock.js";
 import { Finisher } from "../../src/server/finisher.js";
@@ -144,7 +144,7 @@ describe("Finisher", () => {
   it("writes what no dequeue took by itself, one turn of the event loop later", async () => {
     await enqueue(["a", "b"]);
     const [a, b] = await claimAsFinished(2);
-    const broker = new RedisBroker({ redis, owned: false });
+    const broker = openBroker({ redis, owned: false });
     const finisher = new Finisher(broker, () => NOW);
     const results = await Promise.all([finisher.finish(Q, a!), finisher.finish(Q, b!)]);
     expect(results).toEqual(["ok", "ok"]);
@@ -155,7 +155,7 @@ describe("Finisher", () => {
   it("hands its waiting writes to a dequeue that takes them", async () => {
     await enqueue(["a"]);
     const [a] = await claimAsFinished(1);
-    const broker = new RedisBroker({ redis, owned: false });
+    const broker = openBroker({ redis, owned: false });
     const finisher = new Finisher(broker, () => NOW);
     const written = finisher.finish(Q, a!);
     const taken = finisher.take(Q);

@@ -5,7 +5,8 @@ import { removeQueue } from "../../src/broker/admin/queue-removal.js";
 import { readQueueStats } from "../../src/broker/admin/queues.js";
 import { Client } from "../../src/client/client.js";
 import { AsynqError, QueueNotEmptyError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
-import { QueueAdmin, type QueueAdminBroker } from "../../src/inspector/queues.js";
+import type { QueueAdminPort } from "../../src/broker/ports.js";
+import { QueueAdmin } from "../../src/inspector/queues.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { dumpDb, loadGoldenScenario } from "../support/redis-dump.js";
@@ -25,14 +26,14 @@ function admin(batch?: number): QueueAdmin {
   const unused = (): never => {
     throw new Error("not used by deleteQueue");
   };
-  const broker: QueueAdminBroker = {
+  const broker: QueueAdminPort = {
     queues: unused,
     queueStats: (q, now) => readQueueStats(redis, q, now),
     queueHistory: unused,
     pauseQueue: unused,
     unpauseQueue: unused,
     queueGroups: unused,
-    removeQueue: (q, force, now) => removeQueue(redis, q, force, now, batch),
+    removeQueue: (r) => removeQueue(redis, r.queue, r.force, r.nowMs, batch),
   };
   return new QueueAdmin(broker, clock);
 }

@@ -12,7 +12,8 @@ import {
 } from "../../src/broker/admin/queues.js";
 import { AsynqError, BrokerError, QueueNotFoundError, ValidationError } from "../../src/errors.js";
 import { Inspector } from "../../src/inspector/inspector.js";
-import { QueueAdmin, type QueueAdminBroker } from "../../src/inspector/queues.js";
+import type { QueueAdminPort } from "../../src/broker/ports.js";
+import { QueueAdmin } from "../../src/inspector/queues.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { assertSnapshotsMatch, dumpDb, loadGoldenScenario } from "../support/redis-dump.js";
@@ -26,8 +27,8 @@ const NOW = Date.UTC(2030, 0, 1, 12, 0, 0) + 400;
 const NOW_S = Math.floor(NOW / 1000);
 const GOLDEN = SNAPSHOTS_DIR;
 
-/** The QueueAdminBroker over the broker functions (what RedisBroker delegates to). */
-function queueBroker(r: Redis, batch?: number): QueueAdminBroker {
+/** The QueueAdminPort over the broker functions (what admin/ops.ts wires). */
+function queueBroker(r: Redis, batch?: number): QueueAdminPort {
   return {
     queues: () => r.smembers(keys.ALL_QUEUES),
     queueStats: (q, now) => readQueueStats(r, q, now),
@@ -35,7 +36,7 @@ function queueBroker(r: Redis, batch?: number): QueueAdminBroker {
     pauseQueue: (q, now) => pauseQueue(r, q, now),
     unpauseQueue: (q) => unpauseQueue(r, q),
     queueGroups: (q) => readGroups(r, q),
-    removeQueue: (q, force, now) => removeQueue(r, q, force, now, batch),
+    removeQueue: (req) => removeQueue(r, req.queue, req.force, req.nowMs, batch),
   };
 }
 

@@ -11,7 +11,8 @@ import {
   readServerState,
 } from "../../src/broker/admin/servers.js";
 import { NotClusterError, ValidationError } from "../../src/errors.js";
-import { ServerAdmin, type ServerAdminBroker, type SkippedRecord } from "../../src/inspector/servers.js";
+import type { ServerAdminPort } from "../../src/broker/ports.js";
+import { ServerAdmin, type SkippedRecord } from "../../src/inspector/servers.js";
 import * as keys from "../../src/wire/keys.js";
 import { GO_ZERO_TIME_SECONDS } from "../../src/wire/messages.js";
 import {
@@ -30,8 +31,8 @@ const NOW_S = NOW / 1000;
 
 let skipped: SkippedRecord[];
 
-/** The ServerAdminBroker over the broker functions (what RedisBroker delegates to). */
-function serverBroker(r: Redis): ServerAdminBroker {
+/** The ServerAdminPort over the broker functions (what admin/ops.ts wires). */
+function serverBroker(r: Redis): ServerAdminPort {
   return {
     serverState: (now) => readServerState(r, now),
     schedulerEntries: (now) => readSchedulerEntries(r, now),

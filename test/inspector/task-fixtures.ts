@@ -6,7 +6,8 @@ import { mutateAllTasks, mutateTasks, replaceTaskMessage } from "../../src/broke
 import { trimArchive } from "../../src/broker/finish/lifecycle.js";
 import { QueueNotFoundError, TaskNotFoundError } from "../../src/errors.js";
 import type { Clock } from "../../src/internal/clock.js";
-import { TaskAdmin, type ArchiveLimits, type TaskAdminBroker } from "../../src/inspector/tasks.js";
+import type { TaskAdminPort } from "../../src/broker/ports.js";
+import { TaskAdmin, type ArchiveLimits } from "../../src/inspector/tasks.js";
 import * as keys from "../../src/wire/keys.js";
 import type { TaskState } from "../../src/wire/keys.js";
 import type { TaskMessage } from "../../src/wire/messages.js";
@@ -16,8 +17,8 @@ import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 export const NOW = Date.UTC(2030, 0, 1, 12, 0, 0) + 400;
 export const NOW_S = Math.floor(NOW / 1000);
 
-/** The Redis-side functions behind the TaskAdminBroker interface (what RedisBroker wires). */
-export function adminBroker(redis: Redis): TaskAdminBroker {
+/** The Redis-side functions behind the TaskAdminPort interface (what admin/ops.ts wires). */
+export function adminBroker(redis: Redis): TaskAdminPort {
   return {
     getTaskRecord: async (queue, id) => {
       const record = await readTaskRecord(redis, queue, id);
@@ -29,9 +30,8 @@ export function adminBroker(redis: Redis): TaskAdminBroker {
     seekTaskRecords: (queue, source, cursor, size) => seekTaskRecords(redis, queue, source, cursor, size),
     mutateTasks: (queue, op, ids, nowMs) => mutateTasks(redis, queue, op, ids, nowMs),
     mutateAllTasks: (queue, op, source, nowMs) => mutateAllTasks(redis, queue, op, source, nowMs),
-    replaceTaskMessage: (queue, id, expected, next, states) =>
-      replaceTaskMessage(redis, queue, id, expected, next, states),
-    trimArchive: (queue, nowMs, maxSize, maxAgeMs) => trimArchive(redis, queue, nowMs, maxSize, maxAgeMs),
+    replaceTaskMessage: (r) => replaceTaskMessage(redis, r.queue, r.id, r.expected, r.next, r.states),
+    trimArchive: (r) => trimArchive(redis, r.queue, r.nowMs, r.maxSize, r.maxAgeMs),
   };
 }
 

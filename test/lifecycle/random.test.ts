@@ -5,7 +5,8 @@
 import fc from "fast-check";
 import type { Redis } from "ioredis";
 import { beforeAll, describe, expect, it } from "vitest";
-import { RedisBroker } from "../../src/broker/broker.js";
+import { openBroker } from "../../src/broker/broker.js";
+import type { Broker } from "../../src/broker/ports.js";
 import { openConnection } from "../../src/broker/connection/connection.js";
 import { Client } from "../../src/client/client.js";
 import { doctor, type DoctorReport } from "../../src/doctor/index.js";
@@ -70,7 +71,7 @@ const configArbitrary: fc.Arbitrary<RunConfig> = fc.record({
 
 let redis: Redis;
 let client: Client;
-let broker: RedisBroker;
+let broker: Broker;
 const clock = new ManualClock(START);
 /** One Inspector per archive limit (they share the connection). */
 const inspectors = new Map<string, Inspector>();
@@ -84,7 +85,7 @@ beforeAll(async () => {
   // The client, the broker and one Inspector per archive limit share this connection.
   redis.setMaxListeners(32);
   client = new Client(redis, { clock });
-  broker = new RedisBroker(openConnection(redis, "test"));
+  broker = openBroker(openConnection(redis, "test"));
 });
 
 /** The server components of one run, on the shared connection, with the run's limits. */

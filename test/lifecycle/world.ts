@@ -1,7 +1,7 @@
 // The runner of random lifecycle steps: applies each one through the real library code and checks
 // the invariant after it.
 import type { Redis } from "ioredis";
-import type { DequeuedTask, RedisBroker } from "../../src/broker/broker.js";
+import type { Broker, DequeuedTask } from "../../src/broker/ports.js";
 import type { Client } from "../../src/client/client.js";
 import type { EnqueueOptions } from "../../src/client/options.js";
 import {
@@ -35,7 +35,7 @@ export interface Env {
   redis: Redis;
   clock: ManualClock;
   client: Client;
-  broker: RedisBroker;
+  broker: Broker;
   inspector: Inspector;
   outcomes: Outcomes;
   recoverer: Recoverer;
@@ -116,7 +116,11 @@ export class World {
       case "enqueue":
         return this.enqueue(d, before);
       case "dequeue": {
-        const res = await env.broker.dequeue(d.queue, d.max, env.clock.now() + LEASE_MS);
+        const res = await env.broker.dequeue({
+          queue: d.queue,
+          max: d.max,
+          leaseExpiresAtMs: env.clock.now() + LEASE_MS,
+        });
         const pending = [...before.tasks.values()].filter(
           (t) => t.queue === d.queue && t.state === "pending",
         );

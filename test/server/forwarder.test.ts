@@ -8,7 +8,8 @@ import { Client } from "../../src/client/client.js";
 import { forwardDue, type ForwardResult } from "../../src/broker/upkeep/forward.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import { systemClock, unixNanos, unixSeconds } from "../../src/internal/clock.js";
-import { Forwarder, type ForwardBroker, type ForwarderParams } from "../../src/server/forwarder.js";
+import type { ForwardPort } from "../../src/broker/ports.js";
+import { Forwarder, type ForwarderParams } from "../../src/server/forwarder.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { useRedisFixture } from "../support/fixture.js";
@@ -24,7 +25,7 @@ const NOW_S = unixSeconds(NOW);
 const { redis, clock } = useRedisFixture({ clock: NOW });
 
 /** The real broker functions behind the forwarder's interface. */
-const realBroker = (): ForwardBroker => ({
+const realBroker = (): ForwardPort => ({
   forwardDue: (queues, nowMs) => forwardDue(redis, queues, nowMs),
 });
 
@@ -333,7 +334,7 @@ describe("component shape", () => {
     });
     dead.on("error", () => {});
     let down = true;
-    const broker: ForwardBroker = {
+    const broker: ForwardPort = {
       forwardDue: (queues, nowMs) => forwardDue(down ? dead : redis, queues, nowMs),
     };
     const id = await seed("retry", NOW_S);
@@ -373,7 +374,7 @@ describe("component shape", () => {
   it("shutdown clears the timer and waits for the check in progress", async () => {
     const release = deferred();
     let calls = 0;
-    const broker: ForwardBroker = {
+    const broker: ForwardPort = {
       forwardDue: async (): Promise<ForwardResult> => {
         calls++;
         await release.promise;
@@ -397,7 +398,7 @@ describe("component shape", () => {
   it("runOnce joins a check in progress instead of starting a second one", async () => {
     const release = deferred();
     let calls = 0;
-    const broker: ForwardBroker = {
+    const broker: ForwardPort = {
       forwardDue: async (): Promise<ForwardResult> => {
         calls++;
         await release.promise;

@@ -8,12 +8,8 @@ import { dequeue } from "../../src/broker/fetch/dequeue.js";
 import { extendLease } from "../../src/broker/finish/lifecycle.js";
 import { Client } from "../../src/client/client.js";
 import { ManualClock, unixSeconds } from "../../src/internal/clock.js";
-import type {
-  HeartbeatBroker,
-  HeartbeaterParams,
-  HeartbeatTask,
-  ServerStatus,
-} from "../../src/server/heartbeater.js";
+import type { HeartbeatPort } from "../../src/broker/ports.js";
+import type { HeartbeaterParams, HeartbeatTask, ServerStatus } from "../../src/server/heartbeater.js";
 import type { RunningTask } from "../../src/server/executor.js";
 import * as keys from "../../src/wire/keys.js";
 import {
@@ -45,7 +41,7 @@ const T = 1_900_000_000_250;
 const { redis } = useRedisFixture();
 
 /** The real Redis functions behind the heartbeater's narrow broker interface. */
-function redisBroker(r: Redis): HeartbeatBroker {
+function redisBroker(r: Redis): HeartbeatPort {
   return {
     writeServerState: (info, workers, nowMs, ttl) => writeServerState(r, info, workers, nowMs, ttl),
     clearServerState: (host, pid, id) => clearServerState(r, host, pid, id),

@@ -7,7 +7,8 @@ import { deleteExpiredCompleted } from "../../src/broker/upkeep/janitor.js";
 import { trimArchive } from "../../src/broker/finish/lifecycle.js";
 import { LuaScript } from "../../src/broker/scripts.js";
 import { unixSeconds } from "../../src/internal/clock.js";
-import type { JanitorBroker, JanitorParams } from "../../src/server/janitor.js";
+import type { JanitorPort } from "../../src/broker/ports.js";
+import type { JanitorParams } from "../../src/server/janitor.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { Janitor } from "../support/components.js";
@@ -24,9 +25,9 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 const { redis, clock } = useRedisFixture({ clock: NOW });
 
 /** The real broker functions behind the janitor's interface, on connection `conn`. */
-const brokerOn = (conn: () => Redis): JanitorBroker => ({
+const brokerOn = (conn: () => Redis): JanitorPort => ({
   deleteExpiredCompleted: (queue, nowMs, batch) => deleteExpiredCompleted(conn(), queue, nowMs, batch),
-  trimArchive: (queue, nowMs, maxSize, maxAge) => trimArchive(conn(), queue, nowMs, maxSize, maxAge),
+  trimArchive: (r) => trimArchive(conn(), r.queue, r.nowMs, r.maxSize, r.maxAgeMs),
 });
 
 /** A janitor on the manual clock with a collecting logger, shut down after the test. */
@@ -229,7 +230,7 @@ describe("component shape", () => {
   it("shutdown clears the timer and waits for the run in progress", async () => {
     const release = deferred();
     let calls = 0;
-    const broker: JanitorBroker = {
+    const broker: JanitorPort = {
       deleteExpiredCompleted: async () => {
         calls++;
         await release.promise;

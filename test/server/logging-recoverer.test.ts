@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import * as recover from "../../src/broker/upkeep/recover.js";
 import { systemClock } from "../../src/internal/clock.js";
-import type { RecoverBroker } from "../../src/server/recoverer.js";
+import type { RecoverPort } from "../../src/broker/ports.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import { enqueueMany } from "../support/server-helpers.js";
@@ -18,16 +18,33 @@ const Q = "default";
 const { redis } = useRedisFixture();
 
 /** The recover.ts reads and writes on the test connection, as the Broker runs them. */
-function brokerOf(conn: Redis): RecoverBroker {
+function brokerOf(conn: Redis): RecoverPort {
   return {
     listLeaseExpired: (q, cutoff, offset, limit) => recover.listLeaseExpired(conn, q, cutoff, offset, limit),
     listUnleased: (q) => recover.listUnleased(conn, q),
     readMessages: (q, ids) => recover.readMessages(conn, q, ids),
-    recoverRetry: (q, id, msg, at, failure, now, guard) =>
-      recover.recoverRetry(conn, q, id, encodeTaskMessage(msg), at, failure, now, guard),
-    recoverArchive: (q, id, msg, now, guard) =>
-      recover.recoverArchive(conn, q, id, encodeTaskMessage(msg), msg.uniqueKey, now, guard),
-    recoverQuarantine: (q, id, now, guard) => recover.recoverQuarantine(conn, q, id, now, guard),
+    recoverRetry: (r) =>
+      recover.recoverRetry(
+        conn,
+        r.queue,
+        r.id,
+        encodeTaskMessage(r.msg),
+        r.retryAtMs,
+        r.counted,
+        r.nowMs,
+        r.guard,
+      ),
+    recoverArchive: (r) =>
+      recover.recoverArchive(
+        conn,
+        r.queue,
+        r.id,
+        encodeTaskMessage(r.msg),
+        r.msg.uniqueKey,
+        r.nowMs,
+        r.guard,
+      ),
+    recoverQuarantine: (r) => recover.recoverQuarantine(conn, r.queue, r.id, r.nowMs, r.guard),
   };
 }
 

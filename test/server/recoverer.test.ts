@@ -8,7 +8,8 @@ import * as recover from "../../src/broker/upkeep/recover.js";
 import type { EnqueueOptions } from "../../src/client/options.js";
 import { unixSeconds } from "../../src/internal/clock.js";
 import { LeaseExpiredError } from "../../src/errors.js";
-import type { RecoverBroker, RecoveredTask, RecovererParams } from "../../src/server/recoverer.js";
+import type { RecoverPort } from "../../src/broker/ports.js";
+import type { RecoveredTask, RecovererParams } from "../../src/server/recoverer.js";
 import * as keys from "../../src/wire/keys.js";
 import { encodeTaskMessage, newTaskMessage } from "../../src/wire/proto.js";
 import {
@@ -47,8 +48,8 @@ interface Hooks {
   down?: () => boolean;
 }
 
-/** The recover.ts functions as a RecoverBroker, as the lead will add them to the Broker. */
-function brokerOf(hooks: Hooks = {}): RecoverBroker {
+/** The recover.ts functions as a RecoverPort, as the lead will add them to the Broker. */
+function brokerOf(hooks: Hooks = {}): RecoverPort {
   const read = <T>(f: () => Promise<T>): Promise<T> =>
     hooks.down?.() === true ? Promise.reject(new Error("connect ECONNREFUSED")) : f();
   const write = async <T>(id: string, f: () => Promise<T>): Promise<T> => {
@@ -60,14 +61,33 @@ function brokerOf(hooks: Hooks = {}): RecoverBroker {
       read(() => recover.listLeaseExpired(redis, q, cutoff, offset, limit)),
     listUnleased: (q) => read(() => recover.listUnleased(redis, q)),
     readMessages: (q, ids) => read(() => recover.readMessages(redis, q, ids)),
-    recoverRetry: (q, id, msg, at, failure, now, guard) =>
-      write(id, () => recover.recoverRetry(redis, q, id, encodeTaskMessage(msg), at, failure, now, guard)),
-    recoverArchive: (q, id, msg, now, guard) =>
-      write(id, () =>
-        recover.recoverArchive(redis, q, id, encodeTaskMessage(msg), msg.uniqueKey, now, guard),
+    recoverRetry: (r) =>
+      write(r.id, () =>
+        recover.recoverRetry(
+          redis,
+          r.queue,
+          r.id,
+          encodeTaskMessage(r.msg),
+          r.retryAtMs,
+          r.counted,
+          r.nowMs,
+          r.guard,
+        ),
       ),
-    recoverQuarantine: (q, id, now, guard) =>
-      write(id, () => recover.recoverQuarantine(redis, q, id, now, guard)),
+    recoverArchive: (r) =>
+      write(r.id, () =>
+        recover.recoverArchive(
+          redis,
+          r.queue,
+          r.id,
+          encodeTaskMessage(r.msg),
+          r.msg.uniqueKey,
+          r.nowMs,
+          r.guard,
+        ),
+      ),
+    recoverQuarantine: (r) =>
+      write(r.id, () => recover.recoverQuarantine(redis, r.queue, r.id, r.nowMs, r.guard)),
   };
 }
 

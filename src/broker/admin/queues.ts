@@ -4,31 +4,9 @@ import { execPipeline as exec } from "../redis-values.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
-import type { QueueRemovalResult, RemovalRefusal } from "./queue-removal.js";
 import { LuaScript, runScript } from "../scripts.js";
 
 const infoScript = LuaScript.fromFile("admin/queue_info");
-
-/**
- * What the inspector's queue operations (src/inspector/queues.ts) need from the broker; RedisBroker
- * implements each method by calling the function of the same purpose here or in admin/queue-removal.ts.
- */
-export interface QueueAdminBroker {
-  /** Names of every registered queue. */
-  queues(): Promise<string[]>;
-  /** Counts, counters, pause flag, latency source and memory estimate of a queue. */
-  queueStats(queue: string, nowMs: number): Promise<QueueStatsRecord | "queue-not-found">;
-  /** Daily counters of the last `days` UTC days, newest first. */
-  queueHistory(queue: string, days: number, nowMs: number): Promise<DayCounters[] | "queue-not-found">;
-  /** `SET paused <now> NX`. */
-  pauseQueue(queue: string, nowMs: number): Promise<"ok" | "already-paused">;
-  /** `DEL paused`. */
-  unpauseQueue(queue: string): Promise<"ok" | "not-paused">;
-  /** The groups of a queue with their sizes. */
-  queueGroups(queue: string): Promise<GroupSize[] | "queue-not-found">;
-  /** Removes a queue and everything in it (see removeQueue in broker/admin/queue-removal.ts). */
-  removeQueue(queue: string, force: boolean, nowMs: number): Promise<QueueRemovalResult | RemovalRefusal>;
-}
 
 /** IDs sampled per container for the memory estimate (asynq's sample size, wire-format §5.1). */
 const MEMORY_SAMPLE = 20;

@@ -34,23 +34,6 @@ export interface ClusterNode {
 }
 
 /**
- * What the inspector's server operations (src/inspector/servers.ts) need from the broker; RedisBroker
- * implements each method by calling the function of the same purpose here.
- */
-export interface ServerAdminBroker {
-  /** Live ServerInfo and WorkerInfo records; prunes stale registry members. */
-  serverState(nowMs: number): Promise<ServerStateRecords>;
-  /** SchedulerEntry records of live schedulers; prunes stale registry members. */
-  schedulerEntries(nowMs: number): Promise<RawRecord[]>;
-  /** A page of an entry's enqueue events, newest first (ZREVRANGE start stop). */
-  schedulerEvents(entryId: string, start: number, stop: number): Promise<RawEvent[]>;
-  /** CLUSTER KEYSLOT of the queue's keys. */
-  clusterKeySlot(queue: string): Promise<number | "not-cluster">;
-  /** The nodes serving the queue's slot. */
-  clusterNodes(queue: string): Promise<ClusterNode[] | "not-cluster" | "no-node">;
-}
-
-/**
  * Reads the live members of asynq:servers and asynq:workers (score >= now) and removes the stale ones
  * (score < now), as asynq's ListServers/ListWorkers do, in one pipeline; then `GET` each server key and
  * `HGETALL` each workers hash in a second one. Keys that expired in between are skipped.

@@ -1,14 +1,19 @@
-// Enqueue-side Redis calls (wire-format §4.1-§4.9): the keys and arguments of enqueue_many calls, and
-// the Enqueuer, which writes tasks with one enqueue_many call per queue and registers queues.
+// The Enqueuer (wire-format §4.1-§4.9): writes tasks with one enqueue_many call per queue (built by
+// calls.ts) and registers queues.
 import type { Redis } from "ioredis";
 import { BrokerError } from "../../errors.js";
-import { unixNanos } from "../../internal/clock.js";
 import { toError } from "../../internal/errors.js";
 import * as keys from "../../wire/keys.js";
-import { encodeTaskMessage } from "../../wire/proto.js";
-import type { TaskMessage } from "../../wire/messages.js";
 import { isNoScript, LuaScript, preloadScripts, runScript } from "../scripts.js";
-import { toBuffer } from "../redis-values.js";
+import type { EnqueueOutcome, EnqueueRequest } from "../ports.js";
+import {
+  allIndexes,
+  buildCalls,
+  MAX_TASKS_PER_CALL,
+  NOT_ENCODED,
+  type Call,
+  type Prepared,
+} from "./calls.js";
 
 /**
  * Writes many tasks of one queue; the client's only enqueue script. It writes what asynq's single-task
@@ -16,20 +21,8 @@ import { toBuffer } from "../redis-values.js";
  */
 export const enqueueManyScript = LuaScript.fromFile("enqueue/enqueue_many");
 
-/** Where a new task goes, decided by the client (wire-format §5.13 routing). */
-export type EnqueueTarget =
-  { kind: "pending" } | { kind: "scheduled"; processAtSeconds: number } | { kind: "group"; group: string };
-
-/** One task to write: its message, where it goes, and its lock TTL when unique. */
-export interface EnqueueRequest {
-  msg: TaskMessage;
-  target: EnqueueTarget;
-  /** Lock TTL in whole seconds (>= 1) when the task is unique; `msg.uniqueKey` names the lock. */
-  uniqueTtlSeconds?: number;
-}
-
-/** What an enqueue script answered. */
-export type EnqueueOutcome = "enqueued" | "duplicate" | "conflict";
+export type { EnqueueOutcome, EnqueueRequest, EnqueueTarget } from "../ports.js";
+export { enqueueManyCalls, MAX_TASKS_PER_CALL } from "./calls.js";
 
 /** Maps a script reply to an outcome. */
 function enqueueOutcome(reply: unknown): EnqueueOutcome | undefined {
@@ -52,36 +45,13 @@ function enqueueOutcome(reply: unknown): EnqueueOutcome | undefined {
  * the queue sends it again (docs/compatibility.md, E3).
  */
 export const REGISTRATION_REFRESH_MS = 5_000;
-/** Most tasks in one enqueue_many call (a call keeps Redis busy for about 1 µs per task). */
-export const MAX_TASKS_PER_CALL = 250;
-/** Most message bytes in one enqueue_many call (at least one task per call). */
-const MAX_BYTES_PER_CALL = 1 << 20;
 /** How many times calls that met NOSCRIPT are re-sent after SCRIPT LOAD (a SCRIPT FLUSH or failover). */
 const NOSCRIPT_ROUNDS = 3;
-
-/** A task to send; its key and encoded message are filled in when its call is built. */
-interface Prepared {
-  req: EnqueueRequest;
-  nowMs: number;
-  taskKey: string;
-  msg: Buffer;
-  /** Why the task could not be encoded (it is then never sent). */
-  unsent?: Error;
-}
 
 /** A task's result: the script's code for it, or the error of its call. */
 type Result = number | Error;
 /** A call's reply, or why it failed. */
 type Reply = [Error | null, unknown];
-
-/** One enqueue_many call: some consecutive tasks of one queue with the same `nowMs`. */
-interface Call {
-  queue: string;
-  /** Indexes into the prepared tasks. */
-  tasks: number[];
-  numKeys: number;
-  argv: Array<string | Buffer>;
-}
 
 /** What a write did: one outcome per task, and the queues whose registration failed. */
 interface Written {
@@ -97,8 +67,6 @@ interface Waiting {
   resolve: (outcome: EnqueueOutcome) => void;
   reject: (error: unknown) => void;
 }
-
-const NOT_ENCODED = Buffer.alloc(0);
 
 /**
  * Writes tasks: one enqueue_many call per queue (in slices of {@link MAX_TASKS_PER_CALL}, each
@@ -383,139 +351,6 @@ export class Enqueuer {
     }
     return true;
   }
-}
-
-function allIndexes(n: number): number[] {
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = i;
-  return out;
-}
-
-/**
- * The enqueue_many calls (KEYS and ARGV) that would write these tasks, at most `maxTasks` tasks
- * each; for tests.
- */
-export function enqueueManyCalls(
-  items: ReadonlyArray<{ req: EnqueueRequest; nowMs: number }>,
-  maxTasks = MAX_TASKS_PER_CALL,
-): Array<{ queue: string; keys: string[]; args: Array<string | Buffer> }> {
-  const tasks = items.map(({ req, nowMs }) => ({ req, nowMs, taskKey: "", msg: NOT_ENCODED }));
-  const calls: Array<{ queue: string; keys: string[]; args: Array<string | Buffer> }> = [];
-  buildCalls(
-    tasks,
-    allIndexes(tasks.length),
-    (call) =>
-      calls.push({
-        queue: call.queue,
-        keys: call.argv.slice(0, call.numKeys) as string[],
-        args: call.argv.slice(call.numKeys),
-      }),
-    maxTasks,
-  );
-  return calls;
-}
-
-/** An enqueue_many call being built. */
-interface OpenCall {
-  call: Call;
-  nowMs: number;
-  bytes: number;
-  /** KEYS after the three container keys. */
-  taskKeys: string[];
-  /** ARGV after the four fixed ones. */
-  args: Array<string | Buffer>;
-  kinds: string;
-}
-
-/**
- * Groups tasks into enqueue_many calls and hands each to `emit` as soon as it is complete: per
- * queue, runs of consecutive tasks with the same `nowMs` (so every task keeps its own
- * `pending_since`), in slices. Tasks of one queue stay in order. Encodes each task's message.
- */
-function buildCalls(
-  tasks: Prepared[],
-  indexes: readonly number[],
-  emit: (call: Call) => void,
-  maxTasks = MAX_TASKS_PER_CALL,
-  keyPrefix = "",
-): void {
-  const open = new Map<string, OpenCall>();
-  const close = (queue: string, o: OpenCall): void => {
-    open.delete(queue);
-    const argv: Array<string | Buffer> = [
-      keys.pendingKey(queue),
-      keys.scheduledKey(queue),
-      keys.allGroupsKey(queue),
-    ];
-    for (const key of o.taskKeys) argv.push(key);
-    argv.push(
-      unixNanos(o.nowMs),
-      String(Math.floor(o.nowMs / 1000)),
-      // The script cuts IDs from the task keys as it sees them (with ioredis' keyPrefix, if any).
-      String(Buffer.byteLength(keyPrefix) + Buffer.byteLength(keys.taskKeyPrefix(queue))),
-      o.kinds,
-    );
-    for (const arg of o.args) argv.push(arg);
-    o.call.numKeys = 3 + o.taskKeys.length;
-    o.call.argv = argv;
-    emit(o.call);
-  };
-  for (const i of indexes) {
-    const task = tasks[i]!;
-    const { req, nowMs } = task;
-    const { msg, target } = req;
-    const queue = msg.queue;
-    if (task.msg === NOT_ENCODED) {
-      task.taskKey = keys.taskKey(queue, msg.id);
-      let bytes: Uint8Array;
-      try {
-        bytes = encodeTaskMessage(msg);
-      } catch (error) {
-        // Not sent (and so never in doubt): the task fails on its own.
-        task.unsent = toError(error);
-        continue;
-      }
-      task.msg = Buffer.isBuffer(bytes) ? bytes : toBuffer(bytes);
-    }
-    let o = open.get(queue);
-    if (o !== undefined && (o.nowMs !== nowMs || o.bytes + task.msg.length > MAX_BYTES_PER_CALL)) {
-      close(queue, o);
-      o = undefined;
-    }
-    if (o === undefined) {
-      o = {
-        call: { queue, tasks: [], numKeys: 0, argv: [] },
-        nowMs,
-        bytes: 0,
-        taskKeys: [],
-        args: [],
-        kinds: "",
-      };
-      open.set(queue, o);
-    }
-    o.call.tasks.push(i);
-    o.bytes += task.msg.length;
-    o.taskKeys.push(task.taskKey);
-    o.args.push(task.msg);
-    const ttl = req.uniqueTtlSeconds;
-    let kind: string;
-    if (target.kind === "pending") kind = ttl === undefined ? "p" : "P";
-    else if (target.kind === "scheduled") {
-      kind = ttl === undefined ? "s" : "S";
-      o.args.push(String(target.processAtSeconds));
-    } else kind = ttl === undefined ? "g" : "G";
-    if (ttl !== undefined) {
-      o.taskKeys.push(msg.uniqueKey);
-      o.args.push(String(ttl));
-    }
-    if (target.kind === "group") {
-      o.taskKeys.push(keys.groupKey(queue, target.group));
-      o.args.push(target.group);
-    }
-    o.kinds += kind;
-    if (o.call.tasks.length >= maxTasks) close(queue, o);
-  }
-  for (const [queue, o] of open) close(queue, o);
 }
 
 /** A task's reply as an outcome; an error stays the error of its task. */

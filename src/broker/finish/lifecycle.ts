@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
 import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
+import type { ActiveOutcome } from "../ports.js";
 
 const scripts = {
   done: LuaScript.fromFile("finish/done"),
@@ -18,9 +19,6 @@ const scripts = {
 };
 
 export { STATS_TTL_SECONDS } from "../redis-values.js";
-
-/** Outcome of a transition out of active: done, or the task was not in active (nothing written). */
-export type ActiveOutcome = "ok" | "not-active";
 
 /** How many trim rounds in a row may delete nothing (candidates changed under us) before trimArchive stops. */
 const MAX_TRIM_STALLS = 3;
