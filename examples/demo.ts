@@ -61,7 +61,7 @@ mux.handle("invoice:send", async (_task, ctx) => {
 const server = new Server(url, {
   concurrency: 8,
   queues,
-  logLevel: "warn",
+  logLevel: "error", // the live summary below counts failures and expiries; each would be a warn line
   retryDelay: (retried) => 1000 * (retried + 1), // fast retries for the demo (asynq's default is minutes)
   errorHandler: (error) => {
     if (error instanceof TaskExpiredError) outcomes.expired++;
