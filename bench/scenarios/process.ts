@@ -12,10 +12,11 @@ const POLL_MS = 10;
 const drainTimeoutMs = (n: number): number => 60_000 + n * 5;
 const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
 /**
- * asynq-ts' dequeue.lua runs HMGET only when a candidate it was given is no longer the tail of
- * pending, i.e. another worker claimed it first (or a replayed call finds its own claim, which needs
- * a lost reply); it then stops claiming. No other script or command of a running asynq-ts worker runs
- * HMGET, so HMGET calls during an asynq-ts run count the dequeue calls that collided.
+ * asynq-ts' dequeue.lua runs HMGET only for a candidate it was given that is no longer in pending,
+ * i.e. another worker claimed it first (or a replayed call finds its own claim, which needs a lost
+ * reply, or the queue is paused); it skips it and goes on with the next one. No other script or
+ * command of a running asynq-ts worker runs HMGET, so HMGET calls during an asynq-ts run count the
+ * candidates that collided.
  */
 const ASYNQ_COLLISION_COMMAND = "hmget";
 const secondsSince = (t: number): number => (performance.now() - t) / 1000;

@@ -3,6 +3,7 @@
 import type { ActiveOutcome, ProcessorPort } from "../broker/ports.js";
 import { RevokeTask, SkipRetry, TaskExpiredError, TaskNotFoundError } from "../errors.js";
 import { errorMessage, toError } from "../internal/errors.js";
+import type { LogFields } from "../internal/logger.js";
 import type { TaskMessage } from "../wire/messages.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { logAttemptFailure, taskFields } from "./attempt-log.js";
@@ -280,7 +281,8 @@ export class Outcomes {
     what: string,
     write: () => Promise<ActiveOutcome>,
   ): Promise<boolean> {
-    const fields = { ...taskFields(task), operation: what };
+    // Built only to log (a success, the common case, logs nothing).
+    const fields = (): LogFields => ({ ...taskFields(task), operation: what });
     const drops = this.broker.connectionDrops();
     let result: ActiveOutcome;
     let attempt = 0;
@@ -293,13 +295,13 @@ export class Outcomes {
           this.config.logger.error(
             `cannot ${what} task "${task.id}" in queue "${task.queue}" (${errorMessage(error)}); ` +
               "its lease will run out and the recoverer will retry it",
-            { ...fields, error: errorMessage(error) },
+            { ...fields(), error: errorMessage(error) },
           );
           return false;
         }
         if (attempt === 0)
           this.config.logger.warn(`cannot ${what} task "${task.id}" yet, retrying: ${errorMessage(error)}`, {
-            ...fields,
+            ...fields(),
             error: errorMessage(error),
           });
         // Unref'd: a write still retrying must not keep a process alive that is shutting down
@@ -318,13 +320,13 @@ export class Outcomes {
       this.config.logger.debug(
         `${what} of task "${task.id}" in queue "${task.queue}" had applied before its reply was lost to a ` +
           "dropped connection; nothing more to write",
-        { ...fields, outcome: "applied" },
+        { ...fields(), outcome: "applied" },
       );
       return true;
     }
     this.config.logger.warn(
       `task "${task.id}" in queue "${task.queue}" was no longer active (recovered or deleted); ${what} skipped`,
-      { ...fields, outcome: "skipped" },
+      { ...fields(), outcome: "skipped" },
     );
     return false;
   }

@@ -103,6 +103,45 @@ describe("dequeue with finished tasks", () => {
     expect(result.tasks.map((t) => t.id)).toEqual(["d"]);
   });
 
+  it("a worker alone claims in FIFO order, call after call, and sees no other worker", async () => {
+    const ids = Array.from({ length: 60 }, (_, i) => `t${String(i).padStart(2, "0")}`);
+    const results = await client.enqueueBatch(
+      ids.map((id) => ({ type: "t", payload: id, options: { taskId: id } })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const hint = newHint();
+    const order: string[] = [];
+    let finished: FinishedTask[] = [];
+    for (;;) {
+      const r = await dequeue(redis, Q, 4, LEASE, hint, finished, NOW);
+      order.push(...r.tasks.map((t) => t.id));
+      finished = r.tasks.map((t) => ({ id: t.id, uniqueKey: "", fence: t.msg! }));
+      expect(hint.others).toBe(0);
+      if (r.tasks.length === 0) break;
+    }
+    expect(order).toEqual(ids);
+  });
+
+  it("a worker that sees others take its IDs spreads its candidates, then claims the oldest again", async () => {
+    const ids = Array.from({ length: 200 }, (_, i) => `t${String(i).padStart(3, "0")}`);
+    const results = await client.enqueueBatch(
+      ids.map((id) => ({ type: "t", payload: id, options: { taskId: id } })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const hint = newHint();
+    await dequeue(redis, Q, 2, LEASE, hint, [], NOW); // t000, t001; hint: t002...
+    await dequeue(redis, Q, 10, LEASE); // another worker takes t002..t011
+    const r = await dequeue(redis, Q, 2, LEASE, hint, [], NOW);
+    expect(r.tasks).toHaveLength(2);
+    expect(hint.others).toBeGreaterThan(0);
+    // Alone again, the estimate halves call after call until the worker claims the oldest first.
+    for (let i = 0; i < 6 && hint.others > 0; i++) await dequeue(redis, Q, 2, LEASE, hint, [], NOW);
+    expect(hint.others).toBe(0);
+    const pending = await redis.lrange(keys.pendingKey(Q), -2, -1);
+    const next = await dequeue(redis, Q, 2, LEASE, hint, [], NOW);
+    expect(next.tasks.map((t) => t.id)).toEqual(pending.reverse());
+  });
+
   it("two workers with hints never claim the same task", async () => {
     const ids = Array.from({ length: 300 }, (_, i) => `t${i}`);
     const results = await client.enqueueBatch(

@@ -40,6 +40,26 @@ function claimScript(candidate: string, h: number): Promise<unknown> {
   );
 }
 
+/** Runs the dequeue script on `conn` with `candidates` (in claim order) and `token`; returns the IDs claimed. */
+async function claimMany(conn: Redis, token: string, candidates: readonly string[]): Promise<string[]> {
+  const reply = (await runScript(
+    conn,
+    LuaScript.fromFile("fetch/dequeue"),
+    [
+      keys.pendingKey(Q),
+      keys.pausedKey(Q),
+      keys.activeKey(Q),
+      keys.leaseKey(Q),
+      keys.processedKey(Q, new Date(NOW)),
+      keys.processedTotalKey(Q),
+      ...candidates.map((id) => keys.taskKey(Q, id)),
+    ],
+    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, 0, token, ...candidates],
+    false,
+  )) as [unknown[], Array<string | null>, string[], number, string[]];
+  return reply[1].filter((_, i) => i % 2 === 0) as string[];
+}
+
 describe("dequeue", () => {
   it("claims the oldest tasks first (FIFO) and moves each to active with a lease", async () => {
     await enqueue("a", "b", "c");
@@ -144,13 +164,78 @@ describe("dequeue", () => {
     expect(await redis.lrange(keys.activeKey(Q), 0, -1)).toEqual(["x"]);
   });
 
-  it("the script stops at a candidate that is no longer the tail of pending", async () => {
+  it("the script claims a candidate that is not the tail of pending, and leaves the rest in order", async () => {
+    await enqueue("a", "b", "c");
+    // "b" is not the tail ("a" is): it is taken from where it is.
+    const reply = (await claimScript("b", 8)) as [
+      unknown[],
+      Array<Buffer | null>,
+      unknown[],
+      number,
+      Buffer[],
+    ];
+    expect(reply[1][0]!.toString()).toBe("b");
+    expect(reply[3]).toBe(0);
+    expect(reply[4].map(String)).toEqual(["c", "a"]); // next in line, newest first
+    expect(await redis.lrange(keys.pendingKey(Q), 0, -1)).toEqual(["c", "a"]);
+    expect(await redis.lrange(keys.activeKey(Q), 0, -1)).toEqual(["b"]);
+    expect(await redis.hget(keys.taskKey(Q, "b"), "state")).toBe("active");
+    expect(await redis.zrange(keys.leaseKey(Q), 0, -1)).toEqual(["b"]);
+  });
+
+  it("the script skips a candidate that is no longer in pending, writing nothing", async () => {
     await enqueue("a", "b");
+    await dequeue(redis, Q, 1, LEASE); // another worker claims "a"
     const before = await dumpDb(redis);
-    // A stale peek: "b" is not the tail ("a" is), so nothing may move.
-    const reply = await claimScript("b", 0);
+    const reply = await claimScript("a", 0);
     expect(reply).toEqual([[], [], [], 0, []]);
     expect(await dumpDb(redis)).toEqual(before);
+  });
+
+  it("the script skips a candidate another call took and still claims the others", async () => {
+    await enqueue("a", "b", "c", "d", "e");
+    expect(await claimMany(redis, "T1", ["a", "c"])).toEqual(["a", "c"]);
+    // The second call names the same tail: "a" and "c" are skipped, not a reason to stop.
+    expect(await claimMany(redis, "T2", ["a", "b", "c", "d"])).toEqual(["b", "d"]);
+    expect(await redis.lrange(keys.pendingKey(Q), 0, -1)).toEqual(["e"]);
+    expect(await redis.lrange(keys.activeKey(Q), 0, -1)).toEqual(["d", "b", "c", "a"]);
+    expect(await redis.hget(keys.taskKey(Q, "a"), "claim")).toBe("T1");
+    expect(await redis.hget(keys.taskKey(Q, "b"), "claim")).toBe("T2");
+    expect(await redis.zcard(keys.leaseKey(Q))).toBe(4);
+  });
+
+  it("calls naming the same candidates at once never both claim one", async () => {
+    const ids = Array.from({ length: 400 }, (_, i) => `task-${i}`);
+    const results = await client.enqueueBatch(
+      ids.map((id) => ({ type: "t", payload: id, options: { taskId: id } })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const conns = Array.from({ length: 6 }, () => new Redis(testRedisUrl()));
+    try {
+      const claimedBy = new Map<string, string[]>();
+      let seq = 0;
+      const worker = async (conn: Redis, w: number): Promise<void> => {
+        for (;;) {
+          // Every call names the same stretch of the tail (newest first in LRANGE), in a worker-dependent order.
+          const tail = (await conn.lrange(keys.pendingKey(Q), -12, -1)).reverse();
+          if (tail.length === 0) return;
+          const candidates = w % 2 === 0 ? tail : [...tail].reverse();
+          const token = `W${w}-${seq++}`;
+          for (const id of await claimMany(conn, token, candidates))
+            claimedBy.set(id, [...(claimedBy.get(id) ?? []), token]);
+        }
+      };
+      await Promise.all(conns.map((c, w) => worker(c, w)));
+      expect([...claimedBy.values()].filter((tokens) => tokens.length !== 1)).toEqual([]);
+      expect([...claimedBy.keys()].sort()).toEqual([...ids].sort());
+      expect(await redis.exists(keys.pendingKey(Q))).toBe(0);
+      expect(await redis.llen(keys.activeKey(Q))).toBe(400);
+      expect(await redis.zcard(keys.leaseKey(Q))).toBe(400);
+      for (const [id, [token]] of claimedBy)
+        expect(await redis.hmget(keys.taskKey(Q, id), "state", "claim")).toEqual(["active", token]);
+    } finally {
+      for (const c of conns) c.disconnect();
+    }
   });
 
   it("two concurrent workers never claim the same task and claim all 200", async () => {

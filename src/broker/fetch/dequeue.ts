@@ -9,11 +9,18 @@ import { statsExpireAt, toBuffer } from "../redis-values.js";
 
 const dequeueScript = LuaScript.fromFile("fetch/dequeue");
 
-/** How many calls in a row may claim nothing (other workers took the tail first). */
+/** How many calls in a row may claim nothing (other workers took every candidate first). */
 const MAX_ROUNDS = 3;
 
 /** How far beyond the wanted tasks a call looks, to name the candidates of the next calls. */
 const LOOKAHEAD = 32;
+
+/**
+ * With other workers on the queue, how many IDs a call looks at per task claimed between two of its
+ * calls (by it and by the others): its candidates are drawn from that many, so that workers rarely
+ * name the same ones.
+ */
+const SPREAD = 4;
 
 /** The most IDs a reply lists as next in line. */
 const MAX_NEXT = 1000;
@@ -77,11 +84,21 @@ export interface DequeueHint {
   complete: boolean;
   /** Candidates of calls in flight; a newer reply may list them still, they are not offered twice. */
   claiming: Set<string>;
+  /**
+   * How many pending IDs other workers took between two of our calls, lately (0: none seen, the
+   * worker is alone and claims the oldest first). Halved by every call that sees none taken.
+   */
+  others: number;
+  /**
+   * IDs our own calls named lately (those of calls in flight, and of calls that ended while others
+   * were in flight): their leaving pending is not another worker's doing. Cleared when no call is in flight.
+   */
+  named: Set<string>;
 }
 
 /** A hint with nothing known yet. */
 export function newHint(): DequeueHint {
-  return { ids: [], complete: false, claiming: new Set() };
+  return { ids: [], complete: false, claiming: new Set(), others: 0, named: new Set() };
 }
 
 /**
@@ -90,10 +107,13 @@ export function newHint(): DequeueHint {
  * (stored as whole unix seconds). A paused queue moves nothing (finished tasks are still written).
  *
  * A script may only touch keys named in KEYS, so the candidates come from the `hint`: the IDs the
- * previous reply listed as next in line. Each candidate is claimed only while it is still the tail
- * of pending, so concurrent workers never take the same task; a call whose candidates were taken by
- * another worker claims nothing and brings a fresh list (at most 3 such calls). A worker alone on a
- * queue thus claims, and writes what it finished, in one round trip per batch. Fewer than `max`
+ * previous reply listed as next in line. The script claims each candidate it still finds in pending
+ * (only the call that removes an ID from pending claims it, so concurrent workers never take the
+ * same task) and skips those another worker took. A worker alone on a queue names the oldest IDs
+ * (FIFO) and thus claims, and writes what it finished, in one round trip per batch. A worker that
+ * sees others take IDs it listed looks further (SPREAD) and names a random stretch of what it saw,
+ * so that workers rarely name the same IDs; the tasks still run roughly in order. A call whose
+ * candidates were all taken brings a fresh list (at most 3 such calls in a row). Fewer than `max`
  * tasks means the queue ran dry.
  *
  * @param max the most tasks to claim, an integer >= 0 (0: only write the finished tasks).
@@ -114,16 +134,26 @@ export async function dequeue(
   if (!Number.isInteger(max) || max < 0 || (max === 0 && finished.length === 0))
     throw new Error(`dequeue: max must be an integer >= 1, got ${max} (a bug in the caller)`);
   const known = hint ?? newHint();
-  // With a persistent hint, ask for enough IDs to serve the next calls too. A call that only writes
-  // finished tasks leaves the hint as it is.
-  const lookahead = max === 0 ? 0 : hint === undefined ? max : Math.min(max * 2 + LOOKAHEAD, MAX_NEXT);
   const result: DequeueResult = { tasks: [], paused: false, dangling: [], finished: [] };
   let toFinish = finished;
   let fresh = false; // a reply of this call listed the tail
   for (let fruitless = 0; fruitless < MAX_ROUNDS;) {
+    // With a persistent hint, ask for enough IDs to serve the next calls too, and to spread over when
+    // other workers are about. A call that only writes finished tasks leaves the hint as it is.
+    const lookahead =
+      max === 0
+        ? 0
+        : hint === undefined
+          ? max
+          : Math.min(
+              known.others > 0 ? SPREAD * (max + Math.ceil(known.others)) + LOOKAHEAD : max * 2 + LOOKAHEAD,
+              MAX_NEXT,
+            );
     const want = max - result.tasks.length;
     const candidates = want > 0 ? takeCandidates(known, want, fresh) : [];
     if (candidates.length === 0 && toFinish.length === 0 && (want <= 0 || fresh)) break;
+    // What should still be pending at the next reply, unless another worker takes it.
+    const expected = lookahead > 0 ? known.ids.slice() : [];
     let reply: Reply;
     try {
       const args = { queue, finished: toFinish, candidates, leaseExpiresAtMs, nowMs, lookahead };
@@ -147,8 +177,11 @@ export async function dequeue(
     if (lookahead === 0) break;
     result.tasks.push(...reply.claimed);
     result.dangling.push(...reply.dangling);
+    const whole = reply.next.length < lookahead;
+    const taken = candidates.length - reply.claimed.length - reply.dangling.length;
+    noteOthers(known, taken, expected, reply.next, whole);
     known.ids = reply.next.filter((id) => !known.claiming.has(id));
-    known.complete = reply.next.length < lookahead;
+    known.complete = whole;
     if (candidates.length > 0 && reply.claimed.length + reply.dangling.length === 0) fruitless++;
     if (known.ids.length === 0) break; // the queue is dry (or the rest is being claimed by our other calls)
   }
@@ -157,13 +190,45 @@ export async function dequeue(
 
 /**
  * Takes up to `want` candidates off the hint, when it can be trusted: it covers the whole request,
- * or it listed the whole queue, or it is this call's own fresh reply.
+ * or it listed the whole queue, or it is this call's own fresh reply. Alone, the oldest; with other
+ * workers about, a stretch at a random offset into the hint, so that workers rarely name the same IDs.
  */
 function takeCandidates(hint: DequeueHint, want: number, fresh: boolean): string[] {
   if (hint.ids.length === 0 || !(hint.ids.length >= want || hint.complete || fresh)) return [];
-  const candidates = hint.ids.splice(0, want);
-  for (const id of candidates) hint.claiming.add(id);
+  const from = hint.others > 0 ? Math.floor(Math.random() * Math.max(0, hint.ids.length - want + 1)) : 0;
+  const candidates = hint.ids.splice(from, want);
+  for (const id of candidates) {
+    hint.claiming.add(id);
+    hint.named.add(id);
+  }
   return candidates;
+}
+
+/**
+ * Updates the hint's estimate of what other workers take: the candidates of a call that another
+ * worker took first (`taken`), and the IDs the hint still listed (`expected`, oldest first) that the
+ * reply's `next` no longer lists although a newer one of them is still listed (or the reply listed
+ * the whole queue), and that no call of ours named. Both are zero for a worker alone.
+ */
+function noteOthers(
+  hint: DequeueHint,
+  taken: number,
+  expected: readonly string[],
+  next: readonly string[],
+  whole: boolean,
+): void {
+  let seen = Math.max(0, taken);
+  // A worker alone: the reply lists first exactly what the hint still listed (checked without allocating).
+  let same = expected.length <= next.length;
+  for (let i = 0; same && i < expected.length; i++) same = expected[i] === next[i];
+  if (!same) {
+    const listed = new Set(next);
+    let end = expected.length;
+    if (!whole) while (end > 0 && !listed.has(expected[end - 1]!)) end--;
+    for (let i = 0; i < end; i++) if (!listed.has(expected[i]!) && !hint.named.has(expected[i]!)) seen++;
+  }
+  if (hint.claiming.size === 0 || hint.named.size > 4 * MAX_NEXT) hint.named.clear();
+  hint.others = seen > 0 ? Math.max(seen, hint.others / 2) : hint.others >= 1 ? hint.others / 2 : 0;
 }
 
 interface Reply {
