@@ -90,7 +90,8 @@ describe("no file points outside the repository", () => {
   it("the check itself catches both kinds of reference", () => {
     const hits = (line: string) => FORBIDDEN.some((re) => re.test(line));
     expect(hits('readFileSync("../shared/testvectors/protobuf.json")')).toBe(true);
-    expect(hits('const GOLDEN = "/work/shared/testvectors";')).toBe(true);
+    // Assembled, so that this file does not itself hold a machine path.
+    expect(hits(`const GOLDEN = "${"/wo" + "rk"}/shared/testvectors";`)).toBe(true);
     expect(hits("see /home/alice/asynq-ts/README.md")).toBe(true);
     expect(hits('existsSync("/etc/debian_version")')).toBe(false);
     expect(hits("src/broker/lua/done.lua")).toBe(false);
