@@ -113,26 +113,8 @@ export async function retry(
   nowMs: number,
   fence?: Uint8Array,
 ): Promise<ActiveOutcome> {
-  return runTransition(
-    redis,
-    scripts.retry,
-    [
-      keys.taskKey(queue, id),
-      keys.activeKey(queue),
-      keys.leaseKey(queue),
-      keys.retryKey(queue),
-      ...dailyKeys(queue, nowMs),
-      ...totalKeys(queue),
-    ],
-    [
-      id,
-      toBuffer(encodedMsg),
-      unixSeconds(retryAtMs),
-      statsExpireAt(nowMs),
-      isFailure ? 1 : 0,
-      ...fenced(fence),
-    ],
-  );
+  const call = retryCall(queue, id, encodedMsg, retryAtMs, isFailure, nowMs, fenced(fence));
+  return runTransition(redis, scripts.retry, call.keys, call.args);
 }
 
 /**
@@ -155,20 +137,8 @@ export async function archive(
   nowMs: number,
   fence?: Uint8Array,
 ): Promise<ActiveOutcome> {
-  return runTransition(
-    redis,
-    scripts.archive,
-    [
-      keys.taskKey(queue, id),
-      keys.activeKey(queue),
-      keys.leaseKey(queue),
-      keys.archivedKey(queue),
-      ...dailyKeys(queue, nowMs),
-      ...totalKeys(queue),
-      ...lockKeys(uniqueKey),
-    ],
-    [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs), ...fenced(fence)],
-  );
+  const call = archiveCall(queue, id, encodedMsg, uniqueKey, nowMs, fenced(fence));
+  return runTransition(redis, scripts.archive, call.keys, call.args);
 }
 
 /**
@@ -360,6 +330,68 @@ function fenceArg(fence: Uint8Array | undefined): ScriptArg {
 }
 
 /** The precondition arguments of retry and archive, shared with the recoverer: the worker's fence. */
+/** The KEYS and ARGV of one script call. */
+export interface ScriptCall {
+  keys: string[];
+  args: ScriptArg[];
+}
+
+/**
+ * The call of finish/retry.lua, shared by the worker (precondition: its fence) and the recoverer
+ * (precondition: its lease guard): the script is one, so are its KEYS and ARGV.
+ */
+export function retryCall(
+  queue: string,
+  id: string,
+  encodedMsg: Uint8Array,
+  retryAtMs: number,
+  isFailure: boolean,
+  nowMs: number,
+  precondition: ScriptArg[],
+): ScriptCall {
+  return {
+    keys: [
+      keys.taskKey(queue, id),
+      keys.activeKey(queue),
+      keys.leaseKey(queue),
+      keys.retryKey(queue),
+      ...dailyKeys(queue, nowMs),
+      ...totalKeys(queue),
+    ],
+    args: [
+      id,
+      toBuffer(encodedMsg),
+      unixSeconds(retryAtMs),
+      statsExpireAt(nowMs),
+      isFailure ? 1 : 0,
+      ...precondition,
+    ],
+  };
+}
+
+/** The call of finish/archive.lua, shared by the worker and the recoverer (see {@link retryCall}). */
+export function archiveCall(
+  queue: string,
+  id: string,
+  encodedMsg: Uint8Array,
+  uniqueKey: string,
+  nowMs: number,
+  precondition: ScriptArg[],
+): ScriptCall {
+  return {
+    keys: [
+      keys.taskKey(queue, id),
+      keys.activeKey(queue),
+      keys.leaseKey(queue),
+      keys.archivedKey(queue),
+      ...dailyKeys(queue, nowMs),
+      ...totalKeys(queue),
+      ...lockKeys(uniqueKey),
+    ],
+    args: [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs), ...precondition],
+  };
+}
+
 function fenced(fence: Uint8Array | undefined): ScriptArg[] {
   return ["fence", fenceArg(fence)];
 }

@@ -1,8 +1,9 @@
 // Recoverer-side Redis I/O (wire-format §4.18, §5.8): find orphaned active tasks; retry, archive or set them aside.
-import { execPipeline, toBuffer, statsExpireAt } from "../redis-values.js";
+import { execPipeline } from "../redis-values.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
+import { archiveCall, retryCall } from "../finish/lifecycle.js";
 import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
 
 // The worker's own retry, archive and quarantine scripts, called with the recoverer's lease guard as
@@ -104,25 +105,8 @@ export async function recoverRetry(
   nowMs: number,
   guard: LeaseGuard,
 ): Promise<RecoverWrite> {
-  const reply = await runScript(
-    redis,
-    scripts.retry,
-    [
-      keys.taskKey(queue, id),
-      keys.activeKey(queue),
-      keys.leaseKey(queue),
-      keys.retryKey(queue),
-      ...counterKeys(queue, nowMs),
-    ],
-    [
-      id,
-      toBuffer(encodedMsg),
-      unixSeconds(retryAtMs),
-      statsExpireAt(nowMs),
-      isFailure ? 1 : 0,
-      ...guardArgs(guard),
-    ],
-  );
+  const call = retryCall(queue, id, encodedMsg, retryAtMs, isFailure, nowMs, guardArgs(guard));
+  const reply = await runScript(redis, scripts.retry, call.keys, call.args);
   return replyCode(reply, scripts.retry.name, [0, 1]) === 1 ? "ok" : "skipped";
 }
 
@@ -143,19 +127,8 @@ export async function recoverArchive(
   nowMs: number,
   guard: LeaseGuard,
 ): Promise<RecoverWrite> {
-  const reply = await runScript(
-    redis,
-    scripts.archive,
-    [
-      keys.taskKey(queue, id),
-      keys.activeKey(queue),
-      keys.leaseKey(queue),
-      keys.archivedKey(queue),
-      ...counterKeys(queue, nowMs),
-      ...(uniqueKey === "" ? [] : [uniqueKey]),
-    ],
-    [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs), ...guardArgs(guard)],
-  );
+  const call = archiveCall(queue, id, encodedMsg, uniqueKey, nowMs, guardArgs(guard));
+  const reply = await runScript(redis, scripts.archive, call.keys, call.args);
   return replyCode(reply, scripts.archive.name, [0, 1]) === 1 ? "ok" : "skipped";
 }
 
@@ -184,17 +157,6 @@ export async function recoverQuarantine(
 /** The guard as the scripts' precondition arguments: the lease mode and the cutoff in unix seconds. */
 function guardArgs(guard: LeaseGuard): ScriptArg[] {
   return guard.kind === "expired" ? ["expired", unixSeconds(guard.cutoffMs)] : ["unleased", 0];
-}
-
-/** `[processed:<day>, failed:<day>, processed, failed]` for the UTC day of `nowMs`. */
-function counterKeys(queue: string, nowMs: number): string[] {
-  const day = new Date(nowMs);
-  return [
-    keys.processedKey(queue, day),
-    keys.failedKey(queue, day),
-    keys.processedTotalKey(queue),
-    keys.failedTotalKey(queue),
-  ];
 }
 
 /** Reads an integer script reply. @throws Error on any reply not in `allowed`. */
