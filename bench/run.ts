@@ -8,6 +8,7 @@ import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, USAGE } from "./lib/args.js";
+import { buildForBench } from "./lib/asynq.js";
 import { measureCeiling, type CeilingLine } from "./lib/ceiling.js";
 import { LIBS } from "./lib/libs.js";
 import { startPrivateRedis } from "./lib/redis.js";
@@ -111,6 +112,10 @@ async function main(): Promise<number> {
   const git = gitState();
   const t0 = performance.now();
 
+  if (chosen.some((s) => s.name !== "ceiling")) {
+    const seconds = buildForBench(resultsDir);
+    log(`[bench] built the package from src/ (npm run build, ${seconds.toFixed(1)} s); measuring that build`);
+  }
   const redis = await startPrivateRedis();
   log(
     `[bench] private redis-server ${redis.version} at ${redis.url}; ${args.rounds} round(s)${args.smoke ? " (smoke)" : ""}${args.bullRemoveOnComplete ? "; BullMQ removeOnComplete" : ""}`,

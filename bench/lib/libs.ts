@@ -1,8 +1,8 @@
-// The two libraries behind one producer interface: asynq-ts (from src/) and BullMQ, same payloads.
+// The two libraries behind one producer interface: asynq-ts (its build, see asynq.ts) and BullMQ, same payloads.
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { Client } from "../../src/index.js";
 import { processedTotalKey } from "../../src/wire/keys.js";
+import { loadAsynqTs } from "./asynq.js";
 import { ASYNQ_QUEUE, BULL_QUEUE, bullConnection, TASK_TYPE, type Lib } from "./names.js";
 
 export { ASYNQ_QUEUE, BULL_QUEUE, bullConnection, LIBS, TASK_TYPE, type Lib } from "./names.js";
@@ -30,6 +30,7 @@ export interface Producer {
  */
 export async function openProducer(lib: Lib, url: string): Promise<Producer> {
   if (lib === "asynq-ts") {
+    const { Client } = await loadAsynqTs();
     const client = new Client(url);
     return {
       enqueue: async (i) => (await client.enqueue({ type: TASK_TYPE, payload: payload(i) })).id,

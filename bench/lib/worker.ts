@@ -8,6 +8,7 @@
 // socket writes when --count-writes)
 // and shuts down gracefully, then exits 0. The child imports only the library it runs: loading both
 // took about 40% longer, which the layouts of many processes (10 x 5) pay ten times per run.
+import { loadAsynqTs } from "./asynq.js";
 import type { ChildMessage, ParentMessage } from "./children.js";
 import { ASYNQ_QUEUE, BULL_QUEUE, bullConnection, type Lib } from "./names.js";
 import { countSocketWrites, type WriteCounts } from "./socket-writes.js";
@@ -32,7 +33,7 @@ const send = (message: ChildMessage): void => {
 let startWork: () => void;
 let shutdown: () => Promise<void>;
 if (lib === "asynq-ts") {
-  const { Server } = await import("../../src/index.js");
+  const { Server } = await loadAsynqTs();
   const server = new Server(url, { concurrency, queues: { [ASYNQ_QUEUE]: 1 }, logLevel: "warn" });
   const handler = record
     ? (_task: unknown, ctx: { id: string }) => {

@@ -12,11 +12,10 @@ const POLL_MS = 10;
 const drainTimeoutMs = (n: number): number => 60_000 + n * 5;
 const SCRIPT_COMMANDS = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
 /**
- * asynq-ts' dequeue.lua runs HMGET only for a candidate it was given that is no longer in pending,
- * i.e. another worker claimed it first (or a replayed call finds its own claim, which needs a lost
- * reply, or the queue is paused); it skips it and goes on with the next one. No other script or
- * command of a running asynq-ts worker runs HMGET, so HMGET calls during an asynq-ts run count the
- * candidates that collided.
+ * asynq-ts' dequeue.lua runs one HMGET per candidate it looks at: each one it claims, and each one
+ * another worker claimed first (which it skips, going on with the next), or that a replayed call
+ * finds it claimed itself (which needs a lost reply). No other script or command of a running
+ * asynq-ts worker runs HMGET, so HMGET calls beyond one per task count the candidates that collided.
  */
 const ASYNQ_COLLISION_COMMAND = "hmget";
 const secondsSince = (t: number): number => (performance.now() - t) / 1000;
@@ -109,7 +108,8 @@ async function runProcessing(
     redisCommandsPerTask: total / n,
     scriptCallsPerTask: scripts / n,
   };
-  if (lib === "asynq-ts") metrics.collisionsPerTask = (calls.get(ASYNQ_COLLISION_COMMAND) ?? 0) / n;
+  if (lib === "asynq-ts")
+    metrics.collisionsPerTask = Math.max(0, (calls.get(ASYNQ_COLLISION_COMMAND) ?? 0) - n) / n;
   return {
     metrics,
     extra: {

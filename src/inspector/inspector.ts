@@ -107,9 +107,10 @@ export interface Inspector
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- see the interface above
 export class Inspector {
   static {
-    delegate(Inspector.prototype, (self: Inspector) => self.queueAdmin, QUEUE_METHODS);
-    delegate(Inspector.prototype, (self: Inspector) => self.tasks, TASK_METHODS);
-    delegate(Inspector.prototype, (self: Inspector) => self.servers, SERVER_METHODS);
+    // `this`, not `Inspector`: naming the class inside itself makes the bundler rename it (_Inspector).
+    delegate(this.prototype, (self: Inspector) => self.queueAdmin, QUEUE_METHODS);
+    delegate(this.prototype, (self: Inspector) => self.tasks, TASK_METHODS);
+    delegate(this.prototype, (self: Inspector) => self.servers, SERVER_METHODS);
   }
 
   private readonly broker: AdminPort;

@@ -2,34 +2,43 @@
 // the earliest deadline, re-armed when it fires or an earlier deadline arrives, and stopped when no
 // deadline is left.
 
-interface Entry {
-  at: number;
-  fire: () => void;
+/** A registered deadline; pass it to {@link DeadlineWatcher.remove}. */
+export interface DeadlineEntry<T> {
+  readonly at: number;
+  readonly item: T;
 }
 
-/** Calls each registered callback when its deadline (ms since the epoch) is reached. */
-export class DeadlineWatcher {
+/** Calls `onDue(item)` for each registered item when its deadline (ms since the epoch) is reached. */
+export class DeadlineWatcher<T> {
   /** Sorted by `at`, earliest first. Small (at most `concurrency` entries), so insertion is cheap. */
-  private readonly entries: Entry[] = [];
+  private readonly entries: Array<DeadlineEntry<T>> = [];
   private timer: NodeJS.Timeout | undefined;
   private armedFor = Infinity;
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly onDue: (item: T) => void,
+  ) {}
 
-  /** Registers `fire` for `at`; returns a function that unregisters it. */
-  add(at: number, fire: () => void): () => void {
-    const entry: Entry = { at, fire };
+  /** Registers `item` for `at` (no closure per item: the worker registers one per task). */
+  add(at: number, item: T): DeadlineEntry<T> {
+    const entry: DeadlineEntry<T> = { at, item };
     let i = this.entries.length;
     while (i > 0 && this.entries[i - 1]!.at > at) i--;
     this.entries.splice(i, 0, entry);
     if (at < this.armedFor) this.arm();
-    // The timer is not re-armed when the earliest entry leaves: it fires early once, finds nothing
-    // due and re-arms then (tasks finish all the time; re-arming for each cost a timer per task).
-    return () => {
-      const k = this.entries.indexOf(entry);
-      if (k >= 0) this.entries.splice(k, 1);
-      if (this.entries.length === 0) this.arm();
-    };
+    return entry;
+  }
+
+  /**
+   * Unregisters an entry (a no-op once it fired). The timer is not re-armed when the earliest entry
+   * leaves: it fires early once, finds nothing due and re-arms then (tasks finish all the time;
+   * re-arming for each cost a timer per task).
+   */
+  remove(entry: DeadlineEntry<T>): void {
+    const k = this.entries.indexOf(entry);
+    if (k >= 0) this.entries.splice(k, 1);
+    if (this.entries.length === 0) this.arm();
   }
 
   /** Cancels the timer and forgets every entry. */
@@ -56,7 +65,7 @@ export class DeadlineWatcher {
     this.armedFor = Infinity;
     const now = this.now();
     while (this.entries.length > 0 && this.entries[0]!.at <= now) {
-      this.entries.shift()!.fire();
+      this.onDue(this.entries.shift()!.item);
     }
     this.arm();
   }

@@ -9,7 +9,7 @@ import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { ResolvedServerConfig } from "./config.js";
 import type { ResultValue, ResultWriter, TaskContext } from "./context.js";
-import type { DeadlineWatcher } from "./deadlines.js";
+import { DeadlineWatcher } from "./deadlines.js";
 import type { Handler, HandlerTask } from "./mux.js";
 import type { Finisher } from "./finisher.js";
 import { Outcomes } from "./outcomes.js";
@@ -41,8 +41,10 @@ export interface RunningTask {
   controller: AbortController | undefined;
   /** Ends the handler race when the attempt is aborted. */
   onAbort: (() => void) | undefined;
-  /** Settles when the task has left this server (outcome written, or requeued). */
-  readonly finished: Promise<void>;
+  /** What cuts the attempt short at `deadline`: its own deadline, or its timeout. */
+  readonly deadlineReason: AbortReason;
+  /** Gives the task's slot back to its lane; called once (see {@link Executor.start}). */
+  release: (() => void) | undefined;
 }
 
 /** How a handler run ended. */
@@ -56,15 +58,21 @@ const SUCCEEDED: HandlerOutcome = { failed: false };
 export class Executor {
   private readonly tasks = new Map<string, RunningTask>();
   private readonly outcomes: Outcomes;
+  private readonly deadlines: DeadlineWatcher<RunningTask>;
+  /** Resolves drain()'s wait once no task is left. */
+  private emptied: (() => void) | undefined;
 
   constructor(
     private readonly broker: ProcessorPort,
     private readonly config: ResolvedServerConfig,
     private readonly handler: Handler,
-    private readonly deadlines: DeadlineWatcher,
     finisher: Finisher,
   ) {
     this.outcomes = new Outcomes(broker, config, finisher);
+    this.deadlines = new DeadlineWatcher(
+      () => config.clock.now(),
+      (task) => abortTask(task, task.deadlineReason),
+    );
   }
 
   /** Number of tasks on this server: running a handler or writing an outcome. */
@@ -94,42 +102,48 @@ export class Executor {
     const msg = this.decode(dequeued);
     if (msg === undefined) return release();
     const now = this.config.clock.now();
-    let finish: () => void = () => {};
+    const deadline = attemptDeadline(msg, now);
     const task: RunningTask = {
       id: dequeued.id,
       queue: dequeued.queue,
       msg,
       raw: dequeued.msg!,
       startedAt: now,
-      deadline: attemptDeadline(msg, now),
+      deadline,
       leaseExpiresAt: dequeued.leaseExpiresAt,
       phase: "handler",
       aborted: undefined,
       controller: undefined,
       onAbort: undefined,
-      finished: new Promise<void>((resolve) => (finish = resolve)),
+      deadlineReason: msg.deadline > 0n && Number(msg.deadline) * 1000 <= deadline ? "deadline" : "timeout",
+      release,
     };
     this.tasks.set(task.id, task);
-    let released = false;
-    const releaseOnce = (): void => {
-      if (released) return;
-      released = true;
-      release();
-    };
-    this.process(task, releaseOnce)
-      .catch((error: unknown) =>
+    // One promise per task beyond the attempt's own: what settles it ends it, error or not.
+    this.process(task).then(
+      () => this.leave(task),
+      (error: unknown) => {
         this.config.logger.error(`task "${task.id}" failed to settle: ${errorMessage(error)}`, {
           queue: task.queue,
           taskId: task.id,
           type: msg.type,
           error: errorMessage(error),
-        }),
-      )
-      .finally(() => {
-        this.tasks.delete(task.id);
-        finish();
-        releaseOnce();
-      });
+        });
+        this.leave(task);
+      },
+    );
+  }
+
+  /** Stops tracking a task that has left this server, and gives its slot back if not yet done. */
+  private leave(task: RunningTask): void {
+    this.tasks.delete(task.id);
+    releaseSlot(task);
+    if (this.tasks.size === 0) this.emptied?.();
+  }
+
+  /** Cancels every deadline timer (the processor's shutdown, once the drain is over). */
+  clearDeadlines(): void {
+    this.deadlines.clear();
   }
 
   /**
@@ -139,7 +153,11 @@ export class Executor {
    * left to the recoverer, and no write retries past the drain.
    */
   async drain(timeoutMs: number): Promise<void> {
-    const all = () => Promise.all([...this.tasks.values()].map((t) => t.finished)).then(() => true);
+    // Tasks only leave once the processor stops: waiting for none to be left is waiting for these.
+    const all = (): Promise<boolean> =>
+      this.tasks.size === 0
+        ? Promise.resolve(true)
+        : new Promise<boolean>((resolve) => (this.emptied = () => resolve(true)));
     if (!(await raceTimeout(all(), timeoutMs))) {
       const cut = [...this.tasks.values()].filter((task) => task.phase === "handler");
       for (const task of cut) abortTask(task, "shutdown");
@@ -208,20 +226,18 @@ export class Executor {
     return undefined;
   }
 
-  private async process(task: RunningTask, release: () => void): Promise<void> {
+  private async process(task: RunningTask): Promise<unknown> {
     const { msg } = task;
     if (msg.deadline > 0n && task.startedAt >= Number(msg.deadline) * 1000) {
       task.phase = "settling";
       return this.outcomes.expired(task);
     }
-    const reason: AbortReason =
-      msg.deadline > 0n && Number(msg.deadline) * 1000 <= task.deadline ? "deadline" : "timeout";
-    const unwatch = this.deadlines.add(task.deadline, () => abortTask(task, reason));
+    const watch = this.deadlines.add(task.deadline, task);
     let outcome: HandlerOutcome;
     try {
       outcome = await this.runHandler(task);
     } finally {
-      unwatch();
+      this.deadlines.remove(watch);
     }
     task.phase = "settling";
     const abortReason = task.aborted?.reason;
@@ -245,36 +261,43 @@ export class Executor {
     // The success write is queued synchronously by success(): the slot can take the next task,
     // whose dequeue carries this write.
     const written = this.outcomes.success(task);
-    release();
+    releaseSlot(task);
     return written;
   }
 
-  /** Runs the handler; settles at the first of: the handler settling, the task being aborted. */
-  private runHandler(task: RunningTask): Promise<HandlerOutcome> {
-    if (task.aborted !== undefined) return Promise.resolve({ error: task.aborted, failed: true });
+  /**
+   * Runs the handler; settles at the first of: the handler settling, the task being aborted. A
+   * handler that returns no promise (or throws) settles it at once, without a race.
+   */
+  private runHandler(task: RunningTask): HandlerOutcome | Promise<HandlerOutcome> {
+    if (task.aborted !== undefined) return { error: task.aborted, failed: true };
     const handlerTask: HandlerTask = {
       type: task.msg.type,
       payload: task.msg.payload,
       headers: task.msg.headers,
     };
-    const ctx = new AttemptContext(task, (value) => this.writeResult(task, value));
-    return new Promise((resolve) => {
-      task.onAbort = () => resolve({ error: task.aborted, failed: true });
-      let running: unknown;
-      try {
-        running = this.handler(handlerTask, ctx);
-      } catch (error) {
-        resolve({ error, failed: true });
-        return;
-      }
-      Promise.resolve(running).then(
-        () => resolve(SUCCEEDED),
-        (error: unknown) => resolve({ error, failed: true }),
+    let running: unknown;
+    try {
+      running = this.handler(handlerTask, new AttemptContext(task, this));
+    } catch (error) {
+      return { error, failed: true };
+    }
+    if (!isThenable(running)) return SUCCEEDED;
+    return new Promise<HandlerOutcome>((resolve) => {
+      const end = (outcome: HandlerOutcome): void => {
+        task.onAbort = undefined;
+        resolve(outcome);
+      };
+      task.onAbort = () => end({ error: task.aborted, failed: true });
+      running.then(
+        () => end(SUCCEEDED),
+        (error: unknown) => end({ error, failed: true }),
       );
-    }).finally(() => (task.onAbort = undefined)) as Promise<HandlerOutcome>;
+    });
   }
 
-  private async writeResult(task: RunningTask, value: ResultValue): Promise<number> {
+  /** Writes a result for the handler of `task` (its context's `result.write`). */
+  async writeResult(task: RunningTask, value: ResultValue): Promise<number> {
     if (task.aborted !== undefined || task.phase !== "handler") {
       throw new AsynqError(
         "ERR_RESULT_AFTER_DONE",
@@ -334,24 +357,44 @@ function abortTask(task: RunningTask, reason: AbortReason): void {
   task.onAbort?.();
 }
 
-/** The TaskContext of one attempt; its signal and deadline are built on first read. */
+/** Gives the task's slot back to its lane, once. */
+function releaseSlot(task: RunningTask): void {
+  const release = task.release;
+  if (release === undefined) return;
+  task.release = undefined;
+  release();
+}
+
+/** True for a promise, or anything with a `then` method (a handler may return any thenable). */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === "object" || typeof value === "function") &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/** The TaskContext of one attempt; its signal, deadline and result writer are built on first read. */
 class AttemptContext implements TaskContext {
   readonly id: string;
   readonly queue: string;
   readonly retryCount: number;
   readonly maxRetry: number;
-  readonly result: ResultWriter;
   private date: Date | undefined;
+  private writer: ResultWriter | undefined;
 
   constructor(
     private readonly task: RunningTask,
-    write: (value: ResultValue) => Promise<number>,
+    private readonly executor: Executor,
   ) {
     this.id = task.id;
     this.queue = task.queue;
     this.retryCount = task.msg.retried;
     this.maxRetry = task.msg.retry;
-    this.result = { write };
+  }
+
+  get result(): ResultWriter {
+    return (this.writer ??= { write: (value) => this.executor.writeResult(this.task, value) });
   }
 
   get deadline(): Date {

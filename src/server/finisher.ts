@@ -81,13 +81,15 @@ export class Finisher {
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() =>
-      setImmediate(() => {
-        this.flushScheduled = false;
-        void this.flush();
-      }),
-    );
+    setImmediate(this.secondTurn);
   }
+
+  // Made once: a busy worker schedules a flush for nearly every batch.
+  private readonly secondTurn = (): void => void setImmediate(this.flushTurn);
+  private readonly flushTurn = (): void => {
+    this.flushScheduled = false;
+    void this.flush();
+  };
 }
 
 /** Settles taken writes with the per-task results of the dequeue that carried them. */

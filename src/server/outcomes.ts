@@ -47,14 +47,14 @@ export class Outcomes {
   ) {}
 
   /** The handler succeeded: delete the task, or keep it as completed for its retention. */
-  async success(task: RunningTask): Promise<void> {
+  success(task: RunningTask): Promise<boolean> {
     const now = this.config.clock.now();
     const { msg } = task;
     if (msg.retention > 0n) {
       const completedAt = BigInt(Math.floor(now / 1000));
       const updated = { ...msg, completedAt };
       const expiry = Number(completedAt + msg.retention);
-      return this.report(task, "complete", () =>
+      return this.writeOutcome(task, "complete", () =>
         this.broker.markComplete({
           queue: task.queue,
           id: task.id,
@@ -66,7 +66,7 @@ export class Outcomes {
       );
     }
     // Batched: written with the next dequeue of the queue (or a flush one event-loop turn later).
-    return this.report(task, "done", () =>
+    return this.writeOutcome(task, "done", () =>
       this.finisher.finish(task.queue, { id: task.id, uniqueKey: msg.uniqueKey, fence: task.raw }),
     );
   }
@@ -281,8 +281,6 @@ export class Outcomes {
     what: string,
     write: () => Promise<ActiveOutcome>,
   ): Promise<boolean> {
-    // Built only to log (a success, the common case, logs nothing).
-    const fields = (): LogFields => ({ ...taskFields(task), operation: what });
     const drops = this.broker.connectionDrops();
     let result: ActiveOutcome;
     let attempt = 0;
@@ -295,13 +293,13 @@ export class Outcomes {
           this.config.logger.error(
             `cannot ${what} task "${task.id}" in queue "${task.queue}" (${errorMessage(error)}); ` +
               "its lease will run out and the recoverer will retry it",
-            { ...fields(), error: errorMessage(error) },
+            { ...outcomeFields(task, what), error: errorMessage(error) },
           );
           return false;
         }
         if (attempt === 0)
           this.config.logger.warn(`cannot ${what} task "${task.id}" yet, retrying: ${errorMessage(error)}`, {
-            ...fields(),
+            ...outcomeFields(task, what),
             error: errorMessage(error),
           });
         // Unref'd: a write still retrying must not keep a process alive that is shutting down
@@ -320,13 +318,13 @@ export class Outcomes {
       this.config.logger.debug(
         `${what} of task "${task.id}" in queue "${task.queue}" had applied before its reply was lost to a ` +
           "dropped connection; nothing more to write",
-        { ...fields(), outcome: "applied" },
+        { ...outcomeFields(task, what), outcome: "applied" },
       );
       return true;
     }
     this.config.logger.warn(
       `task "${task.id}" in queue "${task.queue}" was no longer active (recovered or deleted); ${what} skipped`,
-      { ...fields(), outcome: "skipped" },
+      { ...outcomeFields(task, what), outcome: "skipped" },
     );
     return false;
   }
@@ -347,6 +345,11 @@ export class Outcomes {
       return expected === null && error instanceof TaskNotFoundError;
     }
   }
+}
+
+/** Log fields of an outcome write (built only to log: a success, the common case, logs nothing). */
+function outcomeFields(task: RunningTask, what: string): LogFields {
+  return { ...taskFields(task), operation: what };
 }
 
 /** True if `error` is, or wraps through `cause`, an instance of `kind` (as Go's errors.Is). */

@@ -10,7 +10,6 @@ import type { DequeuedTask, ProcessorPort } from "../broker/ports.js";
 import { errorMessage } from "../internal/errors.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
 import type { ResolvedServerConfig } from "./config.js";
-import { DeadlineWatcher } from "./deadlines.js";
 import { fail, Finisher, settle, type PendingFinish } from "./finisher.js";
 import { Executor, type RunningTask } from "./executor.js";
 import type { AbortReason } from "../errors.js";
@@ -22,7 +21,6 @@ import { QueueOrder } from "./queue-order.js";
 export class Processor {
   private readonly order: QueueOrder;
   private readonly executor: Executor;
-  private readonly deadlines: DeadlineWatcher;
   private readonly finisher: Finisher;
   private readonly lanes: Lane[];
   private loops: Promise<void> | undefined;
@@ -31,6 +29,8 @@ export class Processor {
   readonly logger: Logger;
   /** Queues whose dequeue keeps failing, shared by the lanes. */
   readonly backoff: QueueBackoff;
+  /** The queue, when the server serves only one. */
+  readonly onlyQueue: string | undefined;
 
   constructor(
     readonly broker: ProcessorPort,
@@ -46,15 +46,10 @@ export class Processor {
       otherErrorMaxMs: 5000,
     });
     this.order = new QueueOrder({ queues: config.queues, strictPriority: config.strictPriority });
-    this.deadlines = new DeadlineWatcher(() => config.clock.now());
+    const names = Object.keys(config.queues);
+    this.onlyQueue = names.length === 1 ? names[0] : undefined;
     this.finisher = new Finisher(broker, () => config.clock.now());
-    this.executor = new Executor(
-      broker,
-      { ...config, logger: this.logger },
-      handler,
-      this.deadlines,
-      this.finisher,
-    );
+    this.executor = new Executor(broker, { ...config, logger: this.logger }, handler, this.finisher);
     const count = config.concurrency >= MIN_SLOTS_PER_LANE * 2 ? 2 : 1;
     this.lanes = Array.from(
       { length: count },
@@ -105,7 +100,7 @@ export class Processor {
     // loop waits on its dequeue, and the running tasks must not wait with it.
     const stopped = this.stop();
     await this.executor.drain(this.config.shutdownTimeout);
-    this.deadlines.clear();
+    this.executor.clearDeadlines();
     await stopped;
   }
 
@@ -199,7 +194,13 @@ class Lane {
    */
   private async fetch(free: number): Promise<DequeuedTask[]> {
     const { processor } = this;
-    const { config, broker, backoff, logger } = processor;
+    this.paused.clear();
+    const only = processor.onlyQueue;
+    if (only !== undefined) {
+      // One queue (the common case): no shares to work out.
+      if (processor.backoff.blocked(only)) return [];
+      return (await this.take(only, free)) ?? [];
+    }
     const shares = new Map<string, number>();
     for (let i = 0; i < free; i++) {
       const first = processor.nextQueues()[0];
@@ -208,55 +209,65 @@ class Lane {
     }
     const exhausted = new Set<string>();
     const taken: DequeuedTask[] = [];
-    this.paused.clear();
-    const take = async (queue: string, max: number): Promise<void> => {
-      const finished = processor.takeFinished(queue);
-      try {
-        const now = config.clock.now();
-        const leaseUntil = now + config.leaseDuration;
-        const result = await broker.dequeue({
-          queue,
-          max,
-          leaseExpiresAtMs: leaseUntil,
-          finished: finished.map((f) => f.task),
-          nowMs: now,
-        });
-        settle(finished, result.finished);
-        backoff.succeeded(queue);
-        await this.refreshLeases(queue, result.tasks, leaseUntil);
-        for (const id of result.dangling) {
-          logger.warn(`dropped task ID "${id}" from queue "${queue}": it was pending but had no task data`, {
-            queue,
-            taskId: id,
-            outcome: "removed",
-          });
-        }
-        if (result.paused) this.paused.add(queue);
-        if (result.tasks.length < max) exhausted.add(queue);
-        taken.push(...result.tasks);
-      } catch (error) {
-        fail(finished, error);
-        exhausted.add(queue);
-        backoff.failed(queue, error);
-      }
+    const takeShare = async (queue: string, max: number): Promise<void> => {
+      const tasks = await this.take(queue, max);
+      if (tasks === undefined || tasks.length < max) exhausted.add(queue);
+      if (tasks !== undefined) taken.push(...tasks);
     };
-    await Promise.all([...shares].map(([queue, max]) => take(queue, max)));
+    await Promise.all([...shares].map(([queue, max]) => takeShare(queue, max)));
     for (const queue of processor.nextQueues()) {
       if (processor.stopped || taken.length >= free) break;
-      if (!exhausted.has(queue)) await take(queue, free - taken.length);
+      if (!exhausted.has(queue)) await takeShare(queue, free - taken.length);
     }
     return taken;
+  }
+
+  /**
+   * One dequeue of up to `max` tasks from `queue`, carrying the queue's waiting success writes.
+   * Returns undefined when it failed (the queue is backed off). Never throws.
+   */
+  private async take(queue: string, max: number): Promise<DequeuedTask[] | undefined> {
+    const { processor } = this;
+    const { config, broker, backoff, logger } = processor;
+    const finished = processor.takeFinished(queue);
+    try {
+      const now = config.clock.now();
+      const leaseUntil = now + config.leaseDuration;
+      const result = await broker.dequeue({
+        queue,
+        max,
+        leaseExpiresAtMs: leaseUntil,
+        finished: finished.length === 0 ? [] : finished.map((f) => f.task),
+        nowMs: now,
+      });
+      if (finished.length > 0) settle(finished, result.finished);
+      backoff.succeeded(queue);
+      // Half the lease gone already: the call waited out a Redis outage.
+      if (result.tasks.length > 0 && config.clock.now() >= leaseUntil - config.leaseDuration / 2)
+        await this.refreshLeases(queue, result.tasks);
+      for (const id of result.dangling) {
+        logger.warn(`dropped task ID "${id}" from queue "${queue}": it was pending but had no task data`, {
+          queue,
+          taskId: id,
+          outcome: "removed",
+        });
+      }
+      if (result.paused) this.paused.add(queue);
+      return result.tasks;
+    } catch (error) {
+      fail(finished, error);
+      backoff.failed(queue, error);
+      return undefined;
+    }
   }
 
   /**
    * A dequeue that waited out a Redis outage may come back with leases that have (nearly) run out:
    * extend them before the tasks start, so they are not lost at once to "lease expired".
    */
-  private async refreshLeases(queue: string, tasks: DequeuedTask[], leaseUntil: number): Promise<void> {
+  private async refreshLeases(queue: string, tasks: DequeuedTask[]): Promise<void> {
     const { config, broker } = this.processor;
-    const now = config.clock.now();
-    if (tasks.length === 0 || now < leaseUntil - config.leaseDuration / 2) return;
-    const extended = now + config.leaseDuration;
+    const extended = config.clock.now() + config.leaseDuration;
     try {
       await broker.extendLease(
         queue,

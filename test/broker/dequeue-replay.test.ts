@@ -41,7 +41,7 @@ async function run(
       keys.processedTotalKey(Q),
       ...candidates.map((id) => keys.taskKey(Q, id)),
     ],
-    [unixSeconds(leaseMs), unixSeconds(NOW) + 90 * 86_400, 0, 0, token, ...candidates],
+    [unixSeconds(leaseMs), unixSeconds(NOW) + 90 * 86_400, 0, 0, token, candidates.length, 0, ...candidates],
     false,
   )) as [number[], Array<string | null>, string[], number, string[]];
   const claimed = reply[1].filter((_, i) => i % 2 === 0) as string[];

@@ -35,7 +35,7 @@ function claimScript(candidate: string, h: number): Promise<unknown> {
       keys.processedTotalKey(Q),
       keys.taskKey(Q, candidate),
     ],
-    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, h, "test-token", candidate],
+    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, h, "test-token", 1, 0, candidate],
     true,
   );
 }
@@ -54,7 +54,7 @@ async function claimMany(conn: Redis, token: string, candidates: readonly string
       keys.processedTotalKey(Q),
       ...candidates.map((id) => keys.taskKey(Q, id)),
     ],
-    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, 0, token, ...candidates],
+    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, 0, token, candidates.length, 0, ...candidates],
     false,
   )) as [unknown[], Array<string | null>, string[], number, string[]];
   return reply[1].filter((_, i) => i % 2 === 0) as string[];
@@ -117,7 +117,7 @@ describe("dequeue", () => {
     await redis.set(keys.pausedKey(Q), "1");
     const before = await dumpDb(redis);
     const reply = await claimScript("a", 8);
-    expect(reply).toEqual([[], [], [], 1, []]);
+    expect(reply).toEqual([[], [], [], 1, [], 1, 0]); // paused, pending holds one, nothing taken
     expect(await dumpDb(redis)).toEqual(before);
   });
 
@@ -188,7 +188,7 @@ describe("dequeue", () => {
     await dequeue(redis, Q, 1, LEASE); // another worker claims "a"
     const before = await dumpDb(redis);
     const reply = await claimScript("a", 0);
-    expect(reply).toEqual([[], [], [], 0, []]);
+    expect(reply).toEqual([[], [], [], 0, [], 1, 1]); // pending holds "b"; one candidate found taken
     expect(await dumpDb(redis)).toEqual(before);
   });
 

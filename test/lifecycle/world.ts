@@ -325,7 +325,8 @@ export class World {
       aborted: undefined,
       controller: undefined,
       onAbort: undefined,
-      finished: Promise.resolve(),
+      deadlineReason: deadline > 0 && deadline <= attempt ? "deadline" : "timeout",
+      release: undefined,
     };
   }
 

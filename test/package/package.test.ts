@@ -139,6 +139,15 @@ const SAME_MODULE = `
     if (esm[name] !== cjs[name]) throw new Error(name + " differs between import and require");
   }
   if (esmTesting.ManualClock !== cjsTesting.ManualClock) throw new Error("ManualClock differs");
+  // The build does not keep names (keepNames: false, no __name call per closure): no exported
+  // class may have been renamed by the bundler (an error names itself after its class).
+  for (const m of [cjs, cjsTesting]) {
+    for (const [name, value] of Object.entries(m)) {
+      if (typeof value === "function" && /^[A-Z]/.test(name) && value.name !== name) {
+        throw new Error("the build renamed " + name + " to " + value.name);
+      }
+    }
+  }
   const error = new cjs.DuplicateTaskError("q", "k");
   if (!(error instanceof esm.AsynqError) || error.name !== "DuplicateTaskError" || error.code !== "ERR_DUPLICATE_TASK") {
     throw new Error("DuplicateTaskError is not what it should be: " + error.name);

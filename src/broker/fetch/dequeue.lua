@@ -1,16 +1,17 @@
 -- dequeue: writes the success of finished tasks, then moves pending tasks near the tail to active (wire-format §4.11, §4.10).
 -- One round trip per batch for a busy worker: the tasks it finished are deleted (as done.lua does)
 -- and the next ones claimed in the same call. A script may only touch keys passed in KEYS, so the
--- caller names the candidates: IDs it last saw near the tail of pending (a worker alone names the
--- tail, oldest first; workers that see others spread their candidates over what they saw). A
--- candidate is claimed when it is the tail of pending, or when its hash says `state` pending and it
--- is within the last max(h, n) + 64 IDs of pending: it is removed from pending (RPOPLPUSH when it is
--- the tail, else LREM from the tail's side) and pushed onto the head of active, as asynq's RPOPLPUSH
--- does. Only the run that removes an ID from pending claims it, so no task is claimed twice; a
--- candidate another worker took is skipped and the next one tried (it does not end the call). The
--- reply ends with the IDs now next in line, the candidates of the next calls. Unlike asynq, a
--- pending ID without a task hash (dangling) is dropped from pending, when it is the tail, instead of
--- being moved to active with a state-only hash.
+-- caller names the candidates: IDs an earlier reply listed near the tail of pending. A worker alone
+-- names the tail, oldest first; workers that share a queue ask each reply for a stretch at a random
+-- depth from the tail (ARGV[7]), so that they name different IDs. The caller may name more
+-- candidates than it wants (ARGV[6]): those another worker took are skipped, and the call stops
+-- once it has claimed what it wants.
+--
+-- A candidate is claimed when its hash says `state` pending and LREM (from the tail's side, where
+-- the candidates are) removes it from pending; it is pushed onto the head of active, as asynq's
+-- RPOPLPUSH does. Only the run that removes an ID from pending claims it, so no task is claimed
+-- twice. Unlike asynq, a pending ID without a task hash (dangling) is dropped from pending, when it
+-- is the tail, instead of being moved to active with a state-only hash.
 --
 -- A reply can be lost (a reset connection, a command timeout) after the script ran. The call then
 -- runs again with the same arguments (ioredis re-sends it after reconnecting, or the caller replays
@@ -32,13 +33,15 @@
 -- ARGV[1] -> lease expiry, unix seconds
 -- ARGV[2] -> expiry of a new daily counter: now + 90 days, unix seconds
 -- ARGV[3] -> d, the number of finished tasks
--- ARGV[4] -> h, how many of the IDs next in line to return (0 for none)
+-- ARGV[4] -> h, how many pending IDs to list for the next calls (0 for none)
 -- ARGV[5] -> the claim token of this call, unique among all calls (the same when a call is replayed)
--- ARGV[6...] -> for each finished task: its ID, its fence (the encoded TaskMessage as dequeued; ""
+-- ARGV[6] -> w, the most tasks to claim (the call stops claiming once it has w)
+-- ARGV[7] -> s, how many IDs from the tail the listed stretch starts (0: the tail itself)
+-- ARGV[8...] -> for each finished task: its ID, its fence (the encoded TaskMessage as dequeued; ""
 --               skips the check) and "1" when a lock key follows its task key in KEYS, else "0";
 --               then the n candidate IDs
 --
--- Returns: { done, claimed, dangling, paused, next }
+-- Returns: { done, claimed, dangling, paused, next, length, taken }
 --   done      1 or 0 per finished task, in order: 1 written, 0 nothing written (not in active, or fenced)
 --   claimed   { id1, msg1, id2, msg2, ... }: the tasks moved to active, in candidate order (msg is nil
 --             when the hash has no msg field), including those an earlier run of this same call
@@ -46,12 +49,15 @@
 --             those an earlier run claimed when the queue is paused
 --   dangling  the IDs removed from pending because their task hash did not exist
 --   paused    1 when the queue is paused (nothing new claimed), else 0
---   next      up to h IDs now at the tail of pending, newest first (as LRANGE pending -h -1 lists them)
+--   next      up to h IDs of pending, newest first, ending s IDs from the tail (fewer IDs than the
+--             list holds: the stretch moves towards the tail so as to list h of them)
+--   length    the length of pending after the call
+--   taken     how many candidates the call looked at and found taken by another call
 -- @include done
 
 local done = {}
 local k = 7
-local a = 6
+local a = 8
 local token = ARGV[5]
 for j = 1, tonumber(ARGV[3]) do
   local task_key = KEYS[k]
@@ -67,61 +73,49 @@ end
 
 local claimed = {}
 local dangling = {}
-local h = tonumber(ARGV[4])
--- How far from the tail a candidate is looked for: it was within the last h IDs (or n, for a call
--- without a hint) when a reply listed it, and IDs only come closer to the tail, unless a requeue
--- pushes new ones behind it.
-local window = math.max(h, #ARGV - a + 1) + 64
+local want = tonumber(ARGV[6])
+local got = 0
+local taken = 0
 -- A paused queue gives out nothing new; tasks an earlier run of this call claimed are still returned.
 local paused = redis.call("EXISTS", KEYS[2]) == 1
 for i = a, #ARGV do
+  if got >= want then
+    break
+  end
   local id = ARGV[i]
   local task_key = KEYS[k + i - a]
-  local at_tail = false
-  local found = false
-  local exists = true
-  if not paused then
-    at_tail = redis.call("LINDEX", KEYS[1], -1) == id
-    if at_tail then
-      found = true
-      exists = redis.call("EXISTS", task_key) == 1
-    elseif redis.call("HGET", task_key, "state") == "pending" then
-      -- Only a pending task is looked for away from the tail: one another worker took is active, or
-      -- already gone with its hash (a dangling ID away from the tail is dropped once it is the tail).
-      found = redis.call("LPOS", KEYS[1], id, "RANK", -1, "MAXLEN", window) ~= false
-    end
-  end
-  if not found then
-    -- Not in pending: another worker took it (skipped), or an earlier run of this call did (its
-    -- reply was lost), or the queue is paused.
-    local stamp = redis.call("HMGET", task_key, "state", "claim")
-    if stamp[1] == "active" and stamp[2] == token then
-      redis.call("ZADD", KEYS[4], ARGV[1], id)
-      claimed[#claimed + 1] = id
-      claimed[#claimed + 1] = redis.call("HGET", task_key, "msg")
-    end
-  elseif not exists then
-    redis.call("RPOP", KEYS[1])
-    dangling[#dangling + 1] = id
-  else
-    if at_tail then
-      redis.call("RPOPLPUSH", KEYS[1], KEYS[3])
-    else
-      redis.call("LREM", KEYS[1], -1, id)
-      redis.call("LPUSH", KEYS[3], id)
-    end
+  local task = redis.call("HMGET", task_key, "state", "claim", "msg")
+  if task[1] == "pending" and not paused and redis.call("LREM", KEYS[1], -1, id) == 1 then
+    redis.call("LPUSH", KEYS[3], id)
     redis.call("HSET", task_key, "state", "active", "claim", token)
     redis.call("HDEL", task_key, "pending_since")
     redis.call("ZADD", KEYS[4], ARGV[1], id)
     claimed[#claimed + 1] = id
-    claimed[#claimed + 1] = redis.call("HGET", task_key, "msg")
+    claimed[#claimed + 1] = task[3]
+    got = got + 1
+  elseif task[1] == "active" and task[2] == token then
+    -- An earlier run of this very call claimed it (its reply was lost): ours again, with a new lease.
+    redis.call("ZADD", KEYS[4], ARGV[1], id)
+    claimed[#claimed + 1] = id
+    claimed[#claimed + 1] = task[3]
+    got = got + 1
+  elseif task[1] == false and not paused and redis.call("LINDEX", KEYS[1], -1) == id then
+    -- No hash, and the tail of pending: a dangling ID (a hash deleted away from the tail was most
+    -- likely finished by another worker, and is dropped once it reaches the tail).
+    redis.call("RPOP", KEYS[1])
+    dangling[#dangling + 1] = id
+  elseif not paused then
+    taken = taken + 1
   end
 end
+local length = redis.call("LLEN", KEYS[1])
 if paused then
-  return { done, claimed, dangling, 1, {} }
+  return { done, claimed, dangling, 1, {}, length, 0 }
 end
 local next = {}
+local h = tonumber(ARGV[4])
 if h > 0 then
-  next = redis.call("LRANGE", KEYS[1], -h, -1)
+  local s = math.min(tonumber(ARGV[7]), math.max(0, length - h))
+  next = redis.call("LRANGE", KEYS[1], -(s + h), -(s + 1))
 end
-return { done, claimed, dangling, 0, next }
+return { done, claimed, dangling, 0, next, length, taken }

@@ -12,15 +12,12 @@ const dequeueScript = LuaScript.fromFile("fetch/dequeue");
 /** How many calls in a row may claim nothing (other workers took every candidate first). */
 const MAX_ROUNDS = 3;
 
-/** How far beyond the wanted tasks a call looks, to name the candidates of the next calls. */
-const LOOKAHEAD = 32;
-
 /**
- * With other workers on the queue, how many IDs a call looks at per task claimed between two of its
- * calls (by it and by the others): its candidates are drawn from that many, so that workers rarely
- * name the same ones.
+ * With other workers on the queue, how deep from the tail a reply's stretch may start, per task
+ * claimed between two of our calls (by us and by the others). The deeper the spread, the rarer two
+ * workers name the same IDs, and the further tasks may run out of their order.
  */
-const SPREAD = 4;
+const SPREAD = 8;
 
 /** The most IDs a reply lists as next in line. */
 const MAX_NEXT = 1000;
@@ -75,8 +72,9 @@ interface DequeueResult {
 }
 
 /**
- * What a worker knows of a queue's pending tail between calls: the IDs the last reply listed as next
- * in line (oldest first), and the IDs its calls in flight are claiming. Owned by one connection.
+ * What a worker knows of a queue's pending list between calls: the IDs the last reply listed (oldest
+ * first), the IDs its calls in flight are claiming, and how busy the queue is with other workers.
+ * Owned by one connection, whose replies arrive in the order Redis ran the calls.
  */
 export interface DequeueHint {
   ids: string[];
@@ -89,16 +87,13 @@ export interface DequeueHint {
    * worker is alone and claims the oldest first). Halved by every call that sees none taken.
    */
   others: number;
-  /**
-   * IDs our own calls named lately (those of calls in flight, and of calls that ended while others
-   * were in flight): their leaving pending is not another worker's doing. Cleared when no call is in flight.
-   */
-  named: Set<string>;
+  /** The length of pending after the last reply's call; -1 before the first. */
+  length: number;
 }
 
 /** A hint with nothing known yet. */
 export function newHint(): DequeueHint {
-  return { ids: [], complete: false, claiming: new Set(), others: 0, named: new Set() };
+  return { ids: [], complete: false, claiming: new Set(), others: 0, length: -1 };
 }
 
 /**
@@ -106,13 +101,15 @@ export function newHint(): DequeueHint {
  * the oldest pending tasks of `queue` to active (FIFO), each with a lease until `leaseExpiresAtMs`
  * (stored as whole unix seconds). A paused queue moves nothing (finished tasks are still written).
  *
- * A script may only touch keys named in KEYS, so the candidates come from the `hint`: the IDs the
- * previous reply listed as next in line. The script claims each candidate it still finds in pending
- * (only the call that removes an ID from pending claims it, so concurrent workers never take the
- * same task) and skips those another worker took. A worker alone on a queue names the oldest IDs
- * (FIFO) and thus claims, and writes what it finished, in one round trip per batch. A worker that
- * sees others take IDs it listed looks further (SPREAD) and names a random stretch of what it saw,
- * so that workers rarely name the same IDs; the tasks still run roughly in order. A call whose
+ * A script may only touch keys named in KEYS, so the candidates come from the `hint`: the IDs an
+ * earlier reply listed. The script claims each candidate it still finds in pending (only the call
+ * that removes an ID from pending claims it, so concurrent workers never take the same task) and
+ * skips those another worker took. A worker alone on a queue names the oldest IDs (FIFO) and thus
+ * claims, and writes what it finished, in one round trip per batch. A worker that sees others take
+ * IDs (the list shrank by more than it claimed, or its candidates were taken) asks each reply for
+ * a stretch at a random depth from the tail (up to SPREAD times what all take between two of its
+ * calls) and names more candidates than it wants, so that workers rarely name the same IDs and a
+ * collision rarely leaves a call short; the tasks still run roughly in order. A call whose
  * candidates were all taken brings a fresh list (at most 3 such calls in a row). Fewer than `max`
  * tasks means the queue ran dry.
  *
@@ -136,27 +133,26 @@ export async function dequeue(
   const known = hint ?? newHint();
   const result: DequeueResult = { tasks: [], paused: false, dangling: [], finished: [] };
   let toFinish = finished;
-  let fresh = false; // a reply of this call listed the tail
+  let fresh = false; // a reply of this call listed the IDs
   for (let fruitless = 0; fruitless < MAX_ROUNDS;) {
-    // With a persistent hint, ask for enough IDs to serve the next calls too, and to spread over when
-    // other workers are about. A call that only writes finished tasks leaves the hint as it is.
+    const want = max - result.tasks.length;
+    const shared = known.others >= 1;
+    // Candidates beyond those wanted, when other workers may take some first.
+    const extra = shared ? Math.ceil(want / 2) + 1 : 0;
+    const candidates = want > 0 ? takeCandidates(known, want + extra, want, fresh) : [];
+    if (candidates.length === 0 && toFinish.length === 0 && (want <= 0 || fresh)) break;
+    // With a persistent hint, list enough IDs to serve the next calls too (two lanes share a
+    // connection). A call that only writes finished tasks lists nothing.
     const lookahead =
       max === 0
         ? 0
         : hint === undefined
           ? max
-          : Math.min(
-              known.others > 0 ? SPREAD * (max + Math.ceil(known.others)) + LOOKAHEAD : max * 2 + LOOKAHEAD,
-              MAX_NEXT,
-            );
-    const want = max - result.tasks.length;
-    const candidates = want > 0 ? takeCandidates(known, want, fresh) : [];
-    if (candidates.length === 0 && toFinish.length === 0 && (want <= 0 || fresh)) break;
-    // What should still be pending at the next reply, unless another worker takes it.
-    const expected = lookahead > 0 ? known.ids.slice() : [];
+          : Math.min(2 * (max + (shared ? Math.ceil(max / 2) + 1 : 0)) + 2, MAX_NEXT);
+    const skip = shared ? Math.floor(Math.random() * SPREAD * (known.others + max)) : 0;
     let reply: Reply;
     try {
-      const args = { queue, finished: toFinish, candidates, leaseExpiresAtMs, nowMs, lookahead };
+      const args = { queue, finished: toFinish, candidates, want, leaseExpiresAtMs, nowMs, lookahead, skip };
       reply = await callWithReplay(redis, args);
     } finally {
       for (const id of candidates) known.claiming.delete(id);
@@ -165,6 +161,7 @@ export async function dequeue(
       result.finished = reply.done;
       toFinish = [];
     }
+    noteOthers(known, reply);
     fresh = true;
     if (reply.paused) {
       // Tasks an earlier run of a replayed call claimed are still ours, paused queue or not.
@@ -177,11 +174,8 @@ export async function dequeue(
     if (lookahead === 0) break;
     result.tasks.push(...reply.claimed);
     result.dangling.push(...reply.dangling);
-    const whole = reply.next.length < lookahead;
-    const taken = candidates.length - reply.claimed.length - reply.dangling.length;
-    noteOthers(known, taken, expected, reply.next, whole);
-    known.ids = reply.next.filter((id) => !known.claiming.has(id));
-    known.complete = whole;
+    known.ids = known.claiming.size === 0 ? reply.next : reply.next.filter((id) => !known.claiming.has(id));
+    known.complete = reply.next.length < lookahead;
     if (candidates.length > 0 && reply.claimed.length + reply.dangling.length === 0) fruitless++;
     if (known.ids.length === 0) break; // the queue is dry (or the rest is being claimed by our other calls)
   }
@@ -189,45 +183,26 @@ export async function dequeue(
 }
 
 /**
- * Takes up to `want` candidates off the hint, when it can be trusted: it covers the whole request,
- * or it listed the whole queue, or it is this call's own fresh reply. Alone, the oldest; with other
- * workers about, a stretch at a random offset into the hint, so that workers rarely name the same IDs.
+ * Takes up to `count` candidates off the hint (oldest first), when it can be trusted: it covers the
+ * `want`ed tasks, or it listed the whole queue, or it is this call's own fresh reply.
  */
-function takeCandidates(hint: DequeueHint, want: number, fresh: boolean): string[] {
+function takeCandidates(hint: DequeueHint, count: number, want: number, fresh: boolean): string[] {
   if (hint.ids.length === 0 || !(hint.ids.length >= want || hint.complete || fresh)) return [];
-  const from = hint.others > 0 ? Math.floor(Math.random() * Math.max(0, hint.ids.length - want + 1)) : 0;
-  const candidates = hint.ids.splice(from, want);
-  for (const id of candidates) {
-    hint.claiming.add(id);
-    hint.named.add(id);
-  }
+  const candidates = hint.ids.splice(0, count);
+  for (const id of candidates) hint.claiming.add(id);
   return candidates;
 }
 
 /**
- * Updates the hint's estimate of what other workers take: the candidates of a call that another
- * worker took first (`taken`), and the IDs the hint still listed (`expected`, oldest first) that the
- * reply's `next` no longer lists although a newer one of them is still listed (or the reply listed
- * the whole queue), and that no call of ours named. Both are zero for a worker alone.
+ * Updates the hint's estimate of what other workers take between two of our calls: pending shrank
+ * by more than this call claimed (new tasks make the figure smaller, never larger), or the call
+ * found candidates taken. Both are zero for a worker alone on a queue nobody else drains.
  */
-function noteOthers(
-  hint: DequeueHint,
-  taken: number,
-  expected: readonly string[],
-  next: readonly string[],
-  whole: boolean,
-): void {
-  let seen = Math.max(0, taken);
-  // A worker alone: the reply lists first exactly what the hint still listed (checked without allocating).
-  let same = expected.length <= next.length;
-  for (let i = 0; same && i < expected.length; i++) same = expected[i] === next[i];
-  if (!same) {
-    const listed = new Set(next);
-    let end = expected.length;
-    if (!whole) while (end > 0 && !listed.has(expected[end - 1]!)) end--;
-    for (let i = 0; i < end; i++) if (!listed.has(expected[i]!) && !hint.named.has(expected[i]!)) seen++;
-  }
-  if (hint.claiming.size === 0 || hint.named.size > 4 * MAX_NEXT) hint.named.clear();
+function noteOthers(hint: DequeueHint, reply: Reply): void {
+  const shrank =
+    hint.length < 0 ? 0 : hint.length - reply.length - reply.claimed.length - reply.dangling.length;
+  hint.length = reply.length;
+  const seen = Math.max(shrank, reply.taken);
   hint.others = seen > 0 ? Math.max(seen, hint.others / 2) : hint.others >= 1 ? hint.others / 2 : 0;
 }
 
@@ -236,8 +211,12 @@ interface Reply {
   claimed: DequeuedTask[];
   dangling: string[];
   paused: boolean;
-  /** IDs next in line, oldest first. */
+  /** IDs listed for the next calls, oldest first. */
   next: string[];
+  /** The length of pending after the call. */
+  length: number;
+  /** Candidates the call found taken by another worker. */
+  taken: number;
 }
 
 /** The arguments of one script call. */
@@ -245,9 +224,14 @@ interface CallArgs {
   queue: string;
   finished: readonly FinishedTask[];
   candidates: readonly string[];
+  /** The most tasks to claim. */
+  want: number;
   leaseExpiresAtMs: number;
   nowMs: number;
+  /** How many pending IDs to list for the next calls. */
   lookahead: number;
+  /** How deep from the tail the listed stretch starts. */
+  skip: number;
 }
 
 /**
@@ -278,7 +262,7 @@ function replyMayBeLost(error: unknown): boolean {
 
 /** Runs the script once. */
 async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply> {
-  const { queue, finished, candidates, leaseExpiresAtMs, nowMs, lookahead } = args;
+  const { queue, finished, candidates, want, leaseExpiresAtMs, nowMs, lookahead, skip } = args;
   const keyList = [
     keys.pendingKey(queue),
     keys.pausedKey(queue),
@@ -293,6 +277,8 @@ async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply>
     finished.length,
     lookahead,
     token,
+    want,
+    skip,
   ];
   for (const task of finished) {
     keyList.push(keys.taskKey(queue, task.id));
@@ -312,20 +298,22 @@ async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply>
   return parseReply(await runScript(redis, dequeueScript, keyList, argv, true), finished.length, lease);
 }
 
-/** Reads the script reply `{ done, claimed, dangling, paused, next }` (bulk strings as Buffers). */
+/** Reads the script reply `{ done, claimed, dangling, paused, next, length, taken }` (bulk strings as Buffers). */
 function parseReply(
   reply: unknown,
   finishedCount: number,
   lease: { queue: string; leaseExpiresAt: number },
 ): Reply {
-  if (!Array.isArray(reply) || reply.length !== 5)
+  if (!Array.isArray(reply) || reply.length !== 7)
     throw new Error(`dequeue: unexpected script reply ${String(reply)}`);
-  const [done, claimed, dangling, paused, next] = reply as [
+  const [done, claimed, dangling, paused, next, length, taken] = reply as [
     number[],
     Array<Buffer | null>,
     Buffer[],
     number,
     Buffer[],
+    number,
+    number,
   ];
   if (done.length !== finishedCount)
     throw new Error(`dequeue: ${done.length} results for ${finishedCount} finished tasks`);
@@ -340,11 +328,15 @@ function parseReply(
   }
   const nextIds: string[] = new Array<string>(next.length);
   for (let i = 0; i < next.length; i++) nextIds[next.length - 1 - i] = next[i]!.toString("utf8");
+  const finishedOk: boolean[] = new Array<boolean>(done.length);
+  for (let i = 0; i < done.length; i++) finishedOk[i] = done[i] === 1;
   return {
-    done: done.map((d) => d === 1),
+    done: finishedOk,
     claimed: tasks,
-    dangling: dangling.map((id) => id.toString("utf8")),
+    dangling: dangling.length === 0 ? [] : dangling.map((id) => id.toString("utf8")),
     paused: paused === 1,
     next: nextIds,
+    length,
+    taken,
   };
 }
