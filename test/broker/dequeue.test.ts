@@ -1,7 +1,7 @@
 // Dequeue against a real Redis: FIFO claims, pause, dangling IDs, corrupt hashes, concurrent workers, NOSCRIPT.
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
-import { dequeue } from "../../src/broker/fetch/dequeue.js";
+import { dequeue, newHint } from "../../src/broker/fetch/dequeue.js";
 import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import { unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
@@ -58,6 +58,35 @@ async function claimMany(conn: Redis, token: string, candidates: readonly string
     false,
   )) as [unknown[], Array<string | null>, string[], number, string[]];
   return reply[1].filter((_, i) => i % 2 === 0) as string[];
+}
+
+/** A full reply of the dequeue script: `{ done, claimed, dangling, paused, next, length, taken }`. */
+type ScriptReply = [number[], Array<string | null>, string[], number, string[], number, number];
+
+/** Runs the dequeue script with `candidates`, claiming at most `want`, listing `h` IDs `skip` deep. */
+async function claimUpTo(
+  candidates: readonly string[],
+  want: number,
+  h: number,
+  skip: number,
+): Promise<{ claimed: string[]; next: string[]; length: number; taken: number }> {
+  const reply = (await runScript(
+    redis,
+    LuaScript.fromFile("fetch/dequeue"),
+    [
+      keys.pendingKey(Q),
+      keys.pausedKey(Q),
+      keys.activeKey(Q),
+      keys.leaseKey(Q),
+      keys.processedKey(Q, new Date(NOW)),
+      keys.processedTotalKey(Q),
+      ...candidates.map((id) => keys.taskKey(Q, id)),
+    ],
+    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, h, "T-up-to", want, skip, ...candidates],
+    false,
+  )) as ScriptReply;
+  const claimed = reply[1].filter((_, i) => i % 2 === 0) as string[];
+  return { claimed, next: reply[4], length: reply[5], taken: reply[6] };
 }
 
 describe("dequeue", () => {
@@ -265,6 +294,61 @@ describe("dequeue", () => {
     } finally {
       second.disconnect();
     }
+  });
+
+  it("the script stops once it has claimed what it wants; the extra candidates stay pending", async () => {
+    await enqueue("a", "b", "c", "d", "e");
+    await dequeue(redis, Q, 1, LEASE); // another worker takes "a"
+    const reply = await claimUpTo(["a", "b", "c", "d"], 2, 0, 0);
+    expect(reply).toEqual({ claimed: ["b", "c"], next: [], length: 2, taken: 1 });
+    expect(await redis.lrange(keys.pendingKey(Q), 0, -1)).toEqual(["e", "d"]);
+    expect(await redis.hget(keys.taskKey(Q, "d"), "state")).toBe("pending");
+  });
+
+  it("the script lists the stretch `skip` IDs deep from the tail, moved towards the tail when the list is short", async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `t${String(i).padStart(2, "0")}`);
+    const results = await client.enqueueBatch(
+      ids.map((id) => ({ type: "t", payload: id, options: { taskId: id } })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    // pending is newest first: t19 ... t00, the tail being t00. 4 IDs, 10 deep: t10..t13 (newest first).
+    expect(await claimUpTo([], 0, 4, 10)).toEqual({
+      claimed: [],
+      next: ["t13", "t12", "t11", "t10"],
+      length: 20,
+      taken: 0,
+    });
+    // 18 deep would run past the head: the stretch ends at the head instead (the last 4 of 20).
+    expect((await claimUpTo([], 0, 4, 18)).next).toEqual(["t19", "t18", "t17", "t16"]);
+    // Asking for more than the list holds lists all of it.
+    expect((await claimUpTo([], 0, 30, 5)).next).toHaveLength(20);
+  });
+
+  it("a worker that sees another drain the queue between its calls spreads its replies, and claims every task once", async () => {
+    const ids = Array.from({ length: 400 }, (_, i) => `t${String(i).padStart(3, "0")}`);
+    const results = await client.enqueueBatch(
+      ids.map((id) => ({ type: "t", payload: id, options: { taskId: id } })),
+    );
+    expect(results.every((r) => r.ok)).toBe(true);
+    const hint = newHint();
+    const mine: string[] = [];
+    mine.push(...(await dequeue(redis, Q, 4, LEASE, hint, [], NOW)).tasks.map((t) => t.id));
+    expect(hint.others).toBe(0);
+    const theirs: string[] = [];
+    for (let round = 0; round < 20; round++) {
+      // Another worker takes 10 from the tail between two of our calls: pending shrinks by more than we claim.
+      theirs.push(...(await dequeue(redis, Q, 10, LEASE)).tasks.map((t) => t.id));
+      const r = await dequeue(redis, Q, 4, LEASE, hint, [], NOW);
+      mine.push(...r.tasks.map((t) => t.id));
+      expect(hint.others).toBeGreaterThan(0);
+    }
+    // Spread: our claims are no longer all at the tail (with 200 IDs to spread over, the oldest
+    // IDs we claimed are not the 80 oldest of ours).
+    const ours = mine.slice(4);
+    expect(ours.some((id) => Number(id.slice(1)) > 4 + 10 * 20 + 4 * 20)).toBe(true);
+    const all = [...mine, ...theirs];
+    expect(new Set(all).size).toBe(all.length);
+    expect(await redis.llen(keys.pendingKey(Q))).toBe(400 - all.length);
   });
 
   it("falls back to EVAL after SCRIPT FLUSH", async () => {
