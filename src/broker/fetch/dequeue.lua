@@ -37,9 +37,10 @@
 -- ARGV[5] -> the claim token of this call, unique among all calls (the same when a call is replayed)
 -- ARGV[6] -> w, the most tasks to claim (the call stops claiming once it has w)
 -- ARGV[7] -> s, how many IDs from the tail the listed stretch starts (0: the tail itself)
--- ARGV[8...] -> for each finished task: its ID, its fence (the encoded TaskMessage as dequeued; ""
---               skips the check) and "1" when a lock key follows its task key in KEYS, else "0";
---               then the n candidate IDs
+-- ARGV[8...] -> for each finished task: its ID, its fence (the SHA-1, 40 lowercase hex digits, of
+--               the encoded TaskMessage as dequeued: nothing is written unless the stored message
+--               still hashes to it; "" skips the check) and "1" when a lock key follows its task key
+--               in KEYS, else "0"; then the n candidate IDs. All text: no binary argument.
 --
 -- Returns: { done, claimed, dangling, paused, next, length, taken }
 --   done      1 or 0 per finished task, in order: 1 written, 0 nothing written (not in active, or fenced)
@@ -67,7 +68,7 @@ for j = 1, tonumber(ARGV[3]) do
     lock_key = KEYS[k]
     k = k + 1
   end
-  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1])
+  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1], true)
   a = a + 3
 end
 

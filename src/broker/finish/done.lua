@@ -17,4 +17,4 @@
 --   0  the task is not in active; nothing written (or its message changed: fenced)
 -- @include done
 
-return finish_done(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[3] or "")
+return finish_done(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[3] or "", false)

@@ -2,6 +2,7 @@
 -- Pulled in by an include line ("done"); it pulls in what it uses itself (each library is included once).
 -- Deletes the task when it is still the one the worker dequeued: removes it from active and lease,
 -- deletes its hash, counts it as processed and releases its lock while the lock still holds its ID.
+-- The fence is the message as dequeued, or its SHA-1 in hex when fence_is_sha1 (see move.lua).
 -- Returns 1 when done, 0 when nothing was written (not in active, or its message changed: fenced).
 -- @include counters
 
@@ -9,8 +10,14 @@
 
 -- @include move
 
-local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence)
-  if fenced_out(task_key, fence) then
+local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence, fence_is_sha1)
+  local fenced
+  if fence_is_sha1 then
+    fenced = fenced_out_sha1(task_key, fence)
+  else
+    fenced = fenced_out(task_key, fence)
+  end
+  if fenced then
     return 0
   end
   if redis.call("LREM", active, 0, id) == 0 then

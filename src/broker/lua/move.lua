@@ -8,6 +8,17 @@ local function fenced_out(task_key, fence)
   return fence ~= nil and fence ~= "" and redis.call("HGET", task_key, "msg") ~= fence
 end
 
+-- The same check with the fence given as the SHA-1 (40 lowercase hex digits) of the message as
+-- dequeued: the worker's busiest call (dequeue, which carries the successes) then sends text only,
+-- which its Redis client writes at less than half the cost of a call with a binary argument.
+local function fenced_out_sha1(task_key, fence_sha1)
+  if fence_sha1 == nil or fence_sha1 == "" then
+    return false
+  end
+  local msg = redis.call("HGET", task_key, "msg")
+  return not msg or redis.sha1hex(msg) ~= fence_sha1
+end
+
 -- Moves an active task to the zset dest (score): removes it from active and lease, sets its hash's
 -- state (and msg, when given) and drops the dequeue's claim stamp (only meaningful while active; the
 -- hash then holds exactly the fields Go writes). Returns false, writing nothing, when it is not in active.
