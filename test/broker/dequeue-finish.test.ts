@@ -61,6 +61,38 @@ describe("dequeue with finished tasks", () => {
     expect(hint.complete).toBe(true);
   });
 
+  it("counts a batch with one INCRBY per counter, and wraps the total at MAX_INT64 as task-by-task counting would", async () => {
+    await enqueue(["a", "b", "c", "d", "e", "f"]);
+    const day = keys.processedKey(Q, new Date(NOW));
+    await redis.set(day, "7"); // an existing daily counter keeps its TTL (none here): no EXPIREAT
+    const finished = await claimAsFinished(3);
+    const result = await dequeue(redis, Q, 1, LEASE, undefined, finished, NOW);
+    expect(result.finished).toEqual([true, true, true]);
+    expect(await redis.get(day)).toBe("10");
+    expect(await redis.ttl(day)).toBe(-1);
+    expect(await redis.get(keys.processedTotalKey(Q))).toBe("3");
+    // MAX_INT64 - 1, then three more: MAX_INT64, then 1 (the wrap), then 2.
+    await redis.set(keys.processedTotalKey(Q), "9223372036854775806");
+    const more = [
+      { id: result.tasks[0]!.id, uniqueKey: "", fence: result.tasks[0]!.msg! },
+      ...(await claimAsFinished(1)),
+    ];
+    const last = await dequeue(redis, Q, 1, LEASE, undefined, more, NOW);
+    expect(last.finished).toEqual([true, true]);
+    expect(await redis.get(keys.processedTotalKey(Q))).toBe("1");
+    await dequeue(
+      redis,
+      Q,
+      0,
+      LEASE,
+      undefined,
+      [{ id: last.tasks[0]!.id, uniqueKey: "", fence: last.tasks[0]!.msg! }],
+      NOW,
+    );
+    expect(await redis.get(keys.processedTotalKey(Q))).toBe("2");
+    expect(await redis.get(day)).toBe("13");
+  });
+
   it("writes nothing for a task whose message changed (fenced) or that is no longer active", async () => {
     await enqueue(["a", "b"]);
     const [a, b] = await claimAsFinished(2);

@@ -1,6 +1,6 @@
 -- dequeue: writes the success of finished tasks, then moves pending tasks near the tail to active (wire-format §4.11, §4.10).
--- One round trip per batch for a busy worker: the tasks it finished are deleted (as done.lua does)
--- and the next ones claimed in the same call. A script may only touch keys passed in KEYS, so the
+-- One round trip per batch for a busy worker: the tasks it finished are deleted (as done.lua does,
+-- the processed counters raised once for all of them) and the next ones claimed in the same call. A script may only touch keys passed in KEYS, so the
 -- caller names the candidates: IDs an earlier reply listed near the tail of pending. A worker alone
 -- names the tail, oldest first; workers that share a queue ask each reply for a stretch at a random
 -- depth from the tail (ARGV[7]), so that they name different IDs. The caller may name more
@@ -57,6 +57,7 @@
 -- @include done
 
 local done = {}
+local written = 0
 local k = 7
 local a = 8
 local token = ARGV[5]
@@ -68,8 +69,12 @@ for j = 1, tonumber(ARGV[3]) do
     lock_key = KEYS[k]
     k = k + 1
   end
-  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1], true)
+  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1], true, true)
+  written = written + done[j]
   a = a + 3
+end
+if written > 0 then
+  count_processed(ARGV[2], KEYS[5], KEYS[6], written)
 end
 
 local claimed = {}

@@ -2,7 +2,8 @@
 -- Pulled in by an include line ("done"); it pulls in what it uses itself (each library is included once).
 -- Deletes the task when it is still the one the worker dequeued: removes it from active and lease,
 -- deletes its hash, counts it as processed and releases its lock while the lock still holds its ID.
--- The fence is the message as dequeued, or its SHA-1 in hex when fence_is_sha1 (see move.lua).
+-- The fence is the message as dequeued, or its SHA-1 in hex when fence_is_sha1 (see move.lua). With
+-- uncounted, the caller counts the task itself (count_processed, once for a batch).
 -- Returns 1 when done, 0 when nothing was written (not in active, or its message changed: fenced).
 -- @include counters
 
@@ -10,7 +11,7 @@
 
 -- @include move
 
-local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence, fence_is_sha1)
+local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence, fence_is_sha1, uncounted)
   local fenced
   if fence_is_sha1 then
     fenced = fenced_out_sha1(task_key, fence)
@@ -25,7 +26,9 @@ local function finish_done(active, lease, task_key, processed_day, processed_tot
   end
   redis.call("ZREM", lease, id)
   redis.call("DEL", task_key)
-  count(expire_at, processed_day, processed_total)
+  if not uncounted then
+    count(expire_at, processed_day, processed_total)
+  end
   if lock_key then
     release_lock(lock_key, id)
   end
