@@ -81,6 +81,26 @@ export const DEFAULTS = deepFreeze({
     /** Per attempt, when neither `timeout` nor `deadline` is given; the server's fallback too (wire-format §5.4). */
     timeout: 30 * 60 * 1000,
   },
+  /** `SchedulerOptions` (src/scheduler/options.ts) and the PeriodicTaskManager. */
+  scheduler: {
+    /** asynq's SchedulerOpts.Location: specs without `CRON_TZ=` are read in UTC, not the machine's zone. */
+    location: "UTC",
+    /** asynq's (HEAD); the entries list lives twice as long. */
+    heartbeatInterval: 10_000,
+    logLevel: "info",
+    /** asynq's: ticks missed while no scheduler ran are not made up. */
+    missedTicks: "skip",
+    /** asynq's cap of each entry's enqueue history. */
+    historySize: 1000,
+    /**
+     * How long an entry's tick marker outlives the interval to its next tick: the longest a late
+     * scheduler may fire a tick after another one enqueued it and still be refused.
+     */
+    tickMarkerGrace: 60_000,
+    /** asynq's PeriodicTaskManager SyncInterval. */
+    syncInterval: 3 * 60 * 1000,
+    min: { heartbeatInterval: 10, syncInterval: 10, runOnceWithin: 1000 },
+  },
   /** Pagination of the Inspector's listings. */
   inspector: {
     pageSize: 30,

@@ -26,11 +26,14 @@ export class ValidationError extends AsynqError {
   readonly field: string;
   /** The offending value, as given. */
   readonly value: unknown;
+  /** Why the value is invalid: the message without the field and value. */
+  readonly reason: string;
 
   constructor(field: string, value: unknown, reason: string, options?: { op?: string; cause?: unknown }) {
     super("ERR_VALIDATION", `invalid ${field} (${describeValue(value)}): ${reason}`, options);
     this.field = field;
     this.value = value;
+    this.reason = reason;
   }
 }
 

@@ -32,6 +32,15 @@ export type { Handler, HandlerTask, Middleware } from "./server/mux.js";
 export type { TaskContext, ResultWriter, ResultValue, AbortReason } from "./server/context.js";
 export type { RetryDelayFn } from "./server/retry-delay.js";
 export { defaultRetryDelay } from "./server/retry-delay.js";
+export { Scheduler } from "./scheduler/scheduler.js";
+export type { SchedulerOptions, TickInfo, TickResult, MissedTicks } from "./scheduler/options.js";
+export { PeriodicTaskManager } from "./scheduler/manager.js";
+export type {
+  PeriodicTaskConfig,
+  PeriodicTaskConfigProvider,
+  PeriodicTaskManagerOptions,
+  SyncResult,
+} from "./scheduler/manager.js";
 export { consoleLogger, pinoLogger } from "./internal/logger.js";
 export type { Logger, LogLevel, LogFields, FieldsFirstLogger } from "./internal/logger.js";
 export type { Task, TaskInfo, TaskState, Payload } from "./task.js";

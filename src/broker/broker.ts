@@ -2,8 +2,8 @@
 // Redis types in it), so tests can wrap the real broker to inject faults. openBroker composes the
 // Redis implementation of every port: the operations that keep state between calls (enqueue,
 // dequeue, the idle wait, cancelation, health) live here; every other one is built by its domain
-// (finish/ops.ts, upkeep/ops.ts, admin/ops.ts) and run under the connection supervisor, which turns
-// a Redis error into a BrokerError once (supervised.ts).
+// (finish/ops.ts, upkeep/ops.ts, admin/ops.ts, scheduler/ops.ts) and run under the connection
+// supervisor, which turns a Redis error into a BrokerError once (supervised.ts).
 import type { Redis } from "ioredis";
 import { BrokerError } from "../errors.js";
 import { adminOps } from "./admin/ops.js";
@@ -13,6 +13,7 @@ import { Enqueuer, type EnqueueOutcome, type EnqueueRequest } from "./enqueue/en
 import { dequeue, newHint, type DequeueHint } from "./fetch/dequeue.js";
 import { PendingWaiter } from "./fetch/waiter.js";
 import { finishOps } from "./finish/ops.js";
+import { schedulerOps } from "./scheduler/ops.js";
 import type { Broker, DequeueRequest, DequeueResult } from "./ports.js";
 import { supervise } from "./supervised.js";
 import { subscribeCancel, type CancelSubscription } from "./upkeep/pubsub.js";
@@ -26,7 +27,7 @@ import { upkeepOps } from "./upkeep/ops.js";
 export function openBroker(connection: OpenedConnection, params: SupervisorParams = {}): Broker {
   const stateful = new StatefulBroker(connection, params);
   const { redis } = connection;
-  const ops = { ...finishOps(redis), ...upkeepOps(redis), ...adminOps(redis) };
+  const ops = { ...finishOps(redis), ...upkeepOps(redis), ...adminOps(redis), ...schedulerOps(redis) };
   return Object.assign(stateful, supervise(stateful.supervisor, ops));
 }
 

@@ -2,7 +2,13 @@
 // from Redis, declared once and with no Redis types, so that tests can wrap the real broker to inject
 // faults. openBroker (broker.ts) implements all of them; the doctor's port is opened by doctor/open.ts.
 import type { BrokerError } from "../errors.js";
-import type { ServerInfo, TaskMessage, WorkerInfo } from "../wire/messages.js";
+import type {
+  SchedulerEnqueueEvent,
+  SchedulerEntry,
+  ServerInfo,
+  TaskMessage,
+  WorkerInfo,
+} from "../wire/messages.js";
 import type { GroupSize, DayCounters, QueueStatsRecord } from "./admin/queues.js";
 import type { ListedRecord, SeekCursor, SeekPage, TaskSource } from "./admin/list.js";
 import type { BulkSource, MutationOutcome, ReplaceOutcome, TaskOp } from "./admin/mutate.js";
@@ -402,5 +408,51 @@ export interface AdminPort extends ConnectionPort, QueueAdminPort, TaskAdminPort
   publishCancel(id: string): Promise<number>;
 }
 
+/** {@link SchedulerPort.enqueueTick}: the task of one tick of a periodic entry. */
+export interface TickRequest {
+  /** The task, resolved by the client's rules (src/client/options.ts). */
+  request: EnqueueRequest;
+  /** Hex digest naming the entry across schedulers (its spec, zone, task and options). */
+  identity: string;
+  /** The tick, whole unix seconds. */
+  tickSeconds: number;
+  /** The least gap between two enqueued ticks of the entry, seconds (>= 1). */
+  gapSeconds: number;
+  /** How long the entry's tick marker lives, whole seconds (>= 1). */
+  markerTtlSeconds: number;
+  /** When the enqueue happens (ms): `pending_since` and group scores. */
+  nowMs: number;
+  /** Write only if the entry's marker exists (the run-once of a missed `@every` tick). */
+  requireMarker?: boolean;
+}
+
+/**
+ * What {@link SchedulerPort.enqueueTick} did: `already-enqueued` when this tick (or a later one) of
+ * the entry was enqueued by another asynq-ts scheduler; `duplicate` and `conflict` as for a Client.
+ */
+export type TickOutcome = "enqueued" | "already-enqueued" | "duplicate" | "conflict";
+
+/** What the Scheduler needs (wire-format §4.27). */
+export interface SchedulerPort extends ConnectionPort {
+  /** Registers the queue, then writes the task of one tick unless that tick was enqueued already. */
+  enqueueTick(req: TickRequest): Promise<TickOutcome>;
+  /**
+   * Replaces the scheduler's SchedulerEntry list (TTL `ttlSeconds`) and registers it in
+   * `asynq:schedulers` until `nowMs` + TTL.
+   */
+  writeSchedulerEntries(
+    schedulerId: string,
+    entries: readonly SchedulerEntry[],
+    nowMs: number,
+    ttlSeconds: number,
+  ): Promise<void>;
+  /** Removes the scheduler's entries and its registry member (at shutdown). */
+  clearSchedulerEntries(schedulerId: string): Promise<void>;
+  /** Adds an enqueue event to an entry's history, keeping at most `cap` events. */
+  recordSchedulerEvent(entryId: string, event: SchedulerEnqueueEvent, cap: number): Promise<void>;
+  /** Deletes the history of these entries (at shutdown). */
+  clearSchedulerHistory(entryIds: readonly string[]): Promise<void>;
+}
+
 /** Every port at once: what openBroker (broker.ts) returns. */
-export interface Broker extends ClientPort, ServerPort, AdminPort {}
+export interface Broker extends ClientPort, ServerPort, AdminPort, SchedulerPort {}

@@ -17,7 +17,9 @@ type QueueKeyKind =
   | "groups"
   | "group"
   | "aggregation-set"
-  | "aggregation-sets";
+  | "aggregation-sets"
+  // asynq-ts only: a periodic entry's last enqueued tick (src/wire/keys.ts schedulerTickKey).
+  | "scheduler-tick";
 
 /** What a key is, by its name. */
 export type KeyClass =
@@ -115,6 +117,8 @@ function classifyQueueKey(queue: string, rest: string): KeyClass {
       return of("aggregation-sets", "zset");
   }
   if (rest.startsWith("unique:")) return of("lock", "string");
+  if (rest.startsWith("scheduler_tick:") && rest.length > 15)
+    return of("scheduler-tick", "string", rest.slice(15));
   const daily = DAILY.exec(rest);
   if (daily !== null) return of("daily-counter", "string", daily[1], daily[2]);
   const set = AGGREGATION_SET.exec(rest);

@@ -14,6 +14,8 @@ const LIVE_STATES: ReadonlySet<string> = new Set(["pending", "active", "schedule
 /** Lifetimes of the keys that must expire, for a fix: 2 × heartbeat (wire-format §1.4). */
 const SERVER_TTL_SECONDS = 10;
 const SCHEDULER_TTL_SECONDS = 20;
+/** A scheduler tick marker found without a TTL (it always has one) gets a day: longer than most ticks. */
+const TICK_MARKER_TTL_SECONDS = 24 * 60 * 60;
 
 type QueueClass = Extract<KeyClass, { scope: "queue" }>;
 
@@ -49,6 +51,9 @@ export async function checkBatch(ctx: Context, found: readonly string[]): Promis
     typed.push([key, c.type, qs]);
     if (c.kind === "lock") locks.push([qs, key]);
     if (c.kind === "daily-counter") expiring.push([key, dailyExpiry(c.day!, ctx.broker.statsTtlSeconds), qs]);
+    if (c.kind === "scheduler-tick") {
+      expiring.push([key, unixSeconds(ctx.clock.now()) + TICK_MARKER_TTL_SECONDS, qs]);
+    }
   }
   await Promise.all([
     ...[...tasks].map(([qs, ids]) => checkTasks(ctx, qs, ids)),
@@ -63,7 +68,13 @@ export async function checkBatch(ctx: Context, found: readonly string[]): Promis
 
 /** Records what a per-queue key tells about the queue (groups and sets seen, whether it has more than leftovers). */
 function note(qs: QueueState, c: QueueClass, key: string): void {
-  if (c.kind !== "total-counter" && c.kind !== "daily-counter" && c.kind !== "paused" && c.kind !== "lock") {
+  if (
+    c.kind !== "total-counter" &&
+    c.kind !== "daily-counter" &&
+    c.kind !== "paused" &&
+    c.kind !== "lock" &&
+    c.kind !== "scheduler-tick"
+  ) {
     qs.substantiveKeys++;
   }
   if (c.kind === "group") qs.groups.add(c.name);

@@ -17,8 +17,8 @@ import type { TaskState } from "../wire/keys.js";
  * - `unregistered-group`: a non-empty `g:<g>` missing from `groups`.
  * - `unregistered-aggregation-set`: an aggregation set `g:<g>:<set>` missing from `aggregation_sets`
  *   (no recoverer would ever reclaim it).
- * - `missing-ttl`: a key that must expire (daily counter, server, workers or scheduler-entries key)
- *   has no TTL.
+ * - `missing-ttl`: a key that must expire (daily counter, server, workers, scheduler-entries key, or
+ *   asynq-ts's scheduler tick marker) has no TTL.
  * - `unknown-key`: a key under `asynq:` that is not part of the data model, or has the wrong type.
  * - `unregistered-queue`: a queue with keys that is not in `asynq:queues`.
  * - `expired-registry-entry`: a member of `asynq:servers` / `workers` / `schedulers` more than a

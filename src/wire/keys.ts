@@ -118,6 +118,15 @@ export function schedulerEntriesKey(schedulerId: string): string {
 export function schedulerHistoryKey(entryId: string): string {
   return `asynq:scheduler_history:${entryId}`;
 }
+/**
+ * `asynq:{<q>}:scheduler_tick:<identity>`: asynq-ts only, not in asynq's data model. The last tick of a
+ * periodic entry that any asynq-ts scheduler enqueued into queue `q` ("<unix s> <task ID>", with a TTL),
+ * so that several schedulers enqueue each tick once (docs/compatibility.md). In the queue's hash slot,
+ * so the enqueue script writes it together with the task.
+ */
+export function schedulerTickKey(queue: string, identity: string): string {
+  return `asynq:{${queue}}:scheduler_tick:${identity}`;
+}
 
 const DAY_MS = 86_400_000;
 /** The last day named, and the instants it covers (`[from, to)`): a busy worker names one day all day. */
