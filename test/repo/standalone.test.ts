@@ -16,8 +16,19 @@ const THIS_FILE = fileURLToPath(import.meta.url);
  */
 const REFERENCE_DIR = join(ROOT, "..", "shared", "testvectors");
 
-/** Folders that are not part of the repository's content (installed, built or scratch). */
-const SKIPPED_DIRS = new Set(["node_modules", ".git", "dist", "coverage", ".redis-test", "scratch"]);
+/**
+ * Folders that are not part of the repository's content (installed, built, scratch, or the
+ * benchmark's results: its profiles and its copy of the build, gitignored): by name, or by path.
+ */
+const SKIPPED_DIRS = new Set([
+  "node_modules",
+  ".git",
+  "dist",
+  "coverage",
+  ".redis-test",
+  "scratch",
+  "bench/results",
+]);
 
 /** Every file under `dir`, as paths relative to `dir` with `/` separators. */
 function listFiles(dir: string, skip: ReadonlySet<string> = new Set()): string[] {
@@ -25,7 +36,9 @@ function listFiles(dir: string, skip: ReadonlySet<string> = new Set()): string[]
   const walk = (current: string): void => {
     for (const entry of readdirSync(current, { withFileTypes: true })) {
       if (entry.isDirectory()) {
-        if (!skip.has(entry.name)) walk(join(current, entry.name));
+        const path = join(current, entry.name);
+        const rel = relative(dir, path).split(sep).join("/");
+        if (!skip.has(entry.name) && !skip.has(rel)) walk(path);
       } else if (entry.isFile()) {
         out.push(relative(dir, join(current, entry.name)).split(sep).join("/"));
       }
