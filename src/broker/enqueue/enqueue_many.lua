@@ -31,7 +31,8 @@
 --  -3  the groups set holds another type; nothing written
 --   last element: 1 when a task was written into a list or zset that did not exist before this
 --   call (the queue may be new to Redis, so the caller registers it again), else 0
-local BYTE_P, BYTE_S, BYTE_G = string.byte("psg", 1, 3)
+-- @include task_hash
+
 local BYTE_UP, BYTE_US, BYTE_UG = string.byte("PSG", 1, 3)
 
 local since = ARGV[1]
@@ -76,7 +77,7 @@ for i = 1, #kinds do
   local msg = ARGV[a]
   a = a + 1
   local score
-  if kind == BYTE_S then
+  if kind == KIND_SCHEDULED then
     score = ARGV[a]
     a = a + 1
   end
@@ -91,12 +92,12 @@ for i = 1, #kinds do
   local group
   local container
   local wanted = "zset"
-  if kind == BYTE_G then
+  if kind == KIND_GROUPED then
     container = KEYS[k]
     k = k + 1
     group = ARGV[a]
     a = a + 1
-  elseif kind == BYTE_S then
+  elseif kind == KIND_SCHEDULED then
     container = KEYS[2]
   else
     container = KEYS[1]
@@ -110,34 +111,13 @@ for i = 1, #kinds do
     reply = -3
   else
     local id = string.sub(taskKey, idFrom)
-    if unique and not redis.call("SET", lockKey, id, "NX", "EX", ttl) then
-      reply = -1
-    elseif redis.call("EXISTS", taskKey) == 1 then
-      if unique then
-        redis.call("DEL", lockKey)
-      end
-      reply = 0
-    elseif kind == BYTE_P then
-      if unique then
-        redis.call("HSET", taskKey, "msg", msg, "state", "pending", "pending_since", since, "unique_key", lockKey)
-      else
-        redis.call("HSET", taskKey, "msg", msg, "state", "pending", "pending_since", since)
-      end
+    reply = write_task_hash(taskKey, id, msg, kind, lockKey, ttl, since, group)
+    if reply == 1 and kind == KIND_PENDING then
       pushed[#pushed + 1] = id
-    elseif kind == BYTE_S then
-      if unique then
-        redis.call("HSET", taskKey, "msg", msg, "state", "scheduled", "unique_key", lockKey)
-      else
-        redis.call("HSET", taskKey, "msg", msg, "state", "scheduled")
-      end
+    elseif reply == 1 and kind == KIND_SCHEDULED then
       scheduledArgs[#scheduledArgs + 1] = score
       scheduledArgs[#scheduledArgs + 1] = id
-    else
-      if unique then
-        redis.call("HSET", taskKey, "msg", msg, "state", "aggregating", "group", group, "unique_key", lockKey)
-      else
-        redis.call("HSET", taskKey, "msg", msg, "state", "aggregating", "group", group)
-      end
+    elseif reply == 1 then
       redis.call("ZADD", container, nowSeconds, id)
       redis.call("SADD", KEYS[3], group)
       if created[container] then

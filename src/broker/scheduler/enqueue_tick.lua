@@ -3,7 +3,8 @@
 -- asynq-ts only: docs/compatibility.md) holds "<tick unix s> <task ID>" of the last tick enqueued; it
 -- is checked and moved forward in the same script as the task is written, so two schedulers cannot
 -- both enqueue one tick. The task is written as asynq's enqueue, schedule and add-to-group scripts
--- (and their unique forms) write it (wire-format §4.2 to §4.7): same hash fields, list and zset entries.
+-- (and their unique forms) write it (wire-format §4.2 to §4.7; the hash by lua/task_hash, shared with
+-- enqueue_many): same hash fields, list and zset entries.
 --
 -- KEYS[1] -> asynq:{<q>}:scheduler_tick:<entry identity>
 -- KEYS[2] -> asynq:{<q>}:t:<task ID>
@@ -31,6 +32,8 @@
 --      the marker does not exist); nothing written
 --  -1  the uniqueness lock is held by another task; nothing written
 --   0  a task hash with this ID exists already; nothing written
+-- @include task_hash
+
 local tick = tonumber(ARGV[1])
 local id = ARGV[6]
 local mark = redis.call("GET", KEYS[1])
@@ -49,45 +52,22 @@ elseif ARGV[11] == "1" then
   return 3
 end
 
-local kind = ARGV[5]
-local unique = kind == "P" or kind == "S" or kind == "G"
-kind = string.lower(kind)
-if unique and not redis.call("SET", KEYS[5], id, "NX", "EX", ARGV[10]) then
-  return -1
+local letter = string.lower(ARGV[5])
+local kind = string.byte(letter)
+local lock_key = nil
+if letter ~= ARGV[5] then
+  lock_key = KEYS[5] -- upper case: unique
 end
-if redis.call("EXISTS", KEYS[2]) == 1 then
-  if unique then
-    redis.call("DEL", KEYS[5])
-  end
-  return 0
+local written = write_task_hash(KEYS[2], id, ARGV[7], kind, lock_key, ARGV[10], ARGV[8], ARGV[9])
+if written ~= 1 then
+  return written
 end
-
-local fields = { "msg", ARGV[7] }
-if kind == "p" then
-  table.insert(fields, "state")
-  table.insert(fields, "pending")
-  table.insert(fields, "pending_since")
-  table.insert(fields, ARGV[8])
-elseif kind == "s" then
-  table.insert(fields, "state")
-  table.insert(fields, "scheduled")
-else
-  table.insert(fields, "state")
-  table.insert(fields, "aggregating")
-  table.insert(fields, "group")
-  table.insert(fields, ARGV[9])
-end
-if unique then
-  table.insert(fields, "unique_key")
-  table.insert(fields, KEYS[5])
-end
-redis.call("HSET", KEYS[2], unpack(fields))
-if kind == "p" then
+if kind == KIND_PENDING then
   redis.call("LPUSH", KEYS[3], id)
 else
   redis.call("ZADD", KEYS[3], ARGV[8], id)
 end
-if kind == "g" then
+if kind == KIND_GROUPED then
   redis.call("SADD", KEYS[4], ARGV[9])
 end
 redis.call("SET", KEYS[1], ARGV[4], "EX", ARGV[3])
