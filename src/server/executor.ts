@@ -289,10 +289,15 @@ export class Executor {
         resolve(outcome);
       };
       task.onAbort = () => end({ error: task.aborted, failed: true });
-      running.then(
-        () => end(SUCCEEDED),
-        (error: unknown) => end({ error, failed: true }),
-      );
+      try {
+        running.then(
+          () => end(SUCCEEDED),
+          (error: unknown) => end({ error, failed: true }),
+        );
+      } catch (error) {
+        // A thenable whose `then` throws: the handler failed.
+        end({ error, failed: true });
+      }
     });
   }
 

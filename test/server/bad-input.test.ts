@@ -198,6 +198,16 @@ describe("handlers failing with non-Error values", () => {
       expected: /remote said no/,
     },
     {
+      // A thenable (not a promise) whose `then` throws: the attempt fails with what it threw.
+      type: "thenable:throws",
+      handler: () => ({
+        then() {
+          throw new Error("bad thenable");
+        },
+      }),
+      expected: /bad thenable/,
+    },
+    {
       type: "reject:array",
       handler: () => Promise.reject([1, "two"]), // eslint-disable-line @typescript-eslint/prefer-promise-reject-errors
       expected: /\[1,"two"\]/,
