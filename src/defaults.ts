@@ -39,6 +39,12 @@ export const DEFAULTS = deepFreeze({
     janitorInterval: 8000,
     /** asynq's JanitorBatchSize. */
     janitorBatchSize: 100,
+    /** asynq's GroupGracePeriod: a group is aggregated once no task joined it for this long. */
+    groupGracePeriod: 60_000,
+    /** asynq's GroupMaxDelay: 0 = no limit on how long a group's oldest task waits. */
+    groupMaxDelay: 0,
+    /** asynq's GroupMaxSize: 0 = no limit on the tasks of one aggregation. */
+    groupMaxSize: 0,
     logLevel: "info",
     /** The smallest value each integer option accepts. */
     min: {
@@ -52,7 +58,20 @@ export const DEFAULTS = deepFreeze({
       recoveryGrace: 0,
       janitorInterval: 10,
       janitorBatchSize: 1,
+      /** asynq panics under 1 s. */
+      groupGracePeriod: 1000,
+      groupMaxDelay: 0,
+      groupMaxSize: 0,
     },
+  },
+  /** The aggregator (src/server/aggregator.ts), asynq's. */
+  aggregator: {
+    /** Checks run every min(this, groupGracePeriod) ms. */
+    checkInterval: 7000,
+    /** How long an aggregation set is the aggregator's before the recoverer reclaims it. */
+    setDeadline: 120_000,
+    /** Members read (and deleted) per round trip. */
+    pageSize: 1000,
   },
   /** Limits of each queue's archive: the Server's `archive` option and the Inspector's (asynq's). */
   archive: {

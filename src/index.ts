@@ -27,6 +27,7 @@ export type { RedisConnection } from "./broker/connection/connection.js";
 export type { ConnectionOptions } from "./broker/connection/options.js";
 export { Server } from "./server/server.js";
 export type { ServerConfig, FailedTaskInfo } from "./server/config.js";
+export type { GroupAggregator } from "./server/aggregator.js";
 export { ServeMux } from "./server/mux.js";
 export type { Handler, HandlerTask, Middleware } from "./server/mux.js";
 export type { TaskContext, ResultWriter, ResultValue, AbortReason } from "./server/context.js";

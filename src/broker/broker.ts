@@ -13,6 +13,7 @@ import { Enqueuer, type EnqueueOutcome, type EnqueueRequest } from "./enqueue/en
 import { dequeue, newHint, type DequeueHint } from "./fetch/dequeue.js";
 import { PendingWaiter } from "./fetch/waiter.js";
 import { finishOps } from "./finish/ops.js";
+import { groupOps } from "./group/ops.js";
 import { schedulerOps } from "./scheduler/ops.js";
 import type { Broker, DequeueRequest, DequeueResult } from "./ports.js";
 import { supervise } from "./supervised.js";
@@ -27,7 +28,13 @@ import { upkeepOps } from "./upkeep/ops.js";
 export function openBroker(connection: OpenedConnection, params: SupervisorParams = {}): Broker {
   const stateful = new StatefulBroker(connection, params);
   const { redis } = connection;
-  const ops = { ...finishOps(redis), ...upkeepOps(redis), ...adminOps(redis), ...schedulerOps(redis) };
+  const ops = {
+    ...finishOps(redis),
+    ...upkeepOps(redis),
+    ...adminOps(redis),
+    ...schedulerOps(redis),
+    ...groupOps(redis),
+  };
   return Object.assign(stateful, supervise(stateful.supervisor, ops));
 }
 

@@ -17,6 +17,14 @@ import type { QueueSizes, TaskRecord } from "./admin/read.js";
 import type { ClusterNode, RawEvent, RawRecord, ServerStateRecords } from "./admin/servers.js";
 import type { FinishedTask } from "./fetch/dequeue.js";
 import type { ForwardResult } from "./upkeep/forward.js";
+import type {
+  AggregationCheckRequest,
+  AggregationMember,
+  AggregationSetRef,
+  DeleteMembersOutcome,
+  FinishOutcome,
+  MemberToDelete,
+} from "./group/aggregation.js";
 import type { CancelSubscription } from "./upkeep/pubsub.js";
 import type { LeaseGuard, OrphanCandidate, QuarantineWrite, RecoverWrite } from "./upkeep/recover.js";
 
@@ -24,6 +32,14 @@ export type { DoctorBroker } from "./doctor/port.js";
 export type { FinishedTask } from "./fetch/dequeue.js";
 export type { QueueSizes, TaskRecord } from "./admin/read.js";
 export type { LeaseGuard } from "./upkeep/recover.js";
+export type {
+  AggregationCheckRequest,
+  AggregationMember,
+  AggregationSetRef,
+  DeleteMembersOutcome,
+  FinishOutcome,
+  MemberToDelete,
+} from "./group/aggregation.js";
 
 /** Where a new task goes, decided by the client (wire-format §5.13 routing). */
 export type EnqueueTarget =
@@ -329,8 +345,44 @@ export interface HealthPort {
 export interface UpkeepPort
   extends ForwardPort, RecoverPort, JanitorPort, HeartbeatPort, SubscriberPort, HealthPort {}
 
+/**
+ * What the aggregator needs (wire-format §4.19 to §4.23, §5.12), and the recoverer's share of it
+ * (reclaiming stale sets, finishing the deletion of sets whose task was written).
+ */
+export interface AggregatorPort {
+  /** The groups named in `asynq:{<q>}:groups` (wire-format §4.23). */
+  listGroups(queue: string): Promise<string[]>;
+  /** The aggregation check of one group: the set it created, or null (wire-format §4.19). */
+  checkGroup(req: AggregationCheckRequest): Promise<AggregationSetRef | null>;
+  /** Up to `count` members of a set from rank `start`, oldest first, with their msg (wire-format §4.20). */
+  readAggregationSet(
+    queue: string,
+    setKey: string,
+    start: number,
+    count: number,
+  ): Promise<AggregationMember[]>;
+  /** Up to `count` member IDs of a set from rank `start`, oldest first. */
+  aggregationSetIds(setKey: string, start: number, count: number): Promise<string[]>;
+  /**
+   * Writes the aggregated task as pending into `msg.queue` and marks the set finished, in one step, if
+   * the set is still the check's: `lost` when it was reclaimed meanwhile, `conflict` on a task ID
+   * conflict (nothing written either way).
+   */
+  finishAggregation(set: AggregationSetRef, msg: TaskMessage, nowMs: number): Promise<FinishOutcome>;
+  /** Deletes members of a finished set, releasing their locks; unregisters the set once empty. */
+  deleteAggregatedMembers(
+    queue: string,
+    setKey: string,
+    members: readonly MemberToDelete[],
+  ): Promise<DeleteMembersOutcome>;
+  /** Finished sets whose members are still to be deleted (a worker died while deleting them). */
+  listFinishedAggregationSets(queue: string): Promise<string[]>;
+  /** Puts the members of sets past their deadline back into their group, and the group into `groups`. */
+  reclaimStaleAggregationSets(queue: string, nowMs: number): Promise<number>;
+}
+
 /** What the Server needs: the processor's port, the upkeep components' port and the connection. */
-export interface ServerPort extends ConnectionPort, ProcessorPort, UpkeepPort {}
+export interface ServerPort extends ConnectionPort, ProcessorPort, UpkeepPort, AggregatorPort {}
 
 /** What the inspector's queue operations (src/inspector/queues.ts) need. */
 export interface QueueAdminPort {

@@ -261,7 +261,17 @@ async function checkGroups(ctx: Context, qs: QueueState): Promise<void> {
   );
 }
 
-/** Every aggregation set must be in `aggregation_sets`, or no recoverer ever reclaims its tasks. */
+/**
+ * How long past its deadline an aggregation set may stay before it is reported: a live recoverer
+ * (asynq's every minute, ours every `recoverInterval`) reclaims it within that time.
+ */
+const STALE_SET_GRACE_MS = 60_000;
+
+/**
+ * Every aggregation set must be in `aggregation_sets`, or no recoverer ever reclaims its tasks; one
+ * a minute past its deadline is reported (no live recoverer reclaimed it), and reclaimed by `fix` as
+ * the recoverer would.
+ */
 async function checkAggregationSets(ctx: Context, qs: QueueState): Promise<void> {
   const q = qs.name;
   const sets = [...qs.sets.keys()].filter((k) => !qs.wrongType.has(k));
@@ -269,8 +279,23 @@ async function checkAggregationSets(ctx: Context, qs: QueueState): Promise<void>
   const registry = keys.allAggregationSetsKey(q);
   await Promise.all(
     sets.map((setKey, i) => {
-      const { exists, registered } = states[i]!;
-      if (!exists || registered) return Promise.resolve();
+      const { exists, registered, deadlineSeconds } = states[i]!;
+      if (!exists) return Promise.resolve();
+      if (registered) {
+        const cutoffMs = ctx.clock.now() - STALE_SET_GRACE_MS;
+        if (deadlineSeconds === null || deadlineSeconds * 1000 > cutoffMs) return Promise.resolve();
+        return qs.log.add(
+          {
+            kind: "stale-aggregation-set",
+            queue: q,
+            key: setKey,
+            detail: `past its deadline (${new Date(deadlineSeconds * 1000).toISOString()}) in ${registry}: not reclaimed yet`,
+          },
+          repair(`reclaim ${setKey} into its group`, () =>
+            ctx.broker.reclaimAggregationSet(q, setKey, ctx.clock.now()),
+          ),
+        );
+      }
       return qs.log.add(
         {
           kind: "unregistered-aggregation-set",

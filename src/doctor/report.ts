@@ -17,6 +17,8 @@ import type { TaskState } from "../wire/keys.js";
  * - `unregistered-group`: a non-empty `g:<g>` missing from `groups`.
  * - `unregistered-aggregation-set`: an aggregation set `g:<g>:<set>` missing from `aggregation_sets`
  *   (no recoverer would ever reclaim it).
+ * - `stale-aggregation-set`: an aggregation set more than a minute past its deadline: its aggregator
+ *   died or gave up, and no live recoverer reclaimed it (its tasks wait outside their group).
  * - `missing-ttl`: a key that must expire (daily counter, server, workers, scheduler-entries key, or
  *   asynq-ts's scheduler tick marker) has no TTL.
  * - `unknown-key`: a key under `asynq:` that is not part of the data model, or has the wrong type.
@@ -36,6 +38,7 @@ export type IssueKind =
   | "empty-group-registered"
   | "unregistered-group"
   | "unregistered-aggregation-set"
+  | "stale-aggregation-set"
   | "missing-ttl"
   | "unknown-key"
   | "unregistered-queue"
@@ -53,6 +56,7 @@ export const ISSUE_KINDS: readonly IssueKind[] = [
   "empty-group-registered",
   "unregistered-group",
   "unregistered-aggregation-set",
+  "stale-aggregation-set",
   "missing-ttl",
   "unknown-key",
   "unregistered-queue",

@@ -11,9 +11,10 @@ export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
  * and stable (renaming one is a breaking change); a field that does not apply is left out:
  *
  * - `component`: who logs: `server`, `processor`, `forwarder`, `recoverer`, `heartbeater`, `janitor`,
- *   `subscriber`, `healthchecker`, `connection`, `inspector`
+ *   `aggregator`, `subscriber`, `healthchecker`, `connection`, `inspector`
  * - `serverId`: this server's ID; `concurrency`, `queues` (`name:priority,…`): its settings (start line)
- * - `queue`, `taskId`, `type`: the queue, task ID and task type the line is about
+ * - `queue`, `taskId`, `type`: the queue, task ID and task type the line is about; `group`: the
+ *   task group (aggregation); `entryId`: the scheduler entry
  * - `attempt`, `maxAttempts`: which attempt (1 = the first run) of how many the task may have (its
  *   `maxRetry` + 1), as in "attempt 2 of 26"
  * - `outcome`: what happens to the task: `retry`, `archived`, `expired`, `revoked`, `requeued`,

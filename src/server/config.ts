@@ -12,6 +12,7 @@ import { systemClock, type Clock } from "../internal/clock.js";
 import { consoleLogger, leveledLogger, type Logger, type LogLevel } from "../internal/logger.js";
 import { integerOption, resolveArchiveLimits } from "../internal/resolve.js";
 import type { HandlerTask } from "./mux.js";
+import type { GroupAggregator } from "./aggregator.js";
 import { normalizeQueues } from "./queue-order.js";
 import { defaultRetryDelay, type RetryDelayFn } from "./retry-delay.js";
 
@@ -56,7 +57,11 @@ export interface ServerConfig extends ConnectionOptions {
    * failed counters (asynq's IsFailure). @defaultValue every error is a failure
    */
   isFailure?: (error: Error) => boolean;
-  /** Called for every failed attempt and every expired task, before the task is retried or archived. */
+  /**
+   * Called for every failed attempt and every expired task, before the task is retried or archived;
+   * and for every aggregation that could not be written (see `groupAggregator`), with the set's
+   * oldest task and its ID.
+   */
   errorHandler?: (error: Error, task: HandlerTask, info: FailedTaskInfo) => void | Promise<void>;
   /**
    * How long `shutdown()` waits for running tasks before putting them back at the front of their
@@ -120,6 +125,34 @@ export interface ServerConfig extends ConnectionOptions {
   /** Tasks per janitor script call. @defaultValue 100 */
   janitorBatchSize?: number;
   /**
+   * Merges the tasks of a group into one task (asynq's GroupAggregator): called with the group name
+   * and its tasks, oldest first, it returns the task to enqueue (or a promise of it). That task goes
+   * to the group's queue unless its `options.queue` names another; its other options (`maxRetry`,
+   * `timeout`, `deadline`, `retention`, `taskId`, `headers`) apply as for `Client.enqueue`;
+   * `processAt`, `processIn`, `unique` and `group` are refused. If it throws, returns something else
+   * than a valid task, or has not settled when the set's 2-minute deadline passes, nothing is written,
+   * `errorHandler` hears of it (an AsynqError with code `ERR_AGGREGATION`), and the recoverer puts the
+   * tasks back into their group after the deadline: nothing is lost.
+   * @defaultValue none (grouped tasks wait; the server logs a warning once per queue and group)
+   */
+  groupAggregator?: GroupAggregator;
+  /**
+   * A group is aggregated once no task joined it for this long (ms, at least 1000; Redis keeps
+   * whole seconds). Groups are checked every min(7 s, groupGracePeriod).
+   * @defaultValue 60000
+   */
+  groupGracePeriod?: number;
+  /**
+   * A group is aggregated once its oldest task waited this long (ms, whole seconds), even while
+   * tasks keep joining it. @defaultValue 0
+   */
+  groupMaxDelay?: number;
+  /**
+   * At most this many tasks per aggregation; a group that reaches it is aggregated at the next
+   * check, the oldest tasks first. @defaultValue 0
+   */
+  groupMaxSize?: number;
+  /**
    * Where to log: each line is a sentence plus the same facts as fields (names on `LogFields`).
    * winston loggers fit as they are; wrap pino or bunyan with `pinoLogger(…)`.
    * @defaultValue `consoleLogger`: stderr, one line per call, fields appended as `key=value`
@@ -157,6 +190,10 @@ export interface ResolvedServerConfig {
   readonly recoveryGrace: number;
   readonly janitorInterval: number;
   readonly janitorBatchSize: number;
+  readonly groupAggregator: GroupAggregator | undefined;
+  readonly groupGracePeriod: number;
+  readonly groupMaxDelay: number;
+  readonly groupMaxSize: number;
   readonly logger: Logger;
   readonly clock: Clock;
   /** `commandTimeout` and `connectTimeout`, resolved. */
@@ -183,6 +220,10 @@ const KNOWN = new Set([
   "recoveryGrace",
   "janitorInterval",
   "janitorBatchSize",
+  "groupAggregator",
+  "groupGracePeriod",
+  "groupMaxDelay",
+  "groupMaxSize",
   "logger",
   "logLevel",
   "clock",
@@ -231,6 +272,10 @@ export function resolveServerConfig(config: ServerConfig = {}): ResolvedServerCo
     recoveryGrace: integer(config, "recoveryGrace") ?? D.recoveryGrace,
     janitorInterval: integer(config, "janitorInterval") ?? D.janitorInterval,
     janitorBatchSize: integer(config, "janitorBatchSize") ?? D.janitorBatchSize,
+    groupAggregator: fn(config.groupAggregator, "config.groupAggregator"),
+    groupGracePeriod: integer(config, "groupGracePeriod") ?? D.groupGracePeriod,
+    groupMaxDelay: integer(config, "groupMaxDelay") ?? D.groupMaxDelay,
+    groupMaxSize: integer(config, "groupMaxSize") ?? D.groupMaxSize,
     logger: leveledLogger(config.logger ?? consoleLogger, level),
     clock: config.clock ?? systemClock,
     connection: resolveConnectionOptions(config, "config"),

@@ -1,11 +1,12 @@
 // The recoverer: at start, then every `recoverInterval`, retries or archives active tasks whose worker is gone (wire-format §5.8).
-import type { LeaseGuard, RecoverPort } from "../broker/ports.js";
+import type { AggregatorPort, LeaseGuard, RecoverPort } from "../broker/ports.js";
 import { LeaseExpiredError } from "../errors.js";
 import { unixSeconds, type Clock } from "../internal/clock.js";
 import { errorMessage } from "../internal/errors.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
+import { purgeAggregationSet } from "./aggregator.js";
 import type { RetryDelayFn } from "./retry-delay.js";
 
 export type { LeaseGuard } from "../broker/ports.js";
@@ -43,6 +44,23 @@ export interface RecovererParams {
   grace: number;
   /** Called after each task written. */
   onRecovered?: (task: RecoveredTask) => void;
+  /**
+   * Aggregation sets: with this, each run also reclaims the sets past their deadline (wire-format
+   * §4.22; the group goes back into `groups`, unlike asynq) and finishes deleting the members of sets
+   * whose aggregated task was written by a worker that died before it deleted them.
+   */
+  aggregation?: {
+    broker: Pick<
+      AggregatorPort,
+      | "reclaimStaleAggregationSets"
+      | "listFinishedAggregationSets"
+      | "readAggregationSet"
+      | "aggregationSetIds"
+      | "deleteAggregatedMembers"
+    >;
+    /** Members read and deleted per round trip. */
+    pageSize: number;
+  };
 }
 
 /** Tasks per lease listing and per msg read (asynq reads every expired lease at once). */
@@ -123,13 +141,38 @@ export class Recoverer {
       try {
         await this.recoverExpired(queue, cutoffMs, tally);
         await this.recoverUnleased(queue, tally);
+        await this.reclaimAggregationSets(queue);
       } catch (error) {
         failure ??= { queue, error };
       }
     }
-    // asynq also reclaims stale aggregation sets here (wire-format §4.22): left to the aggregator's issue.
     this.reportHealth(failure);
     return tally.written;
+  }
+
+  /**
+   * Aggregation sets (wire-format §4.22): those past their deadline go back into their group (and the
+   * group into `groups`); finished ones (their task written, score +inf) lose their remaining members.
+   */
+  private async reclaimAggregationSets(queue: string): Promise<void> {
+    const aggregation = this.params.aggregation;
+    if (aggregation === undefined) return;
+    const { broker, pageSize } = aggregation;
+    const reclaimed = await broker.reclaimStaleAggregationSets(queue, this.params.clock.now());
+    if (reclaimed > 0) {
+      this.logger.info(
+        `recoverer: put the tasks of ${reclaimed} stale aggregation set(s) of queue "${queue}" back into their group`,
+        { queue, count: reclaimed, operation: "reclaim" },
+      );
+    }
+    for (const setKey of await broker.listFinishedAggregationSets(queue)) {
+      if (this.stopped) return;
+      const deleted = await purgeAggregationSet(broker, queue, setKey, pageSize);
+      this.logger.info(
+        `recoverer: deleted ${deleted} aggregated task(s) left in finished aggregation set ${setKey}`,
+        { queue, key: setKey, count: deleted, operation: "reclaim" },
+      );
+    }
   }
 
   /**

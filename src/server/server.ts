@@ -5,6 +5,8 @@ import { openBroker } from "../broker/broker.js";
 import type { ServerPort } from "../broker/ports.js";
 import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
 import { AsynqError, ValidationError } from "../errors.js";
+import { DEFAULTS } from "../defaults.js";
+import { Aggregator } from "./aggregator.js";
 import { resolveServerConfig, type ResolvedServerConfig, type ServerConfig } from "./config.js";
 import { Forwarder } from "./forwarder.js";
 import { HealthChecker } from "./healthchecker.js";
@@ -29,6 +31,7 @@ interface Components {
   forwarder: Forwarder;
   recoverer: Recoverer;
   janitor: Janitor;
+  aggregator: Aggregator;
   subscriber: Subscriber;
   healthChecker: HealthChecker | undefined;
 }
@@ -123,7 +126,15 @@ export class Server {
     this.state = "active";
     const c = this.build(fn);
     this.components = c;
-    for (const component of [c.heartbeater, c.subscriber, c.processor, c.forwarder, c.recoverer, c.janitor]) {
+    for (const component of [
+      c.heartbeater,
+      c.subscriber,
+      c.processor,
+      c.forwarder,
+      c.recoverer,
+      c.janitor,
+      c.aggregator,
+    ]) {
       component.start();
     }
     c.healthChecker?.start();
@@ -216,7 +227,8 @@ export class Server {
 
   // Shutdown order (wire-format §5.9; senders stop before receivers): the forwarder stops feeding pending;
   // the processor stops taking tasks and drains (requeueing what outlives shutdownTimeout); then the
-  // recoverer, janitor, subscriber and health checker; the heartbeater last, which removes the
+  // recoverer, janitor, aggregator (a running groupAggregator call is given up: its set is left for
+  // reclaim), subscriber and health checker; the heartbeater last, which removes the
   // server's state from Redis (its beats report "closed" meanwhile); then the connection.
   private async close(): Promise<void> {
     this.state = "closed";
@@ -236,6 +248,7 @@ export class Server {
         Promise.all([
           c.recoverer.shutdown(),
           c.janitor.shutdown(),
+          c.aggregator.shutdown(),
           c.subscriber.shutdown(),
           c.healthChecker?.shutdown(),
         ]),
@@ -300,6 +313,7 @@ export class Server {
         isFailure: config.isFailure,
         interval: config.recoverInterval,
         grace: config.recoveryGrace,
+        aggregation: { broker, pageSize: DEFAULTS.aggregator.pageSize },
       }),
       janitor: new Janitor({
         broker,
@@ -310,6 +324,20 @@ export class Server {
         batchSize: config.janitorBatchSize,
         archiveMaxSize: config.archiveMaxSize,
         archiveMaxAge: config.archiveMaxAge,
+      }),
+      aggregator: new Aggregator({
+        broker,
+        clock,
+        logger,
+        queues,
+        aggregate: config.groupAggregator,
+        gracePeriod: config.groupGracePeriod,
+        maxDelay: config.groupMaxDelay,
+        maxSize: config.groupMaxSize,
+        interval: Math.min(DEFAULTS.aggregator.checkInterval, config.groupGracePeriod),
+        setDeadline: DEFAULTS.aggregator.setDeadline,
+        pageSize: DEFAULTS.aggregator.pageSize,
+        errorHandler: config.errorHandler,
       }),
       subscriber: new Subscriber({ broker, logger, cancel: (id) => processor.abort(id, "canceled") }),
       healthChecker:

@@ -7,6 +7,7 @@ import type { DoctorBroker } from "./port.js";
 import * as reads from "./reads.js";
 import * as repairs from "./repair.js";
 import * as snapshot from "./snapshot.js";
+import { reclaimAggregationSet } from "../group/aggregation.js";
 
 export type { RedisConnection };
 
@@ -59,6 +60,7 @@ export function openDoctorBroker(conn: RedisConnection, op = "doctor"): DoctorBr
     fixGroup: (queue, group, mode) => repairs.fixGroup(redis, queue, group, mode),
     registerAggregationSet: (queue, setKey, nowMs) =>
       repairs.registerAggregationSet(redis, queue, setKey, nowMs),
+    reclaimAggregationSet: (queue, setKey, nowMs) => reclaimAggregationSet(redis, queue, setKey, nowMs),
     expireAt: (key, atSeconds) => repairs.expireAt(redis, key, atSeconds),
     pruneRegistry: (registry, member, score) => repairs.pruneRegistry(redis, registry, member, score),
     registerQueue: (queue) => repairs.registerQueue(redis, queue),

@@ -113,11 +113,14 @@ interface DoctorSnapshots {
     queue: string,
     names: readonly string[],
   ): Promise<Array<{ registered: boolean; filled: boolean }>>;
-  /** For each aggregation set: whether it exists and whether `aggregation_sets` holds it. */
+  /**
+   * For each aggregation set: whether it exists, whether `aggregation_sets` holds it, and its deadline
+   * there (unix seconds; Infinity for a finished set, null when unregistered).
+   */
   aggregationSetStates(
     queue: string,
     setKeys: readonly string[],
-  ): Promise<Array<{ registered: boolean; exists: boolean }>>;
+  ): Promise<Array<{ registered: boolean; exists: boolean; deadlineSeconds: number | null }>>;
 }
 
 /**
@@ -164,6 +167,11 @@ interface DoctorRepairs {
   fixGroup(queue: string, group: string, mode: "add" | "remove"): Promise<boolean>;
   /** Registers an aggregation set in `aggregation_sets` with a deadline of now (reclaimed at once). */
   registerAggregationSet(queue: string, setKey: string, nowMs: number): Promise<boolean>;
+  /**
+   * Reclaims one aggregation set past its deadline as the recoverer does (wire-format §4.22): its
+   * tasks back into their group, the group into `groups`, the set deleted and unregistered.
+   */
+  reclaimAggregationSet(queue: string, setKey: string, nowMs: number): Promise<boolean>;
   /** Sets an expiry on a key that still has no TTL (a past time deletes it). */
   expireAt(key: string, atSeconds: number): Promise<boolean>;
   /** Removes a registry member while its expiry score is still `score`. */

@@ -110,13 +110,15 @@ export async function aggregationSetStates(
   redis: Redis,
   queue: string,
   setKeys: readonly string[],
-): Promise<Array<{ registered: boolean; exists: boolean }>> {
+): Promise<Array<{ registered: boolean; exists: boolean; deadlineSeconds: number | null }>> {
   return Promise.all(
     setKeys.map(async (setKey) => {
       const [exists, score] = await run(
         redis.multi().exists(setKey).zscore(keys.allAggregationSetsKey(queue), setKey),
       );
-      return { exists: exists === 1, registered: score !== null };
+      const deadlineSeconds =
+        typeof score === "string" ? Number(score.replace(/^\+?inf$/, "Infinity")) : null;
+      return { exists: exists === 1, registered: score !== null, deadlineSeconds };
     }),
   );
 }
