@@ -41,10 +41,16 @@ export default tseslint.config(
     rules: {
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
       // The doctor is a layer on top of the library (the asynq-ts/doctor entry): nothing below it,
-      // and not the main entry, may load it.
+      // and not the main entry, may load it (the command line, src/cli, is a layer above both).
+      // Nothing of the library may load the command line.
       "import-x/no-restricted-paths": [
         "error",
-        { zones: [{ target: ["./src/*.ts", "./src/!(doctor)/**/*.ts"], from: "./src/doctor" }] },
+        {
+          zones: [
+            { target: ["./src/*.ts", "./src/!(doctor|cli)/**/*.ts"], from: "./src/doctor" },
+            { target: ["./src/*.ts", "./src/!(cli)/**/*.ts"], from: "./src/cli" },
+          ],
+        },
       ],
     },
   },
@@ -61,6 +67,31 @@ export default tseslint.config(
             {
               regex: "^\\.\\./broker/(?!doctor/(port|open)\\.js$)",
               message: "The doctor may import only broker/doctor/port.js (types) and broker/doctor/open.js.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The command line uses the library through its public entries only (tools/tsup.cli.config.ts
+    // makes them require("./index.cjs") and require("./doctor.cjs")); ioredis for types only.
+    files: ["src/cli/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "ioredis",
+              allowTypeImports: true,
+              message: "The CLI talks to Redis through the Inspector.",
+            },
+          ],
+          patterns: [
+            {
+              regex: "^\\.\\./(?!(index|doctor/index)\\.js$)",
+              message: "src/cli may import the library only through ../index.js and ../doctor/index.js.",
             },
           ],
         },

@@ -12,8 +12,9 @@ for (const entry of readdirSync("src/broker", { withFileTypes: true, recursive: 
 }
 
 for (const file of readdirSync("dist")) {
-  // Shared chunks (chunk-<hash>.cjs) are required by the entries, never imported by an app.
-  if (!file.endsWith(".cjs") || file.startsWith("chunk-")) continue;
+  // Shared chunks (chunk-<hash>.cjs) are required by the entries, never imported by an app; nor is
+  // the command line (cli.cjs, the bin: tools/tsup.cli.config.ts).
+  if (!file.endsWith(".cjs") || file.startsWith("chunk-") || file === "cli.cjs") continue;
   const name = file.slice(0, -".cjs".length);
   const reexport = `export * from "./${name}.cjs";\n`;
   writeFileSync(`dist/${name}.mjs`, reexport);

@@ -3,8 +3,9 @@
 // CommonJS app (both outside the repository), and in each one enqueues a task with Client and processes
 // it with Server + ServeMux on this worker's Redis DB, and type-checks a TypeScript file against the
 // installed types with the repository's own TypeScript (ESM NodeNext; CommonJS node16 and commonjs).
-// Also checks what the tarball holds, and that `asynq-ts/doctor` works from both formats while the main
-// entry never loads the doctor's code.
+// Also checks what the tarball holds, that `asynq-ts/doctor` works from both formats while the main
+// entry never loads the doctor's code, and that the `asynq-ts` bin runs from the installed package while
+// the main entry never loads the command line or its dependencies (commander, terminal-kit).
 //
 // Rewrites dist/ (gitignored) in the working tree. Installing needs ioredis in the npm cache (true after
 // `npm ci`); `--prefer-offline` reaches the registry only when it is not.
@@ -172,6 +173,10 @@ const DOCTOR_RUN = `
   const loaded = () =>
     Object.keys(require.cache).filter((f) => f.split(sep).join("/").includes("/node_modules/asynq-ts/"));
   if (!loaded().some((f) => basename(f) === "index.cjs")) throw new Error("the main entry was not loaded");
+  const cliCode = Object.keys(require.cache)
+    .map((f) => f.split(sep).join("/"))
+    .filter((f) => ["/node_modules/commander/", "/node_modules/terminal-kit/", "/asynq-ts/dist/cli.cjs"].some((p) => f.includes(p)));
+  if (cliCode.length > 0) throw new Error("the main entry loaded the command line: " + cliCode.join(", "));
   for (const file of loaded()) {
     if (basename(file) === "doctor.cjs" || readFileSync(file, "utf8").includes(DOCTOR_MARK)) {
       throw new Error("the main entry loaded the doctor's code: " + file);
@@ -360,6 +365,9 @@ describe("the packed tarball", () => {
     for (const entry of ["index", "testing", "doctor"]) {
       for (const ext of [".cjs", ".d.cts", ".mjs", ".d.mts"]) expect(paths).toContain(`dist/${entry}${ext}`);
     }
+    // The command line: the bin, with no ES module face and no types (it is not imported).
+    expect(paths).toContain("dist/cli.cjs");
+    expect(paths.filter((p) => p.startsWith("dist/cli.") && p !== "dist/cli.cjs")).toEqual([]);
 
     // Every Lua file of the broker's domain folders, at the same path relative to dist/.
     const brokerDir = join(REPO_ROOT, "src", "broker");
@@ -387,7 +395,7 @@ describe("the packed tarball", () => {
       if (typeof value === "string") targets.push(value);
       else if (value !== null && typeof value === "object") Object.values(value).forEach(collect);
     };
-    collect([pkg.main, pkg.types, pkg.exports]);
+    collect([pkg.main, pkg.types, pkg.exports, pkg.bin]);
     for (const target of targets) expect(existsSync(join(installed, target)), target).toBe(true);
 
     const files = listFiles(installed);
@@ -449,6 +457,58 @@ describe("the doctor entry", () => {
       });
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toBe("doctor clean\n");
+    },
+  );
+});
+
+describe("the command line", () => {
+  it("is a bundle of its own: the main entry never requires it, commander or terminal-kit", () => {
+    const dist = join(esmApp, "node_modules", "asynq-ts", "dist");
+    const files = ["index.cjs", "doctor.cjs", "testing.cjs"].flatMap((entry) => {
+      const seen: string[] = [];
+      const visit = (file: string): void => {
+        if (seen.includes(file)) return;
+        seen.push(file);
+        for (const [, next] of readFileSync(join(dist, file), "utf8").matchAll(
+          /require\(["']\.\/([\w.-]+\.cjs)["']\)/g,
+        )) {
+          visit(next!);
+        }
+      };
+      visit(entry);
+      return seen;
+    });
+    expect(files).not.toContain("cli.cjs");
+    for (const file of files) {
+      expect(readFileSync(join(dist, file), "utf8"), file).not.toMatch(
+        /require\(["'](commander|terminal-kit)["']\)/,
+      );
+    }
+    // The bin uses the library through its public bundles, not a copy of its own.
+    const cli = readFileSync(join(dist, "cli.cjs"), "utf8");
+    expect(cli.startsWith("#!/usr/bin/env node\n")).toBe(true);
+    expect(cli).toMatch(/require\("\.\/index\.cjs"\)/);
+    expect(cli).not.toMatch(/class (Inspector|ValidationError)\b/);
+  });
+
+  it.concurrent.for([
+    { kind: "ES module", app: () => esmApp },
+    { kind: "CommonJS", app: () => cjsApp },
+  ])(
+    "$kind app: the installed asynq-ts bin prints its version and reads Redis",
+    { timeout: 60_000 },
+    async ({ app }, { expect }) => {
+      const bin = join(app(), "node_modules", ".bin", "asynq-ts");
+      const version = await run(bin, ["--version"], app());
+      expect(version.code, version.stderr).toBe(0);
+      expect(version.stdout).toBe(
+        `${(JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version}\n`,
+      );
+      const stats = await run(bin, ["stats", "--json"], app(), {
+        env: childEnv({ REDIS_URL: testRedisUrl() }),
+      });
+      expect(stats.code, stats.stderr).toBe(0);
+      expect(JSON.parse(stats.stdout)).toHaveProperty("totals");
     },
   );
 });
