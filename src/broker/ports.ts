@@ -446,6 +446,8 @@ export interface ServerAdminPort {
   schedulerEntries(nowMs: number): Promise<RawRecord[]>;
   /** A page of an entry's enqueue events, newest first (ZREVRANGE start stop). */
   schedulerEvents(entryId: string, start: number, stop: number): Promise<RawEvent[]>;
+  /** The server's INFO, `key:value` lines as a record. */
+  redisInfo(): Promise<Record<string, string>>;
   /** CLUSTER KEYSLOT of the queue's keys. */
   clusterKeySlot(queue: string): Promise<number | "not-cluster">;
   /** The nodes serving the queue's slot. */

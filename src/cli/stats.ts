@@ -1,26 +1,58 @@
 // `asynq-ts stats [--json] [--watch [seconds]]`: task counts by state and by queue, today's processed
-// and failed counts, servers and workers (asynq's `stats`).
+// and failed counts, servers and workers, and what Redis says of itself (asynq's `stats`).
 import type { Command } from "commander";
 import type { Inspector, QueueInfo } from "../index.js";
 import { withInspector } from "./connection.js";
 import { CliError } from "./fail.js";
 import { queueJson } from "./json.js";
-import { errorRate, formatBytes, formatCount, paint, printJson, println, safe, table } from "./output.js";
+import {
+  errorRate,
+  formatBytes,
+  formatCount,
+  formatDuration,
+  paint,
+  printJson,
+  println,
+  safe,
+  table,
+} from "./output.js";
 
 const STATES = ["active", "pending", "aggregating", "scheduled", "retry", "archived", "completed"] as const;
 
-/** What `stats` reads: one snapshot of every queue, the servers and their workers. */
+/** What `stats` reads: one snapshot of every queue, the servers and their workers, and Redis. */
 export interface Stats {
   timestamp: Date;
   queues: QueueInfo[];
   servers: number;
   workers: number;
+  redis: RedisSummary;
+}
+
+/** The part of Redis' INFO that asynq's `stats` shows. */
+export interface RedisSummary {
+  version: string;
+  uptimeSeconds: number;
+  connectedClients: number;
+  usedMemoryBytes: number;
+  peakMemoryBytes: number;
 }
 
 export async function readStats(inspector: Inspector): Promise<Stats> {
-  const [queues, servers] = await Promise.all([inspector.getQueueInfos(), inspector.listServers()]);
+  const [queues, servers, info] = await Promise.all([
+    inspector.getQueueInfos(),
+    inspector.listServers(),
+    inspector.redisInfo(),
+  ]);
   const workers = servers.reduce((n, s) => n + s.activeWorkerCount, 0);
-  return { timestamp: new Date(), queues, servers: servers.length, workers };
+  const num = (key: string): number => Number(info[key] ?? 0) || 0;
+  const redis: RedisSummary = {
+    version: info.redis_version ?? info.valkey_version ?? "",
+    uptimeSeconds: num("uptime_in_seconds"),
+    connectedClients: num("connected_clients"),
+    usedMemoryBytes: num("used_memory"),
+    peakMemoryBytes: num("used_memory_peak"),
+  };
+  return { timestamp: new Date(), queues, servers: servers.length, workers, redis };
 }
 
 type Totals = Record<
@@ -54,6 +86,7 @@ export function statsJson(stats: Stats): Record<string, unknown> {
     queues: stats.queues.map(queueJson),
     servers: stats.servers,
     workers: stats.workers,
+    redis: stats.redis,
   };
 }
 
@@ -86,6 +119,20 @@ export function statsText(stats: Stats): string {
     "",
     paint("bold", "Servers"),
     `${stats.servers} server${stats.servers === 1 ? "" : "s"}, ${stats.workers} active worker${stats.workers === 1 ? "" : "s"}`,
+    "",
+    paint("bold", "Redis Info"),
+    table(
+      ["version", "uptime", "connections", "memory usage", "peak memory usage"],
+      [
+        [
+          safe(stats.redis.version),
+          formatDuration(stats.redis.uptimeSeconds * 1000),
+          formatCount(stats.redis.connectedClients),
+          formatBytes(stats.redis.usedMemoryBytes),
+          formatBytes(stats.redis.peakMemoryBytes),
+        ],
+      ],
+    ),
   ];
   return sections.join("\n");
 }

@@ -78,6 +78,7 @@ const SERVER_METHODS = [
   "listWorkers",
   "listSchedulerEntries",
   "listSchedulerEnqueueEvents",
+  "redisInfo",
   "clusterKeySlot",
   "clusterNodes",
 ] as const satisfies ReadonlyArray<keyof ServerAdmin>;

@@ -233,6 +233,20 @@ export class ServerAdmin {
   }
 
   /**
+   * What the Redis server says of itself (`INFO`): every `key:value` line, values as strings
+   * (`redis_version`, `uptime_in_seconds`, `connected_clients`, `used_memory`, `used_memory_peak`…).
+   * @throws BrokerError when Redis fails.
+   * @example
+   * ```ts
+   * const info = await inspector.redisInfo();
+   * console.log(`Redis ${info.redis_version}, ${info.used_memory_human} used`);
+   * ```
+   */
+  async redisInfo(): Promise<Record<string, string>> {
+    return this.broker.redisInfo();
+  }
+
+  /**
    * The Redis Cluster slot of a queue's keys.
    * @throws ValidationError for a blank queue name.
    * @throws NotClusterError when Redis is not a cluster.

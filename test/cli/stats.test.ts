@@ -47,6 +47,7 @@ describe("stats", () => {
         servers: number;
         workers: number;
         timestamp: string;
+        redis: { version: string; uptimeSeconds: number; connectedClients: number; usedMemoryBytes: number };
       }>(["stats"]);
       const infos = await withInspector((i) => i.getQueueInfos());
       const counts = (q: Record<string, unknown>) => {
@@ -59,12 +60,18 @@ describe("stats", () => {
       expect(stats.totals).toMatchObject({ active: 3, scheduled: 2, archived: 1, pending: 0 });
       expect(stats.totals.size).toBe(infos.reduce((n, q) => n + q.size, 0));
       expect(Date.parse(stats.timestamp)).toBeGreaterThan(0);
+      const info = await withInspector((i) => i.redisInfo());
+      expect(stats.redis.version).toBe(info.redis_version);
+      expect(stats.redis.connectedClients).toBeGreaterThan(0);
+      expect(stats.redis.usedMemoryBytes).toBeGreaterThan(0);
 
       const text = await runCli(["stats"]);
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/Task Count by State/);
       expect(text.stdout).toMatch(/^work0\s+3\s+3\s/m);
       expect(text.stdout).toMatch(/3 servers, 3 active workers/);
+      expect(text.stdout).toMatch(/Redis Info/);
+      expect(text.stdout).toContain(info.redis_version);
 
       const servers2 = await cliJson<
         Array<{ serverId: string; activeWorkerCount: number; queues: Record<string, number> }>

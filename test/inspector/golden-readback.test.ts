@@ -53,6 +53,7 @@ const servers = new ServerAdmin(
     serverState: (now) => readServerState(redis, now),
     schedulerEntries: (now) => readSchedulerEntries(redis, now),
     schedulerEvents: (id, start, stop) => readSchedulerEvents(redis, id, start, stop),
+    redisInfo: fail,
     clusterKeySlot: fail,
     clusterNodes: fail,
   },

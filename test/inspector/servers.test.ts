@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { writeServerState } from "../../src/broker/upkeep/heartbeat.js";
 import {
   clusterKeySlot,
+  redisInfo,
   clusterNodes,
   readSchedulerEntries,
   readSchedulerEvents,
@@ -37,6 +38,7 @@ function serverBroker(r: Redis): ServerAdminPort {
     serverState: (now) => readServerState(r, now),
     schedulerEntries: (now) => readSchedulerEntries(r, now),
     schedulerEvents: (id, start, stop) => readSchedulerEvents(r, id, start, stop),
+    redisInfo: () => redisInfo(r),
     clusterKeySlot: (q) => clusterKeySlot(r, q),
     clusterNodes: (q) => clusterNodes(r, q),
   };
@@ -232,6 +234,19 @@ describe("scheduler entries", () => {
       expect(await rejection(admin.listSchedulerEnqueueEvents("e1", bad))).toBeInstanceOf(ValidationError);
     }
     expect(await rejection(admin.listSchedulerEnqueueEvents(" "))).toBeInstanceOf(ValidationError);
+  });
+});
+
+describe("redisInfo", () => {
+  it("gives every key:value line of INFO, values as Redis wrote them", async () => {
+    const info = await admin.redisInfo();
+    const raw = await redis.info("server");
+    expect(raw).toContain(`redis_version:${info.redis_version}`);
+    expect(info.redis_version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Number(info.uptime_in_seconds)).toBeGreaterThanOrEqual(0);
+    expect(Number(info.connected_clients)).toBeGreaterThan(0);
+    expect(Number(info.used_memory)).toBeGreaterThan(0);
+    expect(Object.keys(info).some((k) => k.startsWith("#") || k === "")).toBe(false);
   });
 });
 

@@ -44,6 +44,7 @@ export function adminOps(redis: Redis): AdminOps {
     serverState: (nowMs) => servers.readServerState(redis, nowMs),
     schedulerEntries: (nowMs) => servers.readSchedulerEntries(redis, nowMs),
     schedulerEvents: (entryId, start, stop) => servers.readSchedulerEvents(redis, entryId, start, stop),
+    redisInfo: () => servers.redisInfo(redis),
     clusterKeySlot: (queue) => servers.clusterKeySlot(redis, queue),
     clusterNodes: (queue) => servers.clusterNodes(redis, queue),
   };

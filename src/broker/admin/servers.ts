@@ -109,6 +109,22 @@ export async function readSchedulerEvents(
 }
 
 /**
+ * The server's `INFO` (wire-format §4.28.12): every `key:value` line of every section, as strings
+ * (section headers and blank lines left out; a value keeps any further colons).
+ * @throws the Redis error when INFO fails.
+ */
+export async function redisInfo(redis: Redis): Promise<Record<string, string>> {
+  const text = await redis.info();
+  const info: Record<string, string> = {};
+  for (const line of text.split("\r\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const colon = line.indexOf(":");
+    if (colon > 0) info[line.slice(0, colon)] = line.slice(colon + 1);
+  }
+  return info;
+}
+
+/**
  * The cluster slot of a queue's keys: `CLUSTER KEYSLOT asynq:{<q>}:pending` (wire-format §4.28.12).
  * @returns "not-cluster" when the server has cluster support disabled (a standalone Redis).
  * @throws the Redis error for any other failure.
