@@ -1,0 +1,80 @@
+// `asynq-ts dashboard`: the web dashboard (asynq-ts/dashboard) served standalone over HTTP until
+// SIGINT or SIGTERM. Loaded only when the command runs (the bundle requires dist/dashboard.cjs).
+import { createServer } from "node:http";
+import type { Command } from "commander";
+import { connectionOptions, globalFlags } from "./connection.js";
+import { CliError, EXIT } from "./fail.js";
+
+interface DashboardFlags {
+  port: string;
+  host: string;
+  readOnly?: boolean;
+  basicAuth?: string;
+  basePath: string;
+}
+
+function parsePort(value: string): number {
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
+    throw new CliError(`invalid --port ${JSON.stringify(value)}: an integer from 0 to 65535`, EXIT.usage);
+  }
+  return Number(value);
+}
+
+function parseBasicAuth(value: string | undefined): { username: string; password: string } | undefined {
+  const raw = value ?? process.env.ASYNQ_DASHBOARD_BASIC_AUTH;
+  if (raw === undefined) return undefined;
+  const colon = raw.indexOf(":");
+  if (colon < 1 || colon === raw.length - 1) {
+    throw new CliError("invalid --basic-auth: expected user:password", EXIT.usage);
+  }
+  return { username: raw.slice(0, colon), password: raw.slice(colon + 1) };
+}
+
+export async function runDashboard(command: Command, flags: DashboardFlags): Promise<void> {
+  const port = parsePort(flags.port);
+  const basicAuth = parseBasicAuth(flags.basicAuth);
+  const { createDashboard } = await import("../dashboard/index.js");
+  const dashboard = createDashboard({
+    redis: connectionOptions(globalFlags(command)),
+    readOnly: flags.readOnly === true,
+    basePath: flags.basePath === "/" ? "" : flags.basePath,
+    ...(basicAuth === undefined ? {} : { basicAuth }),
+  });
+  const server = createServer((req, res) => void dashboard(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, flags.host, () => resolve());
+  });
+  const address = server.address();
+  const bound = typeof address === "object" && address !== null ? address.port : port;
+  const host = flags.host.includes(":") ? `[${flags.host}]` : flags.host;
+  process.stdout.write(
+    `asynq-ts dashboard on http://${host}:${bound}${dashboard.basePath}/` +
+      `${flags.readOnly === true ? " (read-only)" : ""}${basicAuth === undefined ? "" : " (basic auth)"}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      server.close(() => resolve());
+      server.closeAllConnections();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  await dashboard.close();
+}
+
+export function registerDashboard(program: Command): void {
+  program
+    .command("dashboard")
+    .description("serve the web dashboard over HTTP (until Ctrl-C)")
+    .option("--port <port>", "port to listen on (0: any free port)", "8080")
+    .option("--host <host>", "address to listen on", "127.0.0.1")
+    .option("--read-only", "no mutating route and no mutating control")
+    .option("--basic-auth <user:password>", "require HTTP basic auth (or set ASYNQ_DASHBOARD_BASIC_AUTH)")
+    .option("--base-path <path>", "serve under this path, e.g. /admin", "")
+    .action(async (flags: DashboardFlags, cmd: Command) => {
+      await runDashboard(cmd, flags);
+    });
+}

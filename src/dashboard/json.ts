@@ -1,0 +1,117 @@
+// The JSON shapes of the dashboard's API: the Inspector's objects with instants as ISO 8601 strings
+// (or null) and bytes as { size, text, hex } (text null when not valid UTF-8).
+import type { QueueInfo, SchedulerEntry, ServerInfo, TaskInfo } from "../index.js";
+
+/** At most this many bytes of a payload or result are sent as hex. */
+const MAX_HEX_BYTES = 64 * 1024;
+
+export interface JsonBytes {
+  size: number;
+  text: string | null;
+  hex: string;
+  truncated: boolean;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export function jsonBytes(bytes: Uint8Array | null): JsonBytes | null {
+  if (bytes === null) return null;
+  let text: string | null;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    text = null;
+  }
+  const shown = bytes.subarray(0, MAX_HEX_BYTES);
+  return {
+    size: bytes.length,
+    text,
+    hex: Buffer.from(shown.buffer, shown.byteOffset, shown.length).toString("hex"),
+    truncated: bytes.length > MAX_HEX_BYTES,
+  };
+}
+
+export function jsonDate(date: Date | null | undefined): string | null {
+  return date === null || date === undefined ? null : date.toISOString();
+}
+
+export function queueJson(q: QueueInfo): Record<string, unknown> {
+  return {
+    queue: q.queue,
+    paused: q.paused,
+    size: q.size,
+    pending: q.pending,
+    active: q.active,
+    scheduled: q.scheduled,
+    retry: q.retry,
+    archived: q.archived,
+    completed: q.completed,
+    aggregating: q.aggregating,
+    groups: q.groups,
+    processed: q.processed,
+    failed: q.failed,
+    processedTotal: q.processedTotal,
+    failedTotal: q.failedTotal,
+    latencyMs: q.latency,
+    memoryUsage: q.memoryUsage,
+    timestamp: jsonDate(q.timestamp),
+    ...(q.error === undefined ? {} : { error: q.error }),
+  };
+}
+
+/** A task in a listing: the detail without the result (smaller pages). */
+export function taskJson(t: TaskInfo, withResult = true): Record<string, unknown> {
+  return {
+    id: t.id,
+    queue: t.queue,
+    type: t.type,
+    state: t.state,
+    payload: jsonBytes(t.payload),
+    headers: t.headers,
+    maxRetry: t.maxRetry,
+    retried: t.retried,
+    lastError: t.lastError,
+    lastFailedAt: jsonDate(t.lastFailedAt),
+    timeoutMs: t.timeout,
+    deadline: jsonDate(t.deadline),
+    group: t.group,
+    nextProcessAt: jsonDate(t.nextProcessAt),
+    retentionMs: t.retention,
+    completedAt: jsonDate(t.completedAt),
+    ...(withResult ? { result: jsonBytes(t.result) } : {}),
+  };
+}
+
+export function serverJson(s: ServerInfo): Record<string, unknown> {
+  return {
+    serverId: s.serverId,
+    host: s.host,
+    pid: s.pid,
+    concurrency: s.concurrency,
+    queues: s.queues,
+    strictPriority: s.strictPriority,
+    status: s.status,
+    startedAt: jsonDate(s.startedAt),
+    activeWorkerCount: s.activeWorkerCount,
+    activeWorkers: s.activeWorkers.map((w) => ({
+      taskId: w.taskId,
+      taskType: w.taskType,
+      queue: w.queue,
+      startedAt: jsonDate(w.startedAt),
+      deadline: jsonDate(w.deadline),
+    })),
+  };
+}
+
+export function schedulerEntryJson(e: SchedulerEntry): Record<string, unknown> {
+  return {
+    id: e.id,
+    schedulerId: e.schedulerId,
+    spec: e.spec,
+    taskType: e.taskType,
+    payload: jsonBytes(e.payload),
+    options: e.rawOptions,
+    next: jsonDate(e.next),
+    prev: jsonDate(e.prev),
+  };
+}

@@ -1,0 +1,71 @@
+// `asynq-ts dashboard` from the built binary (test/cli/support.ts): serves on the port it prints,
+// with --read-only, --basic-auth and --base-path, and stops on SIGINT with exit code 0.
+import { spawn } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { builtCli, enqueueOn, runCli } from "../cli/support.js";
+import { testRedisUrl } from "../support/redis.js";
+import { call } from "./support.js";
+
+/** Starts the command; resolves with its URL (first line of stdout) and a function that stops it. */
+async function start(args: string[]): Promise<{ url: string; stop(): Promise<number | null> }> {
+  const cli = await builtCli();
+  const child = spawn(process.execPath, [cli, "dashboard", "--port", "0", ...args], {
+    env: { ...process.env, REDIS_URL: testRedisUrl() },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /on (http:\/\/\S+?)\/?(\s|$)/.exec(out);
+      if (m !== null) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      child.kill("SIGINT");
+      return exited;
+    },
+  };
+}
+
+describe("asynq-ts dashboard", () => {
+  it(
+    "serves read-only under a base path with basic auth, and stops on SIGINT",
+    { timeout: 120_000 },
+    async () => {
+      const redis = testRedisUrl();
+      const info = await enqueueOn(redis, { type: "t" }, { queue: "cli-dash" });
+      const server = await start(["--read-only", "--basic-auth", "ops:pw", "--base-path", "/admin"]);
+      try {
+        expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/admin$/);
+        expect((await call(`${server.url}/api/queues`)).status).toBe(401);
+        const auth = { Authorization: `Basic ${Buffer.from("ops:pw").toString("base64")}` };
+        const queues = await call(`${server.url}/api/queues`, { headers: auth });
+        expect(queues.status).toBe(200);
+        expect(queues.body.queues.map((q: { queue: string }) => q.queue)).toContain("cli-dash");
+        const archive = await call(`${server.url}/api/queues/cli-dash/tasks/${info.id}/archive`, {
+          method: "POST",
+          headers: auth,
+        });
+        expect(archive.status).toBe(403);
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    },
+  );
+
+  it("refuses a bad port or basic auth with a usage error", { timeout: 120_000 }, async () => {
+    const port = await runCli(["dashboard", "--port", "http"]);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toContain("--port");
+    const auth = await runCli(["dashboard", "--port", "0", "--basic-auth", "nocolon"]);
+    expect(auth.code).toBe(2);
+    expect(auth.stderr).toContain("--basic-auth");
+  });
+});
