@@ -1,6 +1,7 @@
 // The public API of asynq-ts. Every export is named here; nothing else is public.
 export { Client } from "./client/client.js";
 export type { ClientOptions, BatchResult } from "./client/client.js";
+export type { EnqueueTracer, EnqueueSpanInfo } from "./client/tracing.js";
 export type { EnqueueOptions } from "./client/options.js";
 export { Inspector } from "./inspector/inspector.js";
 export type { InspectorOptions, QueueSizes } from "./inspector/inspector.js";
@@ -28,6 +29,20 @@ export type { ConnectionOptions } from "./broker/connection/options.js";
 export { Server } from "./server/server.js";
 export type { ServerConfig, FailedTaskInfo } from "./server/config.js";
 export type { GroupAggregator } from "./server/aggregator.js";
+export type {
+  ServerEvents,
+  ServerEventName,
+  ServerEventListener,
+  TaskEvent,
+  TaskEndEvent,
+  TaskFailedEvent,
+  TaskRetryEvent,
+  TaskArchivedEvent,
+  TaskExpiredEvent,
+  TaskRecoveredEvent,
+  ServerErrorEvent,
+} from "./server/events.js";
+export type { RecoveredTask } from "./server/recoverer.js";
 export { ServeMux } from "./server/mux.js";
 export type { Handler, HandlerTask, Middleware } from "./server/mux.js";
 export type { TaskContext, ResultWriter, ResultValue, AbortReason } from "./server/context.js";

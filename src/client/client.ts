@@ -8,6 +8,8 @@ import type { Task, TaskInfo, TaskState } from "../task.js";
 import { taskInfoFromMessage } from "../task-info.js";
 import { resolveTask, type EnqueueOptions, type ResolvedTask } from "./options.js";
 import type { ClientPort, EnqueueOutcome } from "../broker/ports.js";
+import { toError } from "../internal/errors.js";
+import type { EnqueueSpanInfo, EnqueueTracer } from "./tracing.js";
 
 /**
  * Client settings. `commandTimeout` and `connectTimeout` guard the connection (see
@@ -17,6 +19,11 @@ import type { ClientPort, EnqueueOutcome } from "../broker/ports.js";
 export interface ClientOptions extends ConnectionOptions {
   /** Source of time; tests pass a ManualClock. @defaultValue the system clock */
   clock?: Clock;
+  /**
+   * Traces each enqueue (a producer span, its context written in the task's headers):
+   * `otelTracer()` of `asynq-ts/otel`, or your own. @defaultValue none
+   */
+  tracer?: EnqueueTracer;
 }
 
 /** Result of one task of `enqueueBatch`: its info, or why it was not written. */
@@ -41,6 +48,7 @@ export type BatchResult =
 export class Client {
   private readonly broker: ClientPort;
   private readonly clock: Clock;
+  private readonly tracer: EnqueueTracer | undefined;
 
   /**
    * @param redis a `redis://` / `rediss://` URL, ioredis options, or an ioredis connection you own
@@ -54,6 +62,11 @@ export class Client {
       options: connection,
     });
     this.clock = options.clock ?? systemClock;
+    const tracer: unknown = options.tracer;
+    if (tracer !== undefined && typeof (tracer as EnqueueTracer | null)?.startEnqueue !== "function") {
+      throw new ValidationError("options.tracer", tracer, "expected an object with a startEnqueue method");
+    }
+    this.tracer = options.tracer;
   }
 
   /**
@@ -76,8 +89,24 @@ export class Client {
   async enqueue(task: Task, options?: EnqueueOptions): Promise<TaskInfo> {
     const now = this.clock.now();
     const resolved = resolveTask(task, options, now);
+    if (this.tracer !== undefined) return this.tracedEnqueue(this.tracer, resolved, now);
     const outcome = await this.broker.enqueue(resolved.request, now);
     const result = toResult(resolved, outcome, now, "client.enqueue");
+    if (!result.ok) throw result.error;
+    return result.info;
+  }
+
+  /** {@link enqueue} in a producer span of the tracer. */
+  private async tracedEnqueue(tracer: EnqueueTracer, resolved: ResolvedTask, now: number): Promise<TaskInfo> {
+    const end = startSpan(tracer, resolved, "enqueue");
+    let result: BatchResult;
+    try {
+      result = toResult(resolved, await this.broker.enqueue(resolved.request, now), now, "client.enqueue");
+    } catch (error) {
+      end?.(toError(error));
+      throw error;
+    }
+    end?.(result.ok ? undefined : result.error);
     if (!result.ok) throw result.error;
     return result.info;
   }
@@ -107,16 +136,26 @@ export class Client {
     const now = this.clock.now();
     const resolved = tasks.map((task, i) => resolveTask(task, undefined, now, `tasks[${i}]`));
     if (resolved.length === 0) return [];
-    const outcomes = await this.broker.enqueueBatch(
-      resolved.map((r) => r.request),
-      now,
-    );
+    const { tracer } = this;
+    const ends = tracer === undefined ? undefined : resolved.map((r) => startSpan(tracer, r, "enqueueBatch"));
+    let outcomes: Awaited<ReturnType<ClientPort["enqueueBatch"]>>;
+    try {
+      outcomes = await this.broker.enqueueBatch(
+        resolved.map((r) => r.request),
+        now,
+      );
+    } catch (error) {
+      ends?.forEach((end) => end?.(toError(error)));
+      throw error;
+    }
     return resolved.map((r, i) => {
       const outcome = outcomes[i];
-      if (outcome === undefined || outcome instanceof BrokerError) {
-        return { ok: false, error: outcome ?? new BrokerError("no reply", { op: "client.enqueueBatch" }) };
-      }
-      return toResult(r, outcome, now, "client.enqueueBatch");
+      const result: BatchResult =
+        outcome === undefined || outcome instanceof BrokerError
+          ? { ok: false, error: outcome ?? new BrokerError("no reply", { op: "client.enqueueBatch" }) }
+          : toResult(r, outcome, now, "client.enqueueBatch");
+      ends?.[i]?.(result.ok ? undefined : result.error);
+      return result;
     });
   }
 
@@ -139,6 +178,31 @@ export class Client {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** Starts the producer span of a resolved task; its headers get the span's context. */
+function startSpan(
+  tracer: EnqueueTracer,
+  resolved: ResolvedTask,
+  operation: EnqueueSpanInfo["operation"],
+): ((error?: Error) => void) | undefined {
+  const { msg, target } = resolved.request;
+  try {
+    return tracer.startEnqueue(
+      {
+        type: msg.type,
+        id: msg.id,
+        queue: msg.queue,
+        payloadSize: msg.payload.length,
+        target: target.kind,
+        operation,
+      },
+      msg.headers,
+    );
+  } catch {
+    // A tracer must never stop an enqueue.
+    return undefined;
   }
 }
 

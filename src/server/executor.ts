@@ -4,7 +4,7 @@ import type { DequeuedTask, ProcessorPort } from "../broker/ports.js";
 import { DEFAULTS } from "../defaults.js";
 import { AsynqError, TaskAbortedError, ValidationError, type AbortReason } from "../errors.js";
 import { encodePayload } from "../client/payload.js";
-import { errorMessage } from "../internal/errors.js";
+import { errorMessage, toError } from "../internal/errors.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { ResolvedServerConfig } from "./config.js";
@@ -14,6 +14,7 @@ import type { Handler, HandlerTask } from "./mux.js";
 import type { Finisher } from "./finisher.js";
 import { Outcomes } from "./outcomes.js";
 import { taskFields } from "./attempt-log.js";
+import { NO_EVENTS, taskEvent, type EventHub } from "./events.js";
 
 /** A task this server is working on. */
 export interface RunningTask {
@@ -67,8 +68,9 @@ export class Executor {
     private readonly config: ResolvedServerConfig,
     private readonly handler: Handler,
     finisher: Finisher,
+    private readonly events: EventHub = NO_EVENTS,
   ) {
-    this.outcomes = new Outcomes(broker, config, finisher);
+    this.outcomes = new Outcomes(broker, config, finisher, events);
     this.deadlines = new DeadlineWatcher(
       () => config.clock.now(),
       (task) => abortTask(task, task.deadlineReason),
@@ -119,6 +121,7 @@ export class Executor {
       release,
     };
     this.tasks.set(task.id, task);
+    if (this.events.count.active > 0) this.events.emit("active", taskEvent(task));
     // One promise per task beyond the attempt's own: what settles it ends it, error or not.
     this.process(task).then(
       () => this.leave(task),
@@ -129,6 +132,14 @@ export class Executor {
           type: msg.type,
           error: errorMessage(error),
         });
+        if (this.events.count.error > 0) {
+          this.events.emit("error", {
+            error: toError(error, "settle"),
+            operation: "settle",
+            id: task.id,
+            queue: task.queue,
+          });
+        }
         this.leave(task);
       },
     );
@@ -212,7 +223,7 @@ export class Executor {
         error: problem,
       },
     );
-    this.broker.quarantine(queue, id, this.config.clock.now()).catch((error: unknown) =>
+    this.broker.quarantine(queue, id, this.config.clock.now()).catch((error: unknown) => {
       this.config.logger.error(
         `cannot archive corrupt task "${id}" in queue "${queue}": ${errorMessage(error)}`,
         {
@@ -221,8 +232,16 @@ export class Executor {
           operation: "quarantine",
           error: errorMessage(error),
         },
-      ),
-    );
+      );
+      if (this.events.count.error > 0) {
+        this.events.emit("error", {
+          error: toError(error, "quarantine"),
+          operation: "quarantine",
+          id,
+          queue,
+        });
+      }
+    });
     return undefined;
   }
 
@@ -262,6 +281,12 @@ export class Executor {
     // whose dequeue carries this write.
     const written = this.outcomes.success(task);
     releaseSlot(task);
+    if (this.events.count.completed > 0) {
+      this.events.emit("completed", {
+        ...taskEvent(task),
+        duration: this.config.clock.now() - task.startedAt,
+      });
+    }
     return written;
   }
 

@@ -8,6 +8,7 @@ import type { TaskMessage } from "../wire/messages.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { logAttemptFailure, taskFields } from "./attempt-log.js";
 import type { RunningTask } from "./executor.js";
+import { NO_EVENTS, taskEvent, type EventHub, type TaskFailedEvent } from "./events.js";
 import type { Finisher } from "./finisher.js";
 import type { HandlerTask } from "./mux.js";
 
@@ -44,6 +45,7 @@ export class Outcomes {
     private readonly broker: ProcessorPort,
     private readonly config: ResolvedServerConfig,
     private readonly finisher: Finisher,
+    private readonly events: EventHub = NO_EVENTS,
   ) {}
 
   /** The handler succeeded: delete the task, or keep it as completed for its retention. */
@@ -92,6 +94,7 @@ export class Outcomes {
     if (!expires) await this.notify(error, task);
     if (wraps(error, RevokeTask)) {
       logAttemptFailure(this.config.logger, task, error, { outcome: "revoked" }, now);
+      if (this.events.count.failed > 0) this.failedEvent(task, error, now, "revoked");
       return this.report(task, "revoke", () =>
         this.broker.done({
           queue: task.queue,
@@ -105,6 +108,10 @@ export class Outcomes {
     if (wraps(error, SkipRetry) || msg.retried >= msg.retry) {
       const reason = wraps(error, SkipRetry) ? "skip-retry" : "retries-exhausted";
       logAttemptFailure(this.config.logger, task, error, { outcome: "archived", reason }, now);
+      if (this.events.count.failed > 0) this.failedEvent(task, error, now, "archived");
+      if (this.events.count.archived > 0) {
+        this.events.emit("archived", { ...taskEvent(task), duration: now - task.startedAt, error, reason });
+      }
       return this.archive(task, error.message, now);
     }
     const failed = this.isFailure(error, task);
@@ -115,10 +122,23 @@ export class Outcomes {
         `task expired: deadline ${deadline.toISOString()} passes before the next retry at ` +
         `${new Date(retryAt).toISOString()}; last error: ${error.message}`;
       logAttemptFailure(this.config.logger, task, error, { outcome: "expired", deadline, retryAt }, now);
+      if (this.events.count.failed > 0) this.failedEvent(task, error, now, "expired");
+      if (this.events.count.expired > 0) {
+        this.events.emit("expired", {
+          ...taskEvent(task),
+          duration: now - task.startedAt,
+          deadline,
+          beforeStart: false,
+        });
+      }
       await this.notify(new TaskExpiredError(text, deadline, { cause: error }), task);
       return this.archive(task, text, now);
     }
     logAttemptFailure(this.config.logger, task, error, { outcome: "retry", retryAt, counted: failed }, now);
+    if (this.events.count.failed > 0) this.failedEvent(task, error, now, "retry");
+    if (this.events.count.retry > 0) {
+      this.events.emit("retry", { ...taskEvent(task), duration: now - task.startedAt, error, retryAt });
+    }
     const updated: TaskMessage = {
       ...msg,
       retried: failed ? msg.retried + 1 : msg.retried,
@@ -156,6 +176,9 @@ export class Outcomes {
     );
     await this.notify(new TaskExpiredError(text, deadline), task);
     const now = this.config.clock.now();
+    if (this.events.count.expired > 0) {
+      this.events.emit("expired", { ...taskEvent(task), duration: 0, deadline, beforeStart: true });
+    }
     if (deleted) {
       return this.report(task, "delete expired", () =>
         this.broker.deleteActive({
@@ -194,6 +217,11 @@ export class Outcomes {
       this.broker.archive({ queue: task.queue, id: task.id, msg: updated, nowMs: now, fence: task.raw }),
     );
     await this.trim(task.queue, now);
+  }
+
+  /** Emits the `failed` event of an attempt (callers check that someone listens). */
+  private failedEvent(task: RunningTask, error: Error, now: number, next: TaskFailedEvent["next"]): void {
+    this.events.emit("failed", { ...taskEvent(task), duration: now - task.startedAt, error, next });
   }
 
   /** Keeps the archive within its limits; at most once a second per queue. */
@@ -295,6 +323,14 @@ export class Outcomes {
               "its lease will run out and the recoverer will retry it",
             { ...outcomeFields(task, what), error: errorMessage(error) },
           );
+          if (this.events.count.error > 0) {
+            this.events.emit("error", {
+              error: toError(error, what),
+              operation: `${what} task`,
+              id: task.id,
+              queue: task.queue,
+            });
+          }
           return false;
         }
         if (attempt === 0)

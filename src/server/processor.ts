@@ -12,6 +12,7 @@ import { componentLogger, type Logger } from "../internal/logger.js";
 import type { ResolvedServerConfig } from "./config.js";
 import { fail, Finisher, settle, type PendingFinish } from "./finisher.js";
 import { Executor, type RunningTask } from "./executor.js";
+import { NO_EVENTS, type EventHub } from "./events.js";
 import type { AbortReason } from "../errors.js";
 import type { Handler } from "./mux.js";
 import { QueueBackoff } from "./queue-backoff.js";
@@ -36,6 +37,7 @@ export class Processor {
     readonly broker: ProcessorPort,
     readonly config: ResolvedServerConfig,
     handler: Handler,
+    events: EventHub = NO_EVENTS,
   ) {
     this.logger = componentLogger(config.logger, "processor");
     this.backoff = new QueueBackoff({
@@ -49,7 +51,7 @@ export class Processor {
     const names = Object.keys(config.queues);
     this.onlyQueue = names.length === 1 ? names[0] : undefined;
     this.finisher = new Finisher(broker, () => config.clock.now());
-    this.executor = new Executor(broker, { ...config, logger: this.logger }, handler, this.finisher);
+    this.executor = new Executor(broker, { ...config, logger: this.logger }, handler, this.finisher, events);
     const count = config.concurrency >= MIN_SLOTS_PER_LANE * 2 ? 2 : 1;
     this.lanes = Array.from(
       { length: count },

@@ -8,6 +8,7 @@ import { AsynqError, ValidationError } from "../errors.js";
 import { DEFAULTS } from "../defaults.js";
 import { Aggregator } from "./aggregator.js";
 import { resolveServerConfig, type ResolvedServerConfig, type ServerConfig } from "./config.js";
+import { EventHub, type ServerEventListener, type ServerEventName } from "./events.js";
 import { Forwarder } from "./forwarder.js";
 import { HealthChecker } from "./healthchecker.js";
 import { Heartbeater } from "./heartbeater.js";
@@ -61,6 +62,7 @@ export class Server {
   readonly id = randomUUID();
   private readonly config: ResolvedServerConfig;
   private readonly broker: ServerPort;
+  private readonly events: EventHub;
   private components: Components | undefined;
   private state: State = "new";
   private closing: Promise<void> | undefined;
@@ -77,6 +79,7 @@ export class Server {
    */
   constructor(redis: RedisConnection, config: ServerConfig = {}) {
     this.config = resolveServerConfig(config);
+    this.events = new EventHub(() => this.config.logger);
     // A server waits out Redis outages instead of failing commands after a few retries; a silent
     // connection is still replaced within commandTimeout, and outages are logged once each way.
     const { connection, logger } = this.config;
@@ -185,6 +188,43 @@ export class Server {
     }
   }
 
+  /**
+   * Listens to an event of this server (see {@link ServerEvents}): `active`, `completed`, `failed`,
+   * `retry`, `archived`, `expired`, `recovered`, `error`. Events cost nothing while nobody listens to
+   * them. A listener runs synchronously on the task's path: keep it short (a throw or rejection is
+   * logged, never seen by the task). An `error` event nobody listens to is not thrown.
+   * @example
+   * ```ts
+   * server.on("completed", (e) => console.log(`${e.type} ${e.id} took ${e.duration} ms`));
+   * server.on("failed", (e) => console.warn(`${e.type} ${e.id} attempt ${e.attempt}: ${e.error.message} → ${e.next}`));
+   * ```
+   */
+  on<E extends ServerEventName>(event: E, listener: ServerEventListener<E>): this {
+    this.events.on(event, listener);
+    return this;
+  }
+
+  /** Removes a listener added with {@link Server.on} (its last registration). */
+  off<E extends ServerEventName>(event: E, listener: ServerEventListener<E>): this {
+    this.events.off(event, listener);
+    return this;
+  }
+
+  /** Listens to the next `event` only. */
+  once<E extends ServerEventName>(event: E, listener: ServerEventListener<E>): this {
+    const once: ServerEventListener<E> = (e) => {
+      this.events.off(event, once);
+      return listener(e);
+    };
+    this.events.on(event, once);
+    return this;
+  }
+
+  /** The number of listeners of `event`. */
+  listenerCount(event: ServerEventName): number {
+    return this.events.count[event] ?? 0;
+  }
+
   /** Stops taking new tasks; running tasks go on until they finish. `shutdown()` still needs calling. */
   async stop(): Promise<void> {
     if (this.state !== "active") return;
@@ -286,7 +326,8 @@ export class Server {
     const { broker, config } = this;
     const { clock, logger } = config;
     const queues = Object.keys(config.queues);
-    const processor = new Processor(broker, config, handler);
+    const { events } = this;
+    const processor = new Processor(broker, config, handler, events);
     return {
       processor,
       heartbeater: new Heartbeater({
@@ -314,6 +355,9 @@ export class Server {
         interval: config.recoverInterval,
         grace: config.recoveryGrace,
         aggregation: { broker, pageSize: DEFAULTS.aggregator.pageSize },
+        onRecovered: (task) => {
+          if (events.count.recovered > 0) events.emit("recovered", { ...task });
+        },
       }),
       janitor: new Janitor({
         broker,
