@@ -42,13 +42,15 @@ export default tseslint.config(
       "import-x/no-cycle": ["error", { ignoreExternal: true }],
       // The doctor is a layer on top of the library (the asynq-ts/doctor entry): nothing below it,
       // and not the main entry, may load it (the command line, src/cli, is a layer above both).
-      // Nothing of the library may load the command line.
+      // Nothing of the library may load the command line. The web dashboard (src/dashboard, the
+      // asynq-ts/dashboard entry) is a layer above the library and the doctor; only the CLI loads it.
       "import-x/no-restricted-paths": [
         "error",
         {
           zones: [
-            { target: ["./src/*.ts", "./src/!(doctor|cli)/**/*.ts"], from: "./src/doctor" },
+            { target: ["./src/*.ts", "./src/!(doctor|cli|dashboard)/**/*.ts"], from: "./src/doctor" },
             { target: ["./src/*.ts", "./src/!(cli)/**/*.ts"], from: "./src/cli" },
+            { target: ["./src/*.ts", "./src/!(cli|dashboard)/**/*.ts"], from: "./src/dashboard" },
           ],
         },
       ],
@@ -90,12 +92,70 @@ export default tseslint.config(
           ],
           patterns: [
             {
-              regex: "^\\.\\./(?!(index|doctor/index)\\.js$)",
-              message: "src/cli may import the library only through ../index.js and ../doctor/index.js.",
+              regex: "^\\.\\./(?!(index|doctor/index|dashboard/index)\\.js$)",
+              message:
+                "src/cli may import the library only through ../index.js, ../doctor/index.js and ../dashboard/index.js.",
             },
           ],
         },
       ],
+    },
+  },
+  {
+    // The web dashboard uses the library through its public entries only (tools/tsup.dashboard.config.ts
+    // makes them require("./index.cjs") and require("./doctor.cjs")); no ioredis.
+    files: ["src/dashboard/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "ioredis",
+              allowTypeImports: true,
+              message: "The dashboard talks to Redis through the Inspector.",
+            },
+          ],
+          patterns: [
+            {
+              regex: "^\\.\\./(?!(index|doctor/index)\\.js$)",
+              message:
+                "src/dashboard may import the library only through ../index.js and ../doctor/index.js.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The dashboard's tests read the API's JSON answers (typed `any` by test/dashboard/support.ts)
+    // field by field, as the expectations check them.
+    files: ["test/dashboard/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-return": "off",
+    },
+  },
+  {
+    // The dashboard's page: plain ES modules run by the browser.
+    files: ["src/dashboard/assets/**/*.js"],
+    languageOptions: {
+      sourceType: "module",
+      globals: Object.fromEntries(
+        [
+          "document",
+          "window",
+          "location",
+          "fetch",
+          "Node",
+          "URLSearchParams",
+          "setTimeout",
+          "clearTimeout",
+        ].map((name) => [name, "readonly"]),
+      ),
     },
   },
   {

@@ -8,10 +8,12 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { addConnectionFlags } from "./connection.js";
 import { registerCron } from "./cron.js";
+import { registerDashboard } from "./dashboard.js";
 import { registerDoctor } from "./doctor.js";
 import { registerEnqueue } from "./enqueue.js";
 import { EXIT, report } from "./fail.js";
 import { registerGroup } from "./group.js";
+import { registerMetrics } from "./metrics.js";
 import { safe } from "./output.js";
 import { registerQueue } from "./queue.js";
 import { registerServer } from "./server.js";
@@ -59,6 +61,8 @@ export function buildProgram(): Command {
   registerServer(program);
   registerCron(program);
   registerDoctor(program);
+  registerDashboard(program);
+  registerMetrics(program);
   program
     .command("dash")
     .description("a live terminal dashboard of queues, tasks, servers and scheduler entries")

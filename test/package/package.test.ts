@@ -4,8 +4,9 @@
 // it with Server + ServeMux on this worker's Redis DB, and type-checks a TypeScript file against the
 // installed types with the repository's own TypeScript (ESM NodeNext; CommonJS node16 and commonjs).
 // Also checks what the tarball holds, that `asynq-ts/doctor` works from both formats while the main
-// entry never loads the doctor's code, and that the `asynq-ts` bin runs from the installed package while
-// the main entry never loads the command line or its dependencies (commander, terminal-kit).
+// entry never loads the doctor's code, that `asynq-ts/dashboard` serves its API and page assets from both
+// formats while the main entry never loads it, and that the `asynq-ts` bin runs from the installed
+// package while the main entry never loads the command line or its dependencies (commander, terminal-kit).
 //
 // Rewrites dist/ (gitignored) in the working tree. Installing needs ioredis in the npm cache (true after
 // `npm ci`); `--prefer-offline` reaches the registry only when it is not.
@@ -204,6 +205,50 @@ const DOCTOR_RUN = `
   console.log("doctor clean");
 `;
 
+/**
+ * The body both apps run for the dashboard entry (as an async function body): the main entry loaded
+ * none of it; both formats give the same createDashboard; served by node:http, it answers its API
+ * (the app's queue listed) and its page's assets (read from the installed package). The app defines
+ * `api`, `QUEUE`, `loadDashboard` and `loadOtherDashboard`.
+ */
+const DASHBOARD_RUN = `
+  const url = process.env.ASYNQ_PACKAGE_TEST_REDIS_URL;
+  if (!url) throw new Error("ASYNQ_PACKAGE_TEST_REDIS_URL is not set");
+  const { createRequire } = await import("node:module");
+  const { basename, sep } = await import("node:path");
+  const http = await import("node:http");
+  const require = createRequire(import.meta.url ?? __filename);
+  const loaded = () =>
+    Object.keys(require.cache).filter((f) => f.split(sep).join("/").includes("/node_modules/asynq-ts/"));
+  if (loaded().some((f) => basename(f) === "dashboard.cjs")) throw new Error("the main entry loaded the dashboard");
+  const dash = await loadDashboard();
+  const other = await loadOtherDashboard();
+  if (dash.createDashboard !== other.createDashboard) throw new Error("import and require give different dashboards");
+  const client = new api.Client(url);
+  await client.enqueue({ type: "package:dashboard" }, { queue: QUEUE });
+  await client.close();
+  const inspector = new api.Inspector(url);
+  const handler = dash.createDashboard({ inspector, basePath: "/ops" });
+  const server = http.createServer((req, res) => void handler(req, res));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const base = "http://127.0.0.1:" + server.address().port + "/ops";
+  try {
+    const queues = await (await fetch(base + "/api/queues")).json();
+    if (!queues.queues.some((q) => q.queue === QUEUE && q.pending === 1)) throw new Error("unexpected queues: " + JSON.stringify(queues));
+    const missing = await fetch(base + "/api/queues/no-such-queue");
+    if (missing.status !== 404) throw new Error("an unknown queue answered " + missing.status);
+    for (const asset of ["app.js", "app.css", "chart.umd.min.js"]) {
+      const res = await fetch(base + "/assets/" + asset);
+      if (res.status !== 200 || (await res.text()).length < 100) throw new Error(asset + " answered " + res.status);
+    }
+  } finally {
+    server.close();
+    await handler.close();
+    await inspector.close();
+  }
+  console.log("dashboard ok");
+`;
+
 /** Text found only in the doctor's code (formatReport's first line): the main bundle must not hold it. */
 const DOCTOR_MARK = "asynq doctor at";
 
@@ -211,6 +256,13 @@ const DOCTOR_MARK = "asynq doctor at";
 const TYPED_USE = `import { Client, DuplicateTaskError, ServeMux, Server, type TaskInfo } from "asynq-ts";
 import { ManualClock } from "asynq-ts/testing";
 import { doctor, formatReport, type DoctorReport } from "asynq-ts/doctor";
+import { createDashboard, type DashboardHandler } from "asynq-ts/dashboard";
+import { Inspector } from "asynq-ts";
+
+// An Inspector of the main entry fits the dashboard's options (its types are structural).
+export const dashboard: DashboardHandler = createDashboard({ inspector: new Inspector("redis://x"), readOnly: true });
+// @ts-expect-error: readOnly is a boolean
+export const badDashboard = createDashboard({ redis: "redis://x", readOnly: "yes" });
 
 export async function audit(url: string): Promise<string> {
   const report: DoctorReport = await doctor(url, { queues: ["low"], batch: 500 });
@@ -269,6 +321,12 @@ const loadDoctor = () => import("asynq-ts/doctor");
 const loadOtherDoctor = async () => (await import("node:module")).createRequire(import.meta.url)("asynq-ts/doctor");
 ${DOCTOR_RUN}
 `,
+  "dashboard.js": `import * as api from "asynq-ts";
+const QUEUE = "esm-dashboard";
+const loadDashboard = () => import("asynq-ts/dashboard");
+const loadOtherDashboard = async () => (await import("node:module")).createRequire(import.meta.url)("asynq-ts/dashboard");
+${DASHBOARD_RUN}
+`,
   "check.ts": TYPED_USE,
   "tsconfig.json": tsconfig({ module: "NodeNext", moduleResolution: "NodeNext" }),
 };
@@ -297,6 +355,18 @@ const loadDoctor = async () => require("asynq-ts/doctor");
 const loadOtherDoctor = () => import("asynq-ts/doctor");
 async function main() {
   ${DOCTOR_RUN.replace("import.meta.url ?? __filename", "__filename")}
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`,
+  "dashboard.js": `const api = require("asynq-ts");
+const QUEUE = "cjs-dashboard";
+const loadDashboard = async () => require("asynq-ts/dashboard");
+const loadOtherDashboard = () => import("asynq-ts/dashboard");
+async function main() {
+  ${DASHBOARD_RUN.replace("import.meta.url ?? __filename", "__filename")}
 }
 main().catch((error) => {
   console.error(error);
@@ -362,7 +432,7 @@ describe("the packed tarball", () => {
   it("holds both formats with their types, the Lua scripts, LICENSE and README, and nothing else", () => {
     const paths = packed.map((f) => f.path).sort();
     for (const required of ["LICENSE", "README.md", "package.json"]) expect(paths).toContain(required);
-    for (const entry of ["index", "testing", "doctor"]) {
+    for (const entry of ["index", "testing", "doctor", "dashboard"]) {
       for (const ext of [".cjs", ".d.cts", ".mjs", ".d.mts"]) expect(paths).toContain(`dist/${entry}${ext}`);
     }
     // The command line: the bin, with no ES module face and no types (it is not imported).
@@ -381,8 +451,15 @@ describe("the packed tarball", () => {
       (p) =>
         !["LICENSE", "README.md", "package.json"].includes(p) &&
         !/^dist\/[\w-]+\.(cjs|mjs|d\.cts|d\.mts)$/.test(p) &&
-        !/^dist\/[a-z]+\/[a-z_]+\.lua$/.test(p),
+        !/^dist\/[a-z]+\/[a-z_]+\.lua$/.test(p) &&
+        !/^dist\/assets\/[a-z.-]+\.(js|css)$/.test(p),
     );
+    // The dashboard's page: every asset of src/dashboard/assets/ and Chart.js, in dist/assets/.
+    const assets = [...readdirSync(join(REPO_ROOT, "src", "dashboard", "assets")), "chart.umd.min.js"].map(
+      (f) => `dist/assets/${f}`,
+    );
+    expect(assets).toContain("dist/assets/app.js");
+    expect(paths.filter((p) => p.startsWith("dist/assets/"))).toEqual(assets.sort());
     expect(unexpected).toEqual([]);
     expect(paths.filter((p) => /(\.test\.|(^|\/)test\/|\.tsbuildinfo$)/.test(p))).toEqual([]);
   });
@@ -457,6 +534,42 @@ describe("the doctor entry", () => {
       });
       expect(result.code, result.stderr).toBe(0);
       expect(result.stdout).toBe("doctor clean\n");
+    },
+  );
+});
+
+describe("the dashboard entry", () => {
+  it("is a bundle of its own: the main entry never requires it, and it uses the main entry's classes", () => {
+    const dist = join(esmApp, "node_modules", "asynq-ts", "dist");
+    const read = (file: string): string => readFileSync(join(dist, file), "utf8");
+    const seen: string[] = [];
+    const visit = (file: string): void => {
+      if (seen.includes(file)) return;
+      seen.push(file);
+      for (const [, next] of read(file).matchAll(/require\(["']\.\/([\w.-]+\.cjs)["']\)/g)) visit(next!);
+    };
+    for (const entry of ["index.cjs", "doctor.cjs", "testing.cjs"]) visit(entry);
+    expect(seen).not.toContain("dashboard.cjs");
+    for (const file of seen) expect(read(file), file).not.toContain("asynq-ts dashboard");
+    const dashboard = read("dashboard.cjs");
+    expect(dashboard).toContain("asynq-ts dashboard");
+    expect(dashboard).toMatch(/require\("\.\/index\.cjs"\)/);
+    expect(dashboard).not.toMatch(/class (Inspector|ValidationError)\b/);
+  });
+
+  it.concurrent.for([
+    { kind: "ES module", app: () => esmApp },
+    { kind: "CommonJS", app: () => cjsApp },
+  ])(
+    "$kind: loads apart from the main entry and serves its API and assets",
+    { timeout: 60_000 },
+    async ({ app }, { expect }) => {
+      const result = await run(process.execPath, ["dashboard.js"], app(), {
+        env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
+        timeoutMs: 50_000,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe("dashboard ok\n");
     },
   );
 });

@@ -60,6 +60,9 @@ export function checkSnippets(snippets: readonly Snippet[]): string[] {
       "asynq-ts": ["src/index.ts"],
       "asynq-ts/testing": ["src/testing/index.ts"],
       "asynq-ts/doctor": ["src/doctor/index.ts"],
+      "asynq-ts/dashboard": ["src/dashboard/index.ts"],
+      "asynq-ts/metrics": ["src/metrics/index.ts"],
+      "asynq-ts/otel": ["src/otel/index.ts"],
     },
   };
   const virtual = new Map(snippets.map((s) => [s.fileName, s]));
