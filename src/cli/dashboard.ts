@@ -4,6 +4,7 @@ import { createServer } from "node:http";
 import type { Command } from "commander";
 import { connectionOptions, globalFlags } from "./connection.js";
 import { CliError, EXIT } from "./fail.js";
+import { closeOnSignal, listen, parsePort } from "./serve.js";
 
 interface DashboardFlags {
   port: string;
@@ -11,13 +12,6 @@ interface DashboardFlags {
   readOnly?: boolean;
   basicAuth?: string;
   basePath: string;
-}
-
-function parsePort(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
-    throw new CliError(`invalid --port ${JSON.stringify(value)}: an integer from 0 to 65535`, EXIT.usage);
-  }
-  return Number(value);
 }
 
 function parseBasicAuth(value: string | undefined): { username: string; password: string } | undefined {
@@ -41,27 +35,12 @@ export async function runDashboard(command: Command, flags: DashboardFlags): Pro
     ...(basicAuth === undefined ? {} : { basicAuth }),
   });
   const server = createServer((req, res) => void dashboard(req, res));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, flags.host, () => resolve());
-  });
-  const address = server.address();
-  const bound = typeof address === "object" && address !== null ? address.port : port;
-  const host = flags.host.includes(":") ? `[${flags.host}]` : flags.host;
+  const url = await listen(server, port, flags.host);
   process.stdout.write(
-    `asynq-ts dashboard on http://${host}:${bound}${dashboard.basePath}/` +
+    `asynq-ts dashboard on ${url}${dashboard.basePath}/` +
       `${flags.readOnly === true ? " (read-only)" : ""}${basicAuth === undefined ? "" : " (basic auth)"}\n`,
   );
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await closeOnSignal(server);
   await dashboard.close();
 }
 

@@ -7,18 +7,12 @@ import type { Command } from "commander";
 import type * as PromClient from "prom-client";
 import { openInspector } from "./connection.js";
 import { CliError, EXIT } from "./fail.js";
+import { closeOnSignal, listen, parsePort } from "./serve.js";
 
 interface MetricsFlags {
   port: string;
   host: string;
   queue?: string[];
-}
-
-function parsePort(value: string): number {
-  if (!/^\d{1,5}$/.test(value) || Number(value) > 65_535) {
-    throw new CliError(`invalid --port ${JSON.stringify(value)}: an integer from 0 to 65535`, EXIT.usage);
-  }
-  return Number(value);
 }
 
 /** prom-client, or a CliError saying how to install it. */
@@ -62,24 +56,9 @@ export async function runMetrics(command: Command, flags: MetricsFlags): Promise
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, flags.host, () => resolve());
-  });
-  const address = server.address();
-  const bound = typeof address === "object" && address !== null ? address.port : port;
-  const host = flags.host.includes(":") ? `[${flags.host}]` : flags.host;
-  process.stdout.write(`asynq-ts metrics on http://${host}:${bound}/metrics\n`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      server.close(() => resolve());
-      server.closeAllConnections();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  const url = await listen(server, port, flags.host);
+  process.stdout.write(`asynq-ts metrics on ${url}/metrics\n`);
+  await closeOnSignal(server);
   await inspector.close();
 }
 
