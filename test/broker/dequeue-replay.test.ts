@@ -5,10 +5,11 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { dequeue, newHint } from "../../src/broker/fetch/dequeue.js";
 import { requeue } from "../../src/broker/finish/lifecycle.js";
-import { LuaScript, runScript } from "../../src/broker/scripts.js";
+import { LuaScript } from "../../src/broker/scripts.js";
 import { unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import { FaultProxy } from "../support/fault-proxy.js";
+import { claimedIds, runClaim } from "../support/dequeue-script.js";
 import { useRedisFixture } from "../support/fixture.js";
 import { testDb, testRedisUrl } from "../support/redis.js";
 
@@ -29,23 +30,8 @@ async function run(
   candidates: string[],
   leaseMs = LEASE,
 ): Promise<{ claimed: string[]; paused: number }> {
-  const reply = (await runScript(
-    redis,
-    script,
-    [
-      keys.pendingKey(Q),
-      keys.pausedKey(Q),
-      keys.activeKey(Q),
-      keys.leaseKey(Q),
-      keys.processedKey(Q, new Date(NOW)),
-      keys.processedTotalKey(Q),
-      ...candidates.map((id) => keys.taskKey(Q, id)),
-    ],
-    [unixSeconds(leaseMs), unixSeconds(NOW) + 90 * 86_400, 0, 0, token, candidates.length, 0, ...candidates],
-    false,
-  )) as [number[], Array<string | null>, string[], number, string[]];
-  const claimed = reply[1].filter((_, i) => i % 2 === 0) as string[];
-  return { claimed, paused: reply[3] };
+  const reply = await runClaim(redis, { queue: Q, candidates, token, leaseMs, nowMs: NOW });
+  return { claimed: claimedIds(reply), paused: reply[3] };
 }
 
 describe("the dequeue script, run twice with one token", () => {

@@ -2,10 +2,10 @@
 import { Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { dequeue, newHint } from "../../src/broker/fetch/dequeue.js";
-import { LuaScript, runScript } from "../../src/broker/scripts.js";
 import { unixSeconds } from "../../src/internal/clock.js";
 import * as keys from "../../src/wire/keys.js";
 import { decodeTaskMessage } from "../../src/wire/proto.js";
+import { claimedIds, runClaim } from "../support/dequeue-script.js";
 import { dumpDb } from "../support/redis-dump.js";
 import { useRedisFixture } from "../support/fixture.js";
 import { testRedisUrl } from "../support/redis.js";
@@ -21,47 +21,17 @@ async function enqueue(...ids: string[]): Promise<void> {
   for (const id of ids) await client.enqueue({ type: "t", payload: id }, { taskId: id, queue: Q });
 }
 
+const base = { queue: Q, leaseMs: LEASE, nowMs: NOW };
+
 /** Runs the dequeue script itself with one candidate, no finished task and `h` IDs asked for next. */
 function claimScript(candidate: string, h: number): Promise<unknown> {
-  return runScript(
-    redis,
-    LuaScript.fromFile("fetch/dequeue"),
-    [
-      keys.pendingKey(Q),
-      keys.pausedKey(Q),
-      keys.activeKey(Q),
-      keys.leaseKey(Q),
-      keys.processedKey(Q, new Date(NOW)),
-      keys.processedTotalKey(Q),
-      keys.taskKey(Q, candidate),
-    ],
-    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, h, "test-token", 1, 0, candidate],
-    true,
-  );
+  return runClaim(redis, { ...base, candidates: [candidate], token: "test-token", h, buffers: true });
 }
 
 /** Runs the dequeue script on `conn` with `candidates` (in claim order) and `token`; returns the IDs claimed. */
 async function claimMany(conn: Redis, token: string, candidates: readonly string[]): Promise<string[]> {
-  const reply = (await runScript(
-    conn,
-    LuaScript.fromFile("fetch/dequeue"),
-    [
-      keys.pendingKey(Q),
-      keys.pausedKey(Q),
-      keys.activeKey(Q),
-      keys.leaseKey(Q),
-      keys.processedKey(Q, new Date(NOW)),
-      keys.processedTotalKey(Q),
-      ...candidates.map((id) => keys.taskKey(Q, id)),
-    ],
-    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, 0, token, candidates.length, 0, ...candidates],
-    false,
-  )) as [unknown[], Array<string | null>, string[], number, string[]];
-  return reply[1].filter((_, i) => i % 2 === 0) as string[];
+  return claimedIds(await runClaim(conn, { ...base, candidates, token }));
 }
-
-/** A full reply of the dequeue script: `{ done, claimed, dangling, paused, next, length, taken }`. */
-type ScriptReply = [number[], Array<string | null>, string[], number, string[], number, number];
 
 /** Runs the dequeue script with `candidates`, claiming at most `want`, listing `h` IDs `skip` deep. */
 async function claimUpTo(
@@ -70,23 +40,8 @@ async function claimUpTo(
   h: number,
   skip: number,
 ): Promise<{ claimed: string[]; next: string[]; length: number; taken: number }> {
-  const reply = (await runScript(
-    redis,
-    LuaScript.fromFile("fetch/dequeue"),
-    [
-      keys.pendingKey(Q),
-      keys.pausedKey(Q),
-      keys.activeKey(Q),
-      keys.leaseKey(Q),
-      keys.processedKey(Q, new Date(NOW)),
-      keys.processedTotalKey(Q),
-      ...candidates.map((id) => keys.taskKey(Q, id)),
-    ],
-    [unixSeconds(LEASE), unixSeconds(NOW) + 90 * 86_400, 0, h, "T-up-to", want, skip, ...candidates],
-    false,
-  )) as ScriptReply;
-  const claimed = reply[1].filter((_, i) => i % 2 === 0) as string[];
-  return { claimed, next: reply[4], length: reply[5], taken: reply[6] };
+  const reply = await runClaim(redis, { ...base, candidates, token: "T-up-to", want, h, skip });
+  return { claimed: claimedIds(reply), next: reply[4].map(String), length: reply[5], taken: reply[6] };
 }
 
 describe("dequeue", () => {
