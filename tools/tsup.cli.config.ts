@@ -9,53 +9,13 @@
 // terminal-kit) stay external (package.json `dependencies`), and since no library entry imports
 // src/cli/, `import "asynq-ts"` never loads them. terminal-kit is required only when `dash` runs.
 import { defineConfig } from "tsup";
+import { layerBuild } from "./tsup-layer.js";
 
-/** Library modules the CLI may import, and the bundle that provides each at run time. */
-const PUBLIC_ENTRIES: Record<string, string> = {
-  "../index.js": "./index.cjs",
-  "../doctor/index.js": "./doctor.cjs",
-  "../dashboard/index.js": "./dashboard.cjs",
-  "../metrics/index.js": "./metrics.cjs",
-};
-
-export default defineConfig({
-  entry: { cli: "src/cli/main.ts" },
-  outDir: "dist",
-  format: ["cjs"],
-  platform: "node",
-  target: "node20",
-  tsconfig: "tsconfig.build.json",
-  dts: false,
-  shims: true,
-  keepNames: false,
-  removeNodeProtocol: false,
-  splitting: false,
-  sourcemap: false,
-  clean: false,
-  esbuildPlugins: [
-    {
-      name: "public-entries",
-      setup(build) {
-        build.onResolve(
-          { filter: /^\.\.\/(index|doctor\/index|dashboard\/index|metrics\/index)\.js$/ },
-          (args) => {
-            const target = PUBLIC_ENTRIES[args.path];
-            if (target === undefined || !/[\\/]src[\\/]cli$/.test(args.resolveDir)) return undefined;
-            return { path: target, external: true };
-          },
-        );
-        // Anything else of the library would be bundled as a second copy: refuse it.
-        build.onResolve({ filter: /^\.\.\// }, (args) => {
-          if (!/[\\/]src[\\/]cli$/.test(args.resolveDir)) return undefined;
-          return {
-            errors: [
-              {
-                text: `src/cli may import the library only through ../index.js, ../doctor/index.js, ../dashboard/index.js and ../metrics/index.js, not ${args.path}`,
-              },
-            ],
-          };
-        });
-      },
-    },
-  ],
-});
+export default defineConfig(
+  layerBuild({
+    entry: { cli: "src/cli/main.ts" },
+    folder: "cli",
+    allowed: ["../index.js", "../doctor/index.js", "../dashboard/index.js", "../metrics/index.js"],
+    dts: false,
+  }),
+);

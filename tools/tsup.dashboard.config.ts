@@ -11,48 +11,13 @@
 // Inspector from `asynq-ts` fits. Its page's assets (src/dashboard/assets/) are copied to dist/assets/
 // by tools/finish-build.mjs.
 import { defineConfig } from "tsup";
+import { layerBuild } from "./tsup-layer.js";
 
-/** Library modules the dashboard may import, and the bundle that provides each at run time. */
-const PUBLIC_ENTRIES: Record<string, string> = {
-  "../index.js": "./index.cjs",
-  "../doctor/index.js": "./doctor.cjs",
-};
-
-export default defineConfig({
-  entry: { dashboard: "src/dashboard/index.ts" },
-  outDir: "dist",
-  format: ["cjs"],
-  platform: "node",
-  target: "node20",
-  tsconfig: "tsconfig.build.json",
-  dts: true,
-  shims: true,
-  keepNames: false,
-  removeNodeProtocol: false,
-  splitting: false,
-  sourcemap: false,
-  clean: false,
-  esbuildPlugins: [
-    {
-      name: "public-entries",
-      setup(build) {
-        build.onResolve({ filter: /^\.\.\/(index|doctor\/index)\.js$/ }, (args) => {
-          const target = PUBLIC_ENTRIES[args.path];
-          if (target === undefined || !/[\\/]src[\\/]dashboard$/.test(args.resolveDir)) return undefined;
-          return { path: target, external: true };
-        });
-        // Anything else of the library would be bundled as a second copy: refuse it.
-        build.onResolve({ filter: /^\.\.\// }, (args) => {
-          if (!/[\\/]src[\\/]dashboard$/.test(args.resolveDir)) return undefined;
-          return {
-            errors: [
-              {
-                text: `src/dashboard may import the library only through ../index.js and ../doctor/index.js, not ${args.path}`,
-              },
-            ],
-          };
-        });
-      },
-    },
-  ],
-});
+export default defineConfig(
+  layerBuild({
+    entry: { dashboard: "src/dashboard/index.ts" },
+    folder: "dashboard",
+    allowed: ["../index.js", "../doctor/index.js"],
+    dts: true,
+  }),
+);

@@ -7,49 +7,24 @@
 // optional peer dependencies) stay external, and since no library entry imports src/metrics/ or
 // src/otel/, `import "asynq-ts"` loads neither them nor their peers. Their types name the library's
 // types structurally (a Pick of the Server's methods), so objects from `asynq-ts` fit.
-import { defineConfig, type Options } from "tsup";
+import { defineConfig } from "tsup";
+import { layerBuild } from "./tsup-layer.js";
 
 // One build per entry: built together, their shared types would go to a chunk of their own.
-const build = (entry: Record<string, string>): Options => ({
-  entry,
-  outDir: "dist",
-  format: ["cjs"],
-  platform: "node",
-  target: "node20",
-  tsconfig: "tsconfig.build.json",
-  dts: true,
-  shims: true,
-  keepNames: false,
-  removeNodeProtocol: false,
-  splitting: false,
-  sourcemap: false,
-  clean: false,
-  external: ["prom-client", "@opentelemetry/api"],
-  esbuildPlugins: [
-    {
-      name: "public-entries",
-      setup(build) {
-        build.onResolve({ filter: /^\.\.\/index\.js$/ }, (args) => {
-          if (!/[\\/]src[\\/](metrics|otel)$/.test(args.resolveDir)) return undefined;
-          return { path: "./index.cjs", external: true };
-        });
-        // Anything else of the library would be bundled as a second copy: refuse it.
-        build.onResolve({ filter: /^\.\.\// }, (args) => {
-          if (!/[\\/]src[\\/](metrics|otel)$/.test(args.resolveDir)) return undefined;
-          return {
-            errors: [
-              {
-                text: `src/metrics and src/otel may import the library only through ../index.js, not ${args.path}`,
-              },
-            ],
-          };
-        });
-      },
-    },
-  ],
-});
-
+const external = ["prom-client", "@opentelemetry/api"];
 export default defineConfig([
-  build({ metrics: "src/metrics/index.ts" }),
-  build({ otel: "src/otel/index.ts" }),
+  layerBuild({
+    entry: { metrics: "src/metrics/index.ts" },
+    folder: "metrics",
+    allowed: ["../index.js"],
+    dts: true,
+    external,
+  }),
+  layerBuild({
+    entry: { otel: "src/otel/index.ts" },
+    folder: "otel",
+    allowed: ["../index.js"],
+    dts: true,
+    external,
+  }),
 ]);
