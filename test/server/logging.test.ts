@@ -173,6 +173,20 @@ describe("a failed attempt, at the default log level", () => {
       retryDelay: () => HOUR,
     });
     await waitFor(() => started.has(canceled), "the task to start");
+    // The server subscribes to the cancelation channel while its first tasks start; a cancel published
+    // before its SUBSCRIBE is done is not heard (as in asynq), so wait for the subscription.
+    await waitFor(
+      async () =>
+        String(await redis.call("CLIENT", "LIST"))
+          .split("\n")
+          .some(
+            (c) =>
+              c.includes("name=asynq-ts:subscriber") &&
+              c.includes(` db=${testDb()} `) &&
+              / sub=[1-9]/.test(c),
+          ),
+      "the server's cancelation subscription",
+    );
     const inspector = new Inspector(redis);
     await inspector.cancelProcessing(canceled);
     await inspector.close();
