@@ -118,7 +118,7 @@ async function main(): Promise<number> {
   }
   const redis = await startPrivateRedis();
   log(
-    `[bench] private redis-server ${redis.version} at ${redis.url}; ${args.rounds} round(s)${args.smoke ? " (smoke)" : ""}${args.bullRemoveOnComplete ? "; BullMQ removeOnComplete" : ""}`,
+    `[bench] private redis-server ${redis.version} at ${redis.url}; ${args.rounds} round(s)${args.smoke ? " (smoke)" : ""}${args.bullRemoveOnComplete ? "; BullMQ removeOnComplete" : ""}${args.observe ? "; asynq-ts with metrics and tracing on" : ""}`,
   );
   const runs: RunRecord[] = [];
   const failures: string[] = [];
@@ -137,6 +137,7 @@ async function main(): Promise<number> {
               round: r,
               cpuProfDir,
               bullRemoveOnComplete: args.bullRemoveOnComplete,
+              observe: args.observe,
               log,
             });
             // The 1-minute load average when the run ended: a busy machine shows up here.

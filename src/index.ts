@@ -34,6 +34,7 @@ export type {
   ServerEventName,
   ServerEventListener,
   TaskEvent,
+  TaskActiveEvent,
   TaskEndEvent,
   TaskFailedEvent,
   TaskRetryEvent,

@@ -12,6 +12,8 @@ export interface Args {
   cpuProf: boolean;
   /** BullMQ workers delete each job on completion, as asynq-ts does (default: BullMQ's, keep it). */
   bullRemoveOnComplete: boolean;
+  /** asynq-ts workers run with server metrics (prom-client) and tracing (OpenTelemetry) on. */
+  observe: boolean;
   /** Where to write the JSON of every figure. */
   out: string | undefined;
   /** Print the table of a saved JSON instead of running. */
@@ -29,6 +31,8 @@ export const USAGE = `Usage: npm run bench [-- flags]   (or: npx tsx bench/run.t
   --bull-remove-on-complete
                      BullMQ workers delete each job on completion (removeOnComplete: { count: 0 }),
                      as asynq-ts deletes a task on success; default: BullMQ's default (keep it)
+  --observe          asynq-ts workers register the server metrics (asynq-ts/metrics) and the tracing
+                     middleware (asynq-ts/otel, SDK tracer, spans batched and dropped): their cost
   --out FILE         JSON output (default bench/results/latest.json, smoke: bench/results/smoke.json)
   --report FILE      print the table of a saved JSON again (no run)
   --help             this text`;
@@ -45,6 +49,7 @@ export function parseArgs(argv: readonly string[]): Args {
     tasks: undefined,
     cpuProf: false,
     bullRemoveOnComplete: false,
+    observe: false,
     out: undefined,
     report: undefined,
     help: false,
@@ -87,6 +92,9 @@ export function parseArgs(argv: readonly string[]): Args {
         break;
       case "--bull-remove-on-complete":
         args.bullRemoveOnComplete = true;
+        break;
+      case "--observe":
+        args.observe = true;
         break;
       case "--out":
         args.out = value();

@@ -9,9 +9,17 @@ import { cpSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type * as AsynqTs from "../../src/index.js";
+import type * as AsynqTsMetrics from "../../src/metrics/index.js";
+import type * as AsynqTsOtel from "../../src/otel/index.js";
 
 /** The public API of asynq-ts, as `import "asynq-ts"` gives it. */
 export type AsynqTsModule = typeof AsynqTs;
+
+/** The entries of the build besides the main one that the benchmark loads. */
+interface Entries {
+  metrics: typeof AsynqTsMetrics;
+  otel: typeof AsynqTsOtel;
+}
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const BUILD_ENV = "ASYNQ_TS_BENCH_BUILD";
@@ -37,7 +45,19 @@ export function buildForBench(resultsDir: string): number {
  * @throws Error when no build was made.
  */
 export async function loadAsynqTs(): Promise<AsynqTsModule> {
+  return (await import(buildFile("index.mjs"))) as AsynqTsModule;
+}
+
+/**
+ * Loads another entry of the build made by {@link buildForBench}: `asynq-ts/metrics` or `asynq-ts/otel`.
+ * @throws Error when no build was made.
+ */
+export async function loadAsynqTsEntry<E extends keyof Entries>(entry: E): Promise<Entries[E]> {
+  return (await import(buildFile(`${entry}.mjs`))) as Entries[E];
+}
+
+function buildFile(name: string): string {
   const dir = process.env[BUILD_ENV];
   if (dir === undefined) throw new Error(`${BUILD_ENV} is not set: run the benchmark through bench/run.ts`);
-  return (await import(pathToFileURL(resolve(dir, "index.mjs")).href)) as AsynqTsModule;
+  return pathToFileURL(resolve(dir, name)).href;
 }

@@ -40,6 +40,8 @@ export interface WorkerOptions {
   cpuProfDir?: string;
   /** BullMQ: delete each job on completion (`removeOnComplete: { count: 0 }`); asynq-ts ignores it. */
   removeOnComplete?: boolean;
+  /** asynq-ts: server metrics and tracing on (`--observe`); BullMQ ignores it. */
+  observe?: boolean;
 }
 
 /** A running worker child. */
@@ -60,6 +62,7 @@ export class WorkerChild {
     if (options.record === true) args.push("--record");
     if (options.countWrites === true) args.push("--count-writes");
     if (options.removeOnComplete === true) args.push("--remove-on-complete");
+    if (options.observe === true) args.push("--observe");
     this.child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     this.ready = new Promise((resolve, reject) => {

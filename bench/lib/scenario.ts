@@ -65,6 +65,8 @@ export interface Context {
   cpuProfDir: string | undefined;
   /** BullMQ workers delete a job on completion (`removeOnComplete: { count: 0 }`), as asynq-ts does. */
   bullRemoveOnComplete: boolean;
+  /** asynq-ts workers run with metrics and tracing on (`--observe`). */
+  observe: boolean;
   log: (line: string) => void;
 }
 

@@ -2,6 +2,7 @@
 //
 //   node --import tsx bench/lib/worker.ts <asynq-ts|bullmq> <redis url> <concurrency> [--record] [--count-writes]
 //     [--remove-on-complete]   (BullMQ: delete each job on completion, as asynq-ts does by default)
+//     [--observe]              (asynq-ts: server metrics and tracing on; see observe.ts)
 //
 // Protocol: the child sends {type:"ready"} once built; on {type:"start"} it starts processing; on
 // {type:"stop"} it sends {type:"report"} (CPU used since start, handler start times when --record,
@@ -9,6 +10,7 @@
 // and shuts down gracefully, then exits 0. The child imports only the library it runs: loading both
 // took about 40% longer, which the layouts of many processes (10 x 5) pay ten times per run.
 import { loadAsynqTs } from "./asynq.js";
+import { observe } from "./observe.js";
 import type { ChildMessage, ParentMessage } from "./children.js";
 import { ASYNQ_QUEUE, BULL_QUEUE, bullConnection, type Lib } from "./names.js";
 import { countSocketWrites, type WriteCounts } from "./socket-writes.js";
@@ -35,7 +37,8 @@ let shutdown: () => Promise<void>;
 if (lib === "asynq-ts") {
   const { Server } = await loadAsynqTs();
   const server = new Server(url, { concurrency, queues: { [ASYNQ_QUEUE]: 1 }, logLevel: "warn" });
-  const handler = record
+  const traced = flags.includes("--observe") ? await observe(server) : undefined;
+  const plain = record
     ? (_task: unknown, ctx: { id: string }) => {
         starts.push([ctx.id, wallMs()]);
         handled++;
@@ -45,6 +48,7 @@ if (lib === "asynq-ts") {
         handled++;
         return Promise.resolve();
       };
+  const handler = traced === undefined ? plain : traced(plain);
   startWork = () => void server.start(handler);
   shutdown = () => server.shutdown();
 } else {

@@ -52,6 +52,7 @@ async function runProcessing(
   const workers = await spawnWorkers(lib, ctx.redis.url, processes, concurrency, {
     cpuProfDir: ctx.cpuProfDir,
     removeOnComplete: ctx.bullRemoveOnComplete,
+    observe: ctx.observe,
   });
   const spawnSeconds = secondsSince(t);
   let seconds: number;

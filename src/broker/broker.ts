@@ -104,11 +104,11 @@ class StatefulBroker {
   }
 
   async dequeue(req: DequeueRequest): Promise<DequeueResult> {
-    const { queue, max, leaseExpiresAtMs, finished = [], nowMs = Date.now() } = req;
+    const { queue, max, leaseExpiresAtMs, finished = [], nowMs = Date.now(), withPendingSince = false } = req;
     let hint = this.hints.get(queue);
     if (hint === undefined) this.hints.set(queue, (hint = newHint()));
     const result = await this.run("broker.dequeue", () =>
-      dequeue(this.redis, queue, max, leaseExpiresAtMs, hint, finished, nowMs),
+      dequeue(this.redis, queue, max, leaseExpiresAtMs, hint, finished, nowMs, withPendingSince),
     );
     return {
       tasks: result.tasks,

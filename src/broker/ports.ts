@@ -126,6 +126,8 @@ export interface DequeueRequest {
   finished?: readonly FinishedTask[];
   /** When the successes happen (ms). @defaultValue Date.now() */
   nowMs?: number;
+  /** Also read when each claimed task became pending ({@link DequeuedTask.pendingSince}). @defaultValue false */
+  withPendingSince?: boolean;
 }
 
 /** A write of the recoverer on a task whose worker is gone: applied only while `guard` holds. */
@@ -200,6 +202,8 @@ export interface DequeuedTask {
   msg: Uint8Array | null;
   /** When the lease written by the dequeue runs out (ms; whole seconds, as stored in Redis). */
   leaseExpiresAt: number;
+  /** When it became pending (ms), when asked for ({@link DequeueRequest.withPendingSince}) and known. */
+  pendingSince?: number;
 }
 
 /** What a dequeue did. */

@@ -13,6 +13,7 @@ import type {
   QueueInfo,
   Server,
   ServerErrorEvent,
+  TaskActiveEvent,
   TaskEndEvent,
   TaskExpiredEvent,
   TaskFailedEvent,
@@ -152,6 +153,7 @@ export function registerQueueMetrics(
 /** The names of the per-server metrics. */
 export const SERVER_METRICS = {
   duration: "asynq_handler_duration_seconds",
+  wait: "asynq_task_wait_seconds",
   outcomes: "asynq_handler_outcomes_total",
   inFlight: "asynq_server_tasks_in_flight",
   recovered: "asynq_server_recovered_tasks_total",
@@ -167,9 +169,15 @@ export interface ServerMetricsOptions {
    * @defaultValue 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300
    */
   buckets?: number[];
+  /**
+   * Buckets of the wait-time histogram, in seconds.
+   * @defaultValue 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600
+   */
+  waitBuckets?: number[];
 }
 
 const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const DEFAULT_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600];
 
 /**
  * Registers per-server metrics fed by the events of `servers` (one registry may take several servers
@@ -178,6 +186,9 @@ const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  *   outcome `completed`, or what a failure led to: `retry`, `archived`, `expired`, `revoked`;
  * - `asynq_handler_outcomes_total{type,outcome}`: the same attempts counted, and the tasks that
  *   expired before they could start (outcome `expired`, no duration);
+ * - `asynq_task_wait_seconds{queue}`: histogram of the time tasks waited in pending before they
+ *   started (from enqueue, or from when their scheduled or retry time moved them to pending); tasks
+ *   with no recorded pending time (put back by a shutdown) are not observed;
  * - `asynq_server_tasks_in_flight`: tasks on the servers now (running or writing their outcome);
  * - `asynq_server_recovered_tasks_total{queue,action}`: tasks of crashed workers settled by the
  *   servers' recoverers;
@@ -197,6 +208,13 @@ export function registerServerMetrics(
     help: "Handler run time per attempt, by task type and outcome (seconds).",
     labelNames: ["type", "outcome"],
     buckets: options.buckets ?? DEFAULT_BUCKETS,
+    registers,
+  });
+  const wait = new Histogram({
+    name: SERVER_METRICS.wait,
+    help: "Time tasks waited in pending before they started on these servers, by queue (seconds).",
+    labelNames: ["queue"],
+    buckets: options.waitBuckets ?? DEFAULT_WAIT_BUCKETS,
     registers,
   });
   const outcomes = new Counter({
@@ -227,6 +245,9 @@ export function registerServerMetrics(
     labelNames: ["operation"],
     registers,
   });
+  const onActive = (e: TaskActiveEvent): void => {
+    if (e.wait !== undefined) wait.observe({ queue: e.queue }, e.wait / 1000);
+  };
   const onCompleted = (e: TaskEndEvent): void => {
     duration.observe({ type: e.type, outcome: "completed" }, e.duration / 1000);
     outcomes.inc({ type: e.type, outcome: "completed" });
@@ -242,6 +263,7 @@ export function registerServerMetrics(
   const onRecovered = (e: TaskRecoveredEvent): void => recovered.inc({ queue: e.queue, action: e.action });
   const onError = (e: ServerErrorEvent): void => errors.inc({ operation: e.operation });
   for (const server of list) {
+    server.on("active", onActive);
     server.on("completed", onCompleted);
     server.on("failed", onFailed);
     server.on("expired", onExpired);
@@ -251,6 +273,7 @@ export function registerServerMetrics(
   return {
     unregister: () => {
       for (const server of list) {
+        server.off("active", onActive);
         server.off("completed", onCompleted);
         server.off("failed", onFailed);
         server.off("expired", onExpired);

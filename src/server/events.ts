@@ -21,6 +21,16 @@ export interface TaskEvent {
   maxAttempts: number;
 }
 
+/** A task that starts on this server. */
+export interface TaskActiveEvent extends TaskEvent {
+  /**
+   * How long it waited in pending, in ms: from when it became pending (enqueued, or moved there when
+   * its scheduled or retry time came) to this start. Missing when Redis holds no such time (a task
+   * put back in pending by a shutdown, or by asynq's tools).
+   */
+  wait?: number;
+}
+
 /** An attempt that ended: how long its handler ran. */
 export interface TaskEndEvent extends TaskEvent {
   /** From the handler's start to its end, in ms. */
@@ -74,7 +84,7 @@ export interface ServerErrorEvent {
 /** Every event of a {@link Server}, by name, with what its listeners receive. */
 export interface ServerEvents {
   /** A task was dequeued and starts on this server (its handler runs next, unless its deadline has passed: `expired`). */
-  active: TaskEvent;
+  active: TaskActiveEvent;
   /** A handler succeeded (its success write is queued: the task is done). */
   completed: TaskEndEvent;
   /** A handler failed (each failed attempt once), followed by `retry`, `archived` or `expired` (none when revoked). */
@@ -106,6 +116,12 @@ const NAMES: readonly ServerEventName[] = [
 
 type AnyListener = (event: never) => unknown;
 
+/** A registration: what emit calls, and the listener given to on/once (what off looks for). */
+interface Entry {
+  call: AnyListener;
+  listener: AnyListener;
+}
+
 /**
  * The listeners of a server's events. Emitting sites check `count[name] > 0` before they build an
  * event; a listener that throws (or rejects) is logged and never disturbs the task.
@@ -122,31 +138,56 @@ export class EventHub {
     recovered: 0,
     error: 0,
   };
-  private readonly listeners = new Map<ServerEventName, AnyListener[]>();
+  private readonly listeners = new Map<ServerEventName, Entry[]>();
 
   constructor(private readonly logger: () => Logger | undefined = () => undefined) {}
 
   on<E extends ServerEventName>(name: E, listener: ServerEventListener<E>): void {
+    this.add(name, { call: listener, listener });
+  }
+
+  /** Like {@link on}, for the next event only; {@link off} with the same listener removes it too. */
+  once<E extends ServerEventName>(name: E, listener: ServerEventListener<E>): void {
+    const entry: Entry = {
+      call: (event: ServerEvents[E]) => {
+        this.remove(name, entry);
+        return listener(event);
+      },
+      listener,
+    };
+    this.add(name, entry);
+  }
+
+  /** Removes the last registration of `listener` (by on or once); nothing when there is none. */
+  off<E extends ServerEventName>(name: E, listener: ServerEventListener<E>): void {
+    const list = this.listeners.get(name);
+    if (list === undefined) return;
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i]!.listener === listener) return this.remove(name, list[i]!);
+    }
+  }
+
+  private add(name: ServerEventName, entry: Entry): void {
     if (!NAMES.includes(name)) throw new TypeError(`unknown server event "${String(name)}"`);
-    if (typeof listener !== "function") throw new TypeError("an event listener must be a function");
+    if (typeof entry.listener !== "function") throw new TypeError("an event listener must be a function");
     // Copied on write: an emit going on keeps the list it started with.
-    this.listeners.set(name, [...(this.listeners.get(name) ?? []), listener]);
+    this.listeners.set(name, [...(this.listeners.get(name) ?? []), entry]);
     this.count[name]++;
   }
 
-  off<E extends ServerEventName>(name: E, listener: ServerEventListener<E>): void {
+  private remove(name: ServerEventName, entry: Entry): void {
     const list = this.listeners.get(name);
-    const i = list?.lastIndexOf(listener) ?? -1;
-    if (list === undefined || i < 0) return;
+    const i = list?.indexOf(entry) ?? -1;
+    if (list === undefined || i < 0) return; // a once entry removed by off before its event
     this.listeners.set(name, list.toSpliced(i, 1));
     this.count[name]--;
   }
 
   /** Calls every listener of `name`; callers check `count[name] > 0` first, so as to build nothing otherwise. */
   emit<E extends ServerEventName>(name: E, event: ServerEvents[E]): void {
-    for (const listener of this.listeners.get(name) ?? []) {
+    for (const { call } of this.listeners.get(name) ?? []) {
       try {
-        const returned = (listener as (event: ServerEvents[E]) => unknown)(event);
+        const returned = (call as (event: ServerEvents[E]) => unknown)(event);
         if (returned instanceof Promise) returned.catch((error: unknown) => this.listenerFailed(name, error));
       } catch (error) {
         this.listenerFailed(name, error);

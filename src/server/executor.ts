@@ -14,7 +14,7 @@ import type { Handler, HandlerTask } from "./mux.js";
 import type { Finisher } from "./finisher.js";
 import { Outcomes } from "./outcomes.js";
 import { taskFields } from "./attempt-log.js";
-import { NO_EVENTS, taskEvent, type EventHub } from "./events.js";
+import { NO_EVENTS, taskEvent, type EventHub, type TaskActiveEvent } from "./events.js";
 
 /** A task this server is working on. */
 export interface RunningTask {
@@ -121,7 +121,11 @@ export class Executor {
       release,
     };
     this.tasks.set(task.id, task);
-    if (this.events.count.active > 0) this.events.emit("active", taskEvent(task));
+    if (this.events.count.active > 0) {
+      const event: TaskActiveEvent = taskEvent(task);
+      if (dequeued.pendingSince !== undefined) event.wait = Math.max(0, now - dequeued.pendingSince);
+      this.events.emit("active", event);
+    }
     // One promise per task beyond the attempt's own: what settles it ends it, error or not.
     this.process(task).then(
       () => this.leave(task),

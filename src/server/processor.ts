@@ -37,7 +37,7 @@ export class Processor {
     readonly broker: ProcessorPort,
     readonly config: ResolvedServerConfig,
     handler: Handler,
-    events: EventHub = NO_EVENTS,
+    readonly events: EventHub = NO_EVENTS,
   ) {
     this.logger = componentLogger(config.logger, "processor");
     this.backoff = new QueueBackoff({
@@ -241,6 +241,8 @@ class Lane {
         leaseExpiresAtMs: leaseUntil,
         finished: finished.length === 0 ? [] : finished.map((f) => f.task),
         nowMs: now,
+        // Wait times are read only for `active` listeners (the metrics' wait-time histogram).
+        withPendingSince: processor.events.count.active > 0,
       });
       if (finished.length > 0) settle(finished, result.finished);
       backoff.succeeded(queue);

@@ -21,6 +21,8 @@ export interface RecoveryCandidate {
 export interface RecoveredTask {
   queue: string;
   id: string;
+  /** The task's type; missing when its message could not be read (`quarantine`, `remove`). */
+  type?: string;
   /** Its lease ran out at least `grace` ago, or it sat in active with no lease for `grace`. */
   found: "lease-expired" | "no-lease";
   /**
@@ -269,7 +271,7 @@ export class Recoverer {
       ...(plan.action === "retry" ? { retryAt: iso(plan.retryAt), retryInMs: plan.retryAt - now } : {}),
       error: msg.errorMsg,
     });
-    this.notify({ queue, id, found, action: plan.action });
+    this.notify({ queue, id, type: msg.type, found, action: plan.action });
     return true;
   }
 

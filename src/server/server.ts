@@ -204,7 +204,7 @@ export class Server {
     return this;
   }
 
-  /** Removes a listener added with {@link Server.on} (its last registration). */
+  /** Removes a listener added with {@link Server.on} or {@link Server.once} (its last registration). */
   off<E extends ServerEventName>(event: E, listener: ServerEventListener<E>): this {
     this.events.off(event, listener);
     return this;
@@ -212,11 +212,7 @@ export class Server {
 
   /** Listens to the next `event` only. */
   once<E extends ServerEventName>(event: E, listener: ServerEventListener<E>): this {
-    const once: ServerEventListener<E> = (e) => {
-      this.events.off(event, once);
-      return listener(e);
-    };
-    this.events.on(event, once);
+    this.events.once(event, listener);
     return this;
   }
 

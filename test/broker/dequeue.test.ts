@@ -76,6 +76,28 @@ describe("dequeue", () => {
     });
   });
 
+  it("returns when each task became pending only when asked, read before it is removed", async () => {
+    await enqueue("a", "b", "c");
+    // The client's clock is NOW: pending_since is NOW in unix nanoseconds.
+    expect(await redis.hget(keys.taskKey(Q, "a"), "pending_since")).toBe(String(BigInt(NOW) * 1_000_000n));
+    await redis.hdel(keys.taskKey(Q, "b"), "pending_since");
+    const plain = await dequeue(redis, Q, 1, LEASE);
+    expect(plain.tasks.map((t) => t.id)).toEqual(["a"]);
+    expect(plain.tasks[0]).not.toHaveProperty("pendingSince");
+    const timed = await dequeue(redis, Q, 2, LEASE, undefined, [], NOW, true);
+    expect(timed.tasks.map((t) => [t.id, t.pendingSince])).toEqual([
+      ["b", undefined],
+      ["c", NOW],
+    ]);
+    expect(await redis.hexists(keys.taskKey(Q, "c"), "pending_since")).toBe(0);
+    // The script's own reply: id, msg, since per task.
+    await enqueue("d");
+    const reply = await runClaim(redis, { ...base, candidates: ["d"], token: "T-since", since: true });
+    expect(reply[1]).toHaveLength(3);
+    expect(reply[1][0]).toBe("d");
+    expect(reply[1][2]).toBe(String(BigInt(NOW) * 1_000_000n));
+  });
+
   it("returns msg as exact binary bytes", async () => {
     await client.enqueue({ type: "bin", payload: new Uint8Array([0, 0xff, 0x80, 0x0a]) }, { taskId: "b1" });
     const stored = await redis.hgetBuffer(keys.taskKey(Q, "b1"), "msg");

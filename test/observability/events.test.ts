@@ -55,6 +55,7 @@ describe("Server events", () => {
       queue: "default",
       attempt: 1,
       maxAttempts: 4,
+      wait: expect.any(Number) as number,
     });
     const completed = seen[1]!.event as ServerEvents["completed"];
     expect(completed).toMatchObject({ type: "email:send", id: "t1", queue: "default", attempt: 1 });
@@ -136,9 +137,23 @@ describe("Server events", () => {
     expect(seen.find((e) => e.name === "recovered")!.event).toEqual({
       queue: "default",
       id: "c1",
+      type: "t",
       found: "lease-expired",
       action: "retry",
     });
+  });
+
+  it("active: how long the task waited in pending, from its pending_since", async () => {
+    // Enqueued by a client whose clock is a minute behind: pending_since is a minute ago.
+    const minuteAgo = new ManualClock(Date.now() - 60_000);
+    const { seen } = await run(
+      () => {},
+      () => enqueueOnce(redis, minuteAgo, { type: "t" }, { taskId: "w1" }),
+      (s) => s.some((e) => e.name === "completed"),
+    );
+    const active = seen.find((e) => e.name === "active")!.event as ServerEvents["active"];
+    expect(active.wait).toBeGreaterThanOrEqual(60_000);
+    expect(active.wait).toBeLessThan(70_000);
   });
 
   it("a listener that throws is logged; the task completes", async () => {
@@ -174,5 +189,29 @@ describe("EventHub", () => {
     // An error event nobody listens to is not thrown (unlike Node's EventEmitter).
     expect(() => hub.emit("error", { error: new Error("x"), operation: "settle" })).not.toThrow();
     expect(() => hub.on("nope" as ServerEventName, a)).toThrow(TypeError);
+  });
+
+  it("once: called for the next event only; off removes it before then, as Node's EventEmitter does", () => {
+    const hub = new EventHub();
+    const calls: string[] = [];
+    const a = (): void => void calls.push("a");
+    const b = (): void => void calls.push("b");
+    const event = { type: "t", id: "i", queue: "q", attempt: 1, maxAttempts: 1, duration: 0 };
+    hub.once("completed", a);
+    hub.once("completed", b);
+    hub.off("completed", b);
+    expect(hub.count.completed).toBe(1);
+    hub.emit("completed", event);
+    hub.emit("completed", event);
+    expect(calls).toEqual(["a"]);
+    expect(hub.count.completed).toBe(0);
+    // off takes the last registration, once or on alike.
+    hub.on("completed", a);
+    hub.once("completed", a);
+    hub.off("completed", a);
+    hub.emit("completed", event);
+    hub.emit("completed", event);
+    expect(calls).toEqual(["a", "a", "a"]);
+    expect(hub.count.completed).toBe(1);
   });
 });

@@ -138,6 +138,12 @@ describe("server metrics", () => {
       )?.value;
     expect(count("ok", "completed")).toBe(3);
     expect(count("bad", "archived")).toBe(1);
+    // Every task waited in pending before it started: one wait observed per start, by queue.
+    const waits = await samples(registry, SERVER_METRICS.wait);
+    const waitCount = waits.find(
+      (s) => s.metricName === `${SERVER_METRICS.wait}_count` && s.labels.queue === "default",
+    )?.value;
+    expect(waitCount).toBe(6); // slow, 3 ok, bad, flaky (its retry is not due yet)
     const text = await registry.metrics();
     expect(text).toContain(`# TYPE ${SERVER_METRICS.duration} histogram`);
     expect(text).toMatch(

@@ -6,7 +6,10 @@
 // Also checks what the tarball holds, that `asynq-ts/doctor` works from both formats while the main
 // entry never loads the doctor's code, that `asynq-ts/dashboard` serves its API and page assets from both
 // formats while the main entry never loads it, and that the `asynq-ts` bin runs from the installed
-// package while the main entry never loads the command line or its dependencies (commander, terminal-kit).
+// package while the main entry never loads the command line or its dependencies (commander, terminal-kit),
+// and that `asynq-ts/metrics` and `asynq-ts/otel` work once their optional peers are installed (the ES
+// module app gets prom-client and @opentelemetry/api) while the main entry loads without them (the CommonJS
+// app has neither).
 //
 // Rewrites dist/ (gitignored) in the working tree. Installing needs ioredis in the npm cache (true after
 // `npm ci`); `--prefer-offline` reaches the registry only when it is not.
@@ -249,6 +252,92 @@ const DASHBOARD_RUN = `
   console.log("dashboard ok");
 `;
 
+/**
+ * The body both apps run for sandboxed handlers (as an async function body): a Server runs a handler
+ * module in a worker thread started from the installed dist/sandbox-runner.cjs; its result write and
+ * its SkipRetry (the installed package's class, from the thread) reach Redis. The app defines `api`,
+ * `QUEUE` and `HANDLER` (the module's file URL).
+ */
+const SANDBOX_RUN = `
+  const url = process.env.ASYNQ_PACKAGE_TEST_REDIS_URL;
+  if (!url) throw new Error("ASYNQ_PACKAGE_TEST_REDIS_URL is not set");
+  const handler = api.sandboxed(HANDLER);
+  await handler.ready();
+  const server = new api.Server(url, { concurrency: 1, queues: { [QUEUE]: 1 }, logLevel: "error" });
+  const client = new api.Client(url);
+  const inspector = new api.Inspector(url);
+  await server.start(handler);
+  const ok = await client.enqueue({ type: "sandbox:ok", payload: "ping" }, { queue: QUEUE, retention: 60000 });
+  const skip = await client.enqueue({ type: "sandbox:skip" }, { queue: QUEUE, maxRetry: 5 });
+  let done;
+  for (const until = Date.now() + 30000; Date.now() < until; await new Promise((r) => setTimeout(r, 50))) {
+    done = [await inspector.getTaskInfo(QUEUE, ok.id), await inspector.getTaskInfo(QUEUE, skip.id)];
+    if (done[0].state === "completed" && done[1].state === "archived") break;
+  }
+  await server.shutdown();
+  await Promise.all([handler.close(), client.close(), inspector.close()]);
+  const result = Buffer.from(done[0].result ?? []).toString("utf8");
+  if (result !== "pong ping") throw new Error("unexpected result: " + JSON.stringify(done[0]));
+  if (done[1].state !== "archived" || done[1].lastError !== "skipped in a thread") {
+    throw new Error("unexpected skipped task: " + JSON.stringify(done[1]));
+  }
+  console.log("sandbox ok");
+`;
+
+/** The handler module the sandbox apps run (an ES module that loads the installed package). */
+const SANDBOX_HANDLER = `import { SkipRetry } from "asynq-ts";
+export default async function (task, ctx) {
+  if (task.type === "sandbox:skip") throw new SkipRetry("skipped in a thread");
+  await ctx.result.write("pong " + new TextDecoder().decode(task.payload));
+}
+`;
+
+/** The optional peer dependencies, at the versions the repository tests with. */
+const OPTIONAL_PEERS = ["prom-client", "@opentelemetry/api"].map((name) => {
+  const { version } = JSON.parse(
+    readFileSync(join(REPO_ROOT, "node_modules", name, "package.json"), "utf8"),
+  ) as { version: string };
+  return `${name}@${version}`;
+});
+
+/** The ES module app's use of the observability entries: queue gauges of a queue, and a traced enqueue. */
+const OBSERVABILITY_APP = `import * as api from "asynq-ts";
+import { registerQueueMetrics, QUEUE_METRICS } from "asynq-ts/metrics";
+import { otelTracer, otelMiddleware } from "asynq-ts/otel";
+import { Registry } from "prom-client";
+const url = process.env.ASYNQ_PACKAGE_TEST_REDIS_URL;
+const QUEUE = "observed";
+const client = new api.Client(url, { tracer: otelTracer() });
+await client.enqueue({ type: "package:metrics" }, { queue: QUEUE });
+await client.close();
+if (typeof otelMiddleware() !== "function") throw new Error("otelMiddleware is not a middleware");
+const inspector = new api.Inspector(url);
+try {
+  const registry = new Registry();
+  registerQueueMetrics(inspector, { registry, queues: [QUEUE] });
+  const text = await registry.metrics();
+  const line = QUEUE_METRICS.tasksEnqueued + '{queue="observed",state="pending"} 1';
+  if (!text.includes(line)) throw new Error("no " + line + " in:\n" + text);
+} finally {
+  await inspector.close();
+}
+console.log("observability ok");
+`;
+
+/** The CommonJS app has no optional peer: the main entry loads, the metrics entry names what it lacks. */
+const WITHOUT_PEERS_APP = `const api = require("asynq-ts");
+if (typeof api.Client !== "function") throw new Error("no Client");
+for (const [entry, peer] of [["asynq-ts/metrics", "prom-client"], ["asynq-ts/otel", "@opentelemetry/api"]]) {
+  try {
+    require(entry);
+    throw new Error(entry + " loaded without " + peer);
+  } catch (error) {
+    if (!String(error.message).includes(peer)) throw error;
+  }
+}
+console.log("main entry ok without peers");
+`;
+
 /** Text found only in the doctor's code (formatReport's first line): the main bundle must not hold it. */
 const DOCTOR_MARK = "asynq doctor at";
 
@@ -314,6 +403,7 @@ const api = esm;
 const QUEUE = "esm";
 ${ROUND_TRIP}
 `,
+  "observability.js": OBSERVABILITY_APP,
   "doctor.js": `import * as api from "asynq-ts";
 const DOCTOR_MARK = ${JSON.stringify(DOCTOR_MARK)};
 const QUEUE = "esm-doctor";
@@ -327,6 +417,12 @@ const loadDashboard = () => import("asynq-ts/dashboard");
 const loadOtherDashboard = async () => (await import("node:module")).createRequire(import.meta.url)("asynq-ts/dashboard");
 ${DASHBOARD_RUN}
 `,
+  "sandbox.js": `import * as api from "asynq-ts";
+const QUEUE = "esm-sandbox";
+const HANDLER = new URL("./handler.mjs", import.meta.url);
+${SANDBOX_RUN}
+`,
+  "handler.mjs": SANDBOX_HANDLER,
   "check.ts": TYPED_USE,
   "tsconfig.json": tsconfig({ module: "NodeNext", moduleResolution: "NodeNext" }),
 };
@@ -348,6 +444,7 @@ main().catch((error) => {
   process.exit(1);
 });
 `,
+  "without-peers.js": WITHOUT_PEERS_APP,
   "doctor.js": `const api = require("asynq-ts");
 const DOCTOR_MARK = ${JSON.stringify(DOCTOR_MARK)};
 const QUEUE = "cjs-doctor";
@@ -373,6 +470,18 @@ main().catch((error) => {
   process.exit(1);
 });
 `,
+  "sandbox.js": `const api = require("asynq-ts");
+const QUEUE = "cjs-sandbox";
+const HANDLER = require("node:path").join(__dirname, "handler.mjs");
+async function main() {
+  ${SANDBOX_RUN}
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+`,
+  "handler.mjs": SANDBOX_HANDLER,
   "check.ts": TYPED_USE,
   // A CommonJS file under node16 resolution: an ESM-only package would fail here with TS1479. The
   // declaration files themselves are checked in the ESM app; here what matters is how check.ts resolves.
@@ -418,6 +527,8 @@ beforeAll(async () => {
   writeFiles(cjsApp, CJS_APP);
   const install = ["install", tarball, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"];
   await Promise.all([mustRun("npm", install, esmApp), mustRun("npm", install, cjsApp)]);
+  // The optional peers of asynq-ts/metrics and asynq-ts/otel, in the ES module app only.
+  await mustRun("npm", [...install.filter((a) => a !== tarball), ...OPTIONAL_PEERS], esmApp);
 }, 180_000);
 
 afterAll(async () => {
@@ -572,6 +683,71 @@ describe("the dashboard entry", () => {
       expect(result.stdout).toBe("dashboard ok\n");
     },
   );
+});
+
+describe("sandboxed handlers", () => {
+  it("ship their thread's runner, with no ES module face", () => {
+    const paths = packed.map((f) => f.path);
+    expect(paths).toContain("dist/sandbox-runner.cjs");
+    expect(paths).not.toContain("dist/sandbox-runner.mjs");
+  });
+
+  it.concurrent.for([
+    { kind: "ES module", app: () => esmApp },
+    { kind: "CommonJS", app: () => cjsApp },
+  ])(
+    "$kind: a Server runs a handler module in a worker thread",
+    { timeout: 60_000 },
+    async ({ app }, { expect }) => {
+      const result = await run(process.execPath, ["sandbox.js"], app(), {
+        env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
+        timeoutMs: 50_000,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe("sandbox ok\n");
+    },
+  );
+});
+
+describe("the metrics and otel entries", () => {
+  it("are bundles of their own: no other entry requires them or their optional peers", () => {
+    const dist = join(esmApp, "node_modules", "asynq-ts", "dist");
+    const read = (file: string): string => readFileSync(join(dist, file), "utf8");
+    const seen: string[] = [];
+    const visit = (file: string): void => {
+      if (seen.includes(file)) return;
+      seen.push(file);
+      for (const [, next] of read(file).matchAll(/require\(["']\.\/([\w.-]+\.cjs)["']\)/g)) visit(next!);
+    };
+    for (const entry of ["index.cjs", "doctor.cjs", "testing.cjs", "dashboard.cjs"]) visit(entry);
+    expect(seen).not.toContain("metrics.cjs");
+    expect(seen).not.toContain("otel.cjs");
+    for (const file of seen) {
+      expect(read(file), file).not.toMatch(/require\(["'](prom-client|@opentelemetry\/api)["']\)/);
+    }
+    for (const [file, peer] of [
+      ["metrics.cjs", "prom-client"],
+      ["otel.cjs", "@opentelemetry/api"],
+    ] as const) {
+      expect(read(file)).toContain(`require("${peer}")`);
+      expect(read(file)).toMatch(/require\("\.\/index\.cjs"\)/);
+    }
+  });
+
+  it("ES module app with the peers installed: queue gauges of its queue, and a traced enqueue", async () => {
+    const result = await run(process.execPath, ["observability.js"], esmApp, {
+      env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
+      timeoutMs: 50_000,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe("observability ok\n");
+  });
+
+  it("CommonJS app without the peers: the main entry loads; the entries name the missing peer", async () => {
+    const result = await run(process.execPath, ["without-peers.js"], cjsApp);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe("main entry ok without peers\n");
+  });
 });
 
 describe("the command line", () => {

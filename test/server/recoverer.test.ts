@@ -156,7 +156,9 @@ describe("lease-expired tasks", () => {
     expect(error).toBeInstanceOf(LeaseExpiredError);
     expect(error).toMatchObject({ code: "ERR_LEASE_EXPIRED", message: LEASE_EXPIRED });
     expect(handlerTask.type).toBe("email:send");
-    expect(recovered).toEqual([{ queue: Q, id: "r1", found: "lease-expired", action: "retry" }]);
+    expect(recovered).toEqual([
+      { queue: Q, id: "r1", type: "email:send", found: "lease-expired", action: "retry" },
+    ]);
   });
 
   it("leaves a lease that expired less than the grace period ago", async () => {
@@ -352,7 +354,9 @@ describe("active tasks without a lease (asynq#1144)", () => {
     expect(task?.state).toBe("retry");
     expect(task?.msg).toMatchObject({ retried: 1, errorMsg: LEASE_EXPIRED });
     expect(await redis.zscore(keys.retryKey(Q), "u1")).toBe(String(unixSeconds(now + HOUR)));
-    expect(recovered).toEqual([{ queue: Q, id: "u1", found: "no-lease", action: "retry" }]);
+    expect(recovered).toEqual([
+      { queue: Q, id: "u1", type: "email:send", found: "no-lease", action: "retry" },
+    ]);
   });
 
   it("are left alone when they get a lease, and the wait restarts if they lose it again", async () => {

@@ -21,6 +21,8 @@ export interface ClaimCall {
   /** How many pending IDs to list, and how deep from the tail; default 0 and 0. */
   h?: number;
   skip?: number;
+  /** Ask for each claimed task's pending_since (ARGV[8]); default false. */
+  since?: boolean;
   /** Replies as Buffers (binary-safe), as the worker reads them. */
   buffers?: boolean;
 }
@@ -59,6 +61,7 @@ export async function runClaim(conn: Redis, call: ClaimCall): Promise<ClaimReply
       call.token,
       call.want ?? candidates.length,
       call.skip ?? 0,
+      call.since === true ? "1" : "0",
       ...candidates,
     ],
     call.buffers ?? false,

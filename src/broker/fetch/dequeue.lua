@@ -37,7 +37,8 @@
 -- ARGV[5] -> the claim token of this call, unique among all calls (the same when a call is replayed)
 -- ARGV[6] -> w, the most tasks to claim (the call stops claiming once it has w)
 -- ARGV[7] -> s, how many IDs from the tail the listed stretch starts (0: the tail itself)
--- ARGV[8...] -> for each finished task: its ID, its fence (the SHA-1, 40 lowercase hex digits, of
+-- ARGV[8] -> "1" to return each claimed task's pending_since (for wait-time metrics), else "0"
+-- ARGV[9...] -> for each finished task: its ID, its fence (the SHA-1, 40 lowercase hex digits, of
 --               the encoded TaskMessage as dequeued: nothing is written unless the stored message
 --               still hashes to it; "" skips the check) and "1" when a lock key follows its task key
 --               in KEYS, else "0"; then the n candidate IDs. All text: no binary argument.
@@ -45,7 +46,8 @@
 -- Returns: { done, claimed, dangling, paused, next, length, taken }
 --   done      1 or 0 per finished task, in order: 1 written, 0 nothing written (not in active, or fenced)
 --   claimed   { id1, msg1, id2, msg2, ... }: the tasks moved to active, in candidate order (msg is nil
---             when the hash has no msg field), including those an earlier run of this same call
+--             when the hash has no msg field); with ARGV[8] "1", { id1, msg1, since1, ... } where since
+--             is the pending_since the task had (nil when it had none, or an earlier run claimed it), including those an earlier run of this same call
 --             claimed; candidates no longer in pending (another worker took them) are left out; only
 --             those an earlier run claimed when the queue is paused
 --   dangling  the IDs removed from pending because their task hash did not exist
@@ -59,7 +61,8 @@
 local done = {}
 local written = 0
 local k = 7
-local a = 8
+local a = 9
+local with_since = ARGV[8] == "1"
 local token = ARGV[5]
 for j = 1, tonumber(ARGV[3]) do
   local task_key = KEYS[k]
@@ -90,7 +93,12 @@ for i = a, #ARGV do
   end
   local id = ARGV[i]
   local task_key = KEYS[k + i - a]
-  local task = redis.call("HMGET", task_key, "state", "claim", "msg")
+  local task
+  if with_since then
+    task = redis.call("HMGET", task_key, "state", "claim", "msg", "pending_since")
+  else
+    task = redis.call("HMGET", task_key, "state", "claim", "msg")
+  end
   if task[1] == "pending" and not paused and redis.call("LREM", KEYS[1], -1, id) == 1 then
     redis.call("LPUSH", KEYS[3], id)
     redis.call("HSET", task_key, "state", "active", "claim", token)
@@ -98,12 +106,18 @@ for i = a, #ARGV do
     redis.call("ZADD", KEYS[4], ARGV[1], id)
     claimed[#claimed + 1] = id
     claimed[#claimed + 1] = task[3]
+    if with_since then
+      claimed[#claimed + 1] = task[4]
+    end
     got = got + 1
   elseif task[1] == "active" and task[2] == token then
     -- An earlier run of this very call claimed it (its reply was lost): ours again, with a new lease.
     redis.call("ZADD", KEYS[4], ARGV[1], id)
     claimed[#claimed + 1] = id
     claimed[#claimed + 1] = task[3]
+    if with_since then
+      claimed[#claimed + 1] = false
+    end
     got = got + 1
   elseif task[1] == false and not paused and redis.call("LINDEX", KEYS[1], -1) == id then
     -- No hash, and the tail of pending: a dangling ID (a hash deleted away from the tail was most

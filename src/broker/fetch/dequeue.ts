@@ -45,6 +45,11 @@ interface DequeuedTask {
   msg: Buffer | null;
   /** When the lease written by the dequeue runs out (ms; whole seconds, as stored in Redis). */
   leaseExpiresAt: number;
+  /**
+   * When it became pending (ms since the epoch, from the hash's `pending_since`), when the call asked
+   * for it and the task had one.
+   */
+  pendingSince?: number;
 }
 
 /** A task whose handler succeeded (retention 0): deleted and counted by the next call. */
@@ -119,6 +124,8 @@ export function newHint(): DequeueHint {
  * @param max the most tasks to claim, an integer >= 0 (0: only write the finished tasks).
  * @param hint the caller's hint for this queue and connection; without one, a call first looks at the tail.
  * @param nowMs the time of the success writes (names the daily counter).
+ * @param withPendingSince also read when each claimed task became pending (for wait-time metrics;
+ *   off, the script reads and returns nothing more).
  * @throws Error when `max` is not an integer >= 0, or is 0 with no finished tasks: a bug in the
  *   caller (the processor asks for its free slots, at least 1).
  */
@@ -130,6 +137,7 @@ export async function dequeue(
   hint?: DequeueHint,
   finished: readonly FinishedTask[] = [],
   nowMs: number = Date.now(),
+  withPendingSince = false,
 ): Promise<DequeueResult> {
   if (!Number.isInteger(max) || max < 0 || (max === 0 && finished.length === 0))
     throw new Error(`dequeue: max must be an integer >= 1, got ${max} (a bug in the caller)`);
@@ -155,7 +163,17 @@ export async function dequeue(
     const skip = shared ? Math.floor(Math.random() * SPREAD * (known.others + max)) : 0;
     let reply: Reply;
     try {
-      const args = { queue, finished: toFinish, candidates, want, leaseExpiresAtMs, nowMs, lookahead, skip };
+      const args = {
+        queue,
+        finished: toFinish,
+        candidates,
+        want,
+        leaseExpiresAtMs,
+        nowMs,
+        lookahead,
+        skip,
+        withPendingSince,
+      };
       reply = await callWithReplay(redis, args);
     } finally {
       for (const id of candidates) known.claiming.delete(id);
@@ -235,6 +253,8 @@ interface CallArgs {
   lookahead: number;
   /** How deep from the tail the listed stretch starts. */
   skip: number;
+  /** Return each claimed task's pending_since. */
+  withPendingSince: boolean;
 }
 
 /**
@@ -265,7 +285,8 @@ function replyMayBeLost(error: unknown): boolean {
 
 /** Runs the script once. */
 async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply> {
-  const { queue, finished, candidates, want, leaseExpiresAtMs, nowMs, lookahead, skip } = args;
+  const { queue, finished, candidates, want, leaseExpiresAtMs, nowMs, lookahead, skip, withPendingSince } =
+    args;
   const keyList = [
     keys.pendingKey(queue),
     keys.pausedKey(queue),
@@ -282,6 +303,7 @@ async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply>
     token,
     want,
     skip,
+    withPendingSince ? "1" : "0",
   ];
   for (const task of finished) {
     keyList.push(keys.taskKey(queue, task.id));
@@ -298,7 +320,8 @@ async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply>
   }
   // Redis keeps the lease in whole seconds (truncated): our view of it must not outlive it.
   const lease = { queue, leaseExpiresAt: unixSeconds(leaseExpiresAtMs) * 1000 };
-  return parseReply(await runScript(redis, dequeueScript, keyList, argv, true), finished.length, lease);
+  const reply = await runScript(redis, dequeueScript, keyList, argv, true);
+  return parseReply(reply, finished.length, lease, withPendingSince);
 }
 
 /**
@@ -316,6 +339,7 @@ function parseReply(
   reply: unknown,
   finishedCount: number,
   lease: { queue: string; leaseExpiresAt: number },
+  withPendingSince: boolean,
 ): Reply {
   if (!Array.isArray(reply) || reply.length !== 7)
     throw new Error(`dequeue: unexpected script reply ${String(reply)}`);
@@ -331,13 +355,29 @@ function parseReply(
   if (done.length !== finishedCount)
     throw new Error(`dequeue: ${done.length} results for ${finishedCount} finished tasks`);
   const tasks: DequeuedTask[] = [];
-  for (let i = 0; i + 1 < claimed.length; i += 2) {
-    tasks.push({
-      queue: lease.queue,
-      id: claimed[i]!.toString("utf8"),
-      msg: claimed[i + 1] ?? null,
-      leaseExpiresAt: lease.leaseExpiresAt,
-    });
+  if (withPendingSince) {
+    for (let i = 0; i + 2 < claimed.length; i += 3) {
+      const task: DequeuedTask = {
+        queue: lease.queue,
+        id: claimed[i]!.toString("utf8"),
+        msg: claimed[i + 1] ?? null,
+        leaseExpiresAt: lease.leaseExpiresAt,
+      };
+      // Unix nanoseconds, as decimal text: whole milliseconds, exactly.
+      const since = claimed[i + 2]?.toString("latin1") ?? "";
+      const ms = since.length > 6 ? Number(since.slice(0, -6)) : NaN;
+      if (ms > 0) task.pendingSince = ms;
+      tasks.push(task);
+    }
+  } else {
+    for (let i = 0; i + 1 < claimed.length; i += 2) {
+      tasks.push({
+        queue: lease.queue,
+        id: claimed[i]!.toString("utf8"),
+        msg: claimed[i + 1] ?? null,
+        leaseExpiresAt: lease.leaseExpiresAt,
+      });
+    }
   }
   const nextIds: string[] = new Array<string>(next.length);
   for (let i = 0; i < next.length; i++) nextIds[next.length - 1 - i] = next[i]!.toString("utf8");
