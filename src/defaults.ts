@@ -132,4 +132,9 @@ export const DEFAULTS = deepFreeze({
       historyDays: 3650,
     },
   },
+  /** `SandboxOptions` (src/sandbox/options.ts). */
+  sandbox: {
+    /** ms an aborted attempt may take to return before its thread is terminated: enough to unwind. */
+    abortGrace: 200,
+  },
 } as const);

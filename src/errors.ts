@@ -265,6 +265,49 @@ export class TaskExpiredError extends AsynqError {
   }
 }
 
+// ---- Sandboxed handlers (src/sandbox) -----------------------------------------------------------
+
+/**
+ * A sandboxed handler's module cannot be used: it cannot be found or loaded (its import threw), or
+ * it exports no handler function. `cause` holds the import's error, when there is one.
+ */
+export class SandboxLoadError extends AsynqError {
+  constructor(
+    /** The module's file URL. */
+    readonly moduleUrl: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super("ERR_SANDBOX_LOAD", `sandboxed handler module ${moduleUrl}: ${reason}`, {
+      op: "sandbox.load",
+      ...options,
+    });
+  }
+}
+
+/** Why a sandbox thread ended while it ran an attempt (see {@link SandboxError}). */
+export type SandboxFailure = "exit" | "out-of-memory" | "uncaught-exception" | "closed";
+
+/**
+ * The thread of a sandboxed handler ended while it ran an attempt: the module called
+ * `process.exit` (`exit`), the thread reached its memory limit (`out-of-memory`), an exception
+ * or rejection nothing caught ended it (`uncaught-exception`), or the sandbox was closed
+ * (`closed`). Only that attempt fails (and is retried as any failure); the thread is replaced.
+ */
+export class SandboxError extends AsynqError {
+  /** The thread's exit code, for `exit`. */
+  readonly exitCode: number | undefined;
+
+  constructor(
+    readonly reason: SandboxFailure,
+    message: string,
+    options?: { cause?: unknown; exitCode?: number },
+  ) {
+    super("ERR_SANDBOX", message, { op: "sandbox.run", cause: options?.cause });
+    this.exitCode = options?.exitCode;
+  }
+}
+
 // ---- Wire format ---------------------------------------------------------------------------------
 // Raised by the codecs in src/wire/ (which re-export them). They reach callers as the `cause` of a
 // CorruptTaskError or a BrokerError, or as a batch result's error when a task cannot be encoded.

@@ -21,8 +21,10 @@ writeFileSync("dist/assets/chart.umd.min.js", chart.replace(/\n?\/\/# sourceMapp
 
 for (const file of readdirSync("dist")) {
   // Shared chunks (chunk-<hash>.cjs) are required by the entries, never imported by an app; nor is
-  // the command line (cli.cjs, the bin: tools/tsup.cli.config.ts).
-  if (!file.endsWith(".cjs") || file.startsWith("chunk-") || file === "cli.cjs") continue;
+  // the command line (cli.cjs, the bin: tools/tsup.cli.config.ts), nor sandbox-runner.cjs,
+  // a worker thread's main module (src/sandbox/runner-location.ts).
+  const internal = file.startsWith("chunk-") || file === "cli.cjs" || file === "sandbox-runner.cjs";
+  if (!file.endsWith(".cjs") || internal) continue;
   const name = file.slice(0, -".cjs".length);
   const reexport = `export * from "./${name}.cjs";\n`;
   writeFileSync(`dist/${name}.mjs`, reexport);

@@ -7,6 +7,7 @@
 //   dist/index.mjs    dist/index.d.mts    `export * from "./index.cjs"` (for `import`)
 //   dist/testing.*                        the same for `asynq-ts/testing`
 //   dist/doctor.*                         the same for `asynq-ts/doctor`
+//   dist/sandbox-runner.cjs               a sandboxed handler's thread (no ES module face)
 //   dist/chunk-<hash>.cjs                 code shared by the entries (errors, wire format, scripts, ...)
 //   dist/<name>-<hash>.d.cts              types shared by the entries
 //   dist/<domain>/*.lua                   the Lua scripts, read at run time
@@ -24,7 +25,15 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { index: "src/index.ts", testing: "src/testing/index.ts", doctor: "src/doctor/index.ts" },
+  entry: {
+    index: "src/index.ts",
+    testing: "src/testing/index.ts",
+    doctor: "src/doctor/index.ts",
+    // The thread side of sandboxed handlers (src/sandbox/runner-location.ts starts it by this name).
+    // An entry here, not a layer: its errors then come from the chunk the main entry loads, so a
+    // handler module that requires asynq-ts gets, in its thread, the very classes the runner uses.
+    "sandbox-runner": "src/sandbox/runner.ts",
+  },
   outDir: "dist",
   format: ["cjs"],
   platform: "node",
