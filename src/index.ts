@@ -24,7 +24,7 @@ export type {
 } from "./inspector/servers.js";
 export type { TaskPage, TaskResult, ListOptions, IterateOptions, ArchiveLimits } from "./inspector/tasks.js";
 export type { OptionValue } from "./wire/option-strings.js";
-export type { RedisConnection } from "./broker/connection/connection.js";
+export type { ClusterConnectionOptions, RedisConnection } from "./broker/connection/connection.js";
 export type { ConnectionOptions } from "./broker/connection/options.js";
 export { Server } from "./server/server.js";
 export type { ServerConfig, FailedTaskInfo } from "./server/config.js";
@@ -81,7 +81,24 @@ export {
   HandlerNotFoundError,
   LeaseExpiredError,
   TaskExpiredError,
+  SandboxLoadError,
+  SandboxError,
   ProtoDecodeError,
   ProtoEncodeError,
 } from "./errors.js";
 export type { Clock } from "./internal/clock.js";
+export { sandboxed } from "./sandbox/sandboxed.js";
+export type { SandboxedHandler, SandboxOptions } from "./sandbox/sandboxed.js";
+export type { SandboxFailure } from "./errors.js";
+export { defineTask } from "./tasks/define.js";
+export type {
+  TaskDefinition,
+  TaskSpec,
+  TypedHandler,
+  AnyTaskDefinition,
+  PlainTask,
+  DefinitionArgs,
+} from "./tasks/define.js";
+export { jsonCodec, textCodec, bytesCodec } from "./tasks/codec.js";
+export type { TaskCodec, JsonCodecOptions } from "./tasks/codec.js";
+export type { StandardSchema, SchemaResult, SchemaIssue, SchemaInput, SchemaOutput } from "./tasks/schema.js";

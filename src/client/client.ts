@@ -10,6 +10,13 @@ import { resolveTask, type EnqueueOptions, type ResolvedTask } from "./options.j
 import type { ClientPort, EnqueueOutcome } from "../broker/ports.js";
 import { toError } from "../internal/errors.js";
 import type { EnqueueSpanInfo, EnqueueTracer } from "./tracing.js";
+import {
+  isTaskDefinition,
+  type AnyTaskDefinition,
+  type DefinitionArgs,
+  type PlainTask,
+  type TaskDefinition,
+} from "../tasks/define.js";
 
 /**
  * Client settings. `commandTimeout` and `connectTimeout` guard the connection (see
@@ -70,6 +77,24 @@ export class Client {
   }
 
   /**
+   * Enqueues a task of a definition (see `defineTask`): the payload is typed, validated by the
+   * definition's schema (asynchronous schemas included) and encoded by its codec; the definition's
+   * default options apply under `options`.
+   *
+   * @returns the task's info as written.
+   * @throws ValidationError for an invalid payload or option (nothing is written).
+   * @throws DuplicateTaskError, TaskIdConflictError, ConnectionError, BrokerError as for a plain task.
+   * @example
+   * ```ts
+   * const welcome = defineTask<{ userId: number }>("email:welcome");
+   * await client.enqueue(welcome, { userId: 42 }, { processIn: 60_000 });
+   * ```
+   */
+  enqueue<Payload, Result, Input>(
+    definition: TaskDefinition<Payload, Result, Input>,
+    ...args: DefinitionArgs<Input>
+  ): Promise<TaskInfo>;
+  /**
    * Enqueues a task: to pending now, to scheduled for a later `processAt` / `processIn`, or to its
    * group. Options given here override the task's own options one by one.
    *
@@ -86,7 +111,15 @@ export class Client {
    * await client.enqueue({ type: "report:build", payload: "q3" }, { processIn: 60_000, unique: 3_600_000 });
    * ```
    */
-  async enqueue(task: Task, options?: EnqueueOptions): Promise<TaskInfo> {
+  enqueue(task: PlainTask, options?: EnqueueOptions): Promise<TaskInfo>;
+  async enqueue(
+    first: PlainTask | AnyTaskDefinition,
+    second?: unknown,
+    third?: EnqueueOptions,
+  ): Promise<TaskInfo> {
+    if (isTaskDefinition(first)) return this.enqueue(await first.taskAsync(second), third);
+    const task: Task = first;
+    const options = second as EnqueueOptions | undefined;
     const now = this.clock.now();
     const resolved = resolveTask(task, options, now);
     if (this.tracer !== undefined) return this.tracedEnqueue(this.tracer, resolved, now);

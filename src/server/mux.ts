@@ -1,6 +1,7 @@
 // ServeMux: routes a task to the handler registered for its type (exact match, else longest prefix), wrapped in middlewares.
 import { HandlerNotFoundError, ValidationError } from "../errors.js";
 import type { TaskContext } from "./context.js";
+import { isTaskDefinition, type TaskDefinition, type TypedHandler } from "../tasks/define.js";
 
 /** The task as a handler sees it. */
 export interface HandlerTask {
@@ -72,6 +73,19 @@ export class ServeMux {
   readonly process: Handler = (task, ctx) => this.handler(task.type)(task, ctx);
 
   /**
+   * Registers a typed handler for the tasks of a definition (see `defineTask`): it receives the
+   * decoded, validated payload, and what it returns is written as the task's result. The
+   * definition handles its own type only (not longer types by prefix); an undecodable or invalid
+   * payload archives the task at once (SkipRetry).
+   *
+   * @returns this mux, for chaining.
+   * @throws {ValidationError} when the type is already registered or `handler` is not a function.
+   */
+  handle<Payload, Result, Input>(
+    definition: TaskDefinition<Payload, Result, Input>,
+    handler: TypedHandler<Payload, NoInfer<Result>>,
+  ): this;
+  /**
    * Registers `handler` for the tasks whose type equals `pattern` or, when no exact or longer pattern
    * matches, starts with it.
    *
@@ -79,7 +93,14 @@ export class ServeMux {
    * @throws {ValidationError} when `pattern` is not a string, is blank or is already registered, or
    * when `handler` is not a function (asynq panics in the same cases).
    */
-  handle(pattern: string, handler: Handler): this {
+  handle(pattern: string, handler: Handler): this;
+  handle(
+    pattern: string | TaskDefinition<unknown, unknown, unknown>,
+    handler: Handler | TypedHandler<never, unknown>,
+  ): this {
+    if (isTaskDefinition(pattern)) {
+      return this.handle(pattern.type, pattern.handler(handler as TypedHandler<unknown, unknown>));
+    }
     if (typeof pattern !== "string" || pattern.trim() === "") {
       throw new ValidationError("pattern", pattern, "the pattern must be a non-blank string", {
         op: "mux.handle",
@@ -93,7 +114,7 @@ export class ServeMux {
         op: "mux.handle",
       });
     }
-    this.#entries.set(pattern, handler);
+    this.#entries.set(pattern, handler as Handler);
     this.#byLength = undefined;
     return this;
   }
