@@ -1,47 +1,15 @@
-// The JSON API: one route per Inspector call the dashboard makes. Input is checked here or by the
-// Inspector (its ValidationError is a 400); see errors.ts for the statuses of the other errors.
-import { QueueNotFoundError, type TaskState } from "../index.js";
+// The JSON API of queues and tasks: one route per Inspector call the dashboard makes (api-system.ts has
+// servers, scheduler, Redis and doctor). Input is checked here or by the Inspector (its
+// ValidationError is a 400); see errors.ts for the statuses of the other errors.
+import { QueueNotFoundError } from "../index.js";
 import { HttpError } from "./errors.js";
-import { jsonDate, queueJson, schedulerEntryJson, serverJson, taskJson } from "./json.js";
+import { queueJson, taskJson } from "./json.js";
 import type { DashboardInspector } from "./options.js";
-import type { Route, RouteInput } from "./router.js";
+import { bad, intParam, pageParams, stateParam } from "./params.js";
+import { getRoute as get, postRoute as post, type Route } from "./router.js";
 
-/** Task states, in the order the page shows them. */
-export const STATES: readonly TaskState[] = [
-  "active",
-  "pending",
-  "aggregating",
-  "scheduled",
-  "retry",
-  "archived",
-  "completed",
-];
-
-/** Page sizes the API accepts. */
-export const MAX_PAGE_SIZE = 100;
 const MAX_BATCH = 1000;
 const MAX_HISTORY_DAYS = 90;
-
-function bad(message: string): HttpError {
-  return new HttpError(400, "ERR_VALIDATION", message);
-}
-
-/** An integer query parameter in [min, max], or `fallback` when absent. */
-function intParam(query: URLSearchParams, name: string, fallback: number, min: number, max: number): number {
-  const raw = query.get(name);
-  if (raw === null || raw === "") return fallback;
-  if (!/^\d{1,9}$/.test(raw)) throw bad(`${name} must be an integer from ${min} to ${max}`);
-  const value = Number(raw);
-  if (value < min || value > max) throw bad(`${name} must be an integer from ${min} to ${max}`);
-  return value;
-}
-
-function stateParam(value: string | null | undefined): TaskState {
-  if (value === null || value === undefined || !(STATES as readonly string[]).includes(value)) {
-    throw bad(`state must be one of ${STATES.join(", ")}`);
-  }
-  return value as TaskState;
-}
 
 function idsBody(body: unknown): string[] {
   const ids = (body as { ids?: unknown } | null)?.ids;
@@ -69,22 +37,6 @@ async function mustExist(inspector: DashboardInspector, queue: string): Promise<
 
 /** The API routes over an Inspector; `meta` is the answer of GET /api/meta. */
 export function apiRoutes(inspector: DashboardInspector, meta: () => Record<string, unknown>): Route[] {
-  const get = (path: string, handle: (input: RouteInput) => Promise<unknown>): Route => ({
-    method: "GET",
-    path,
-    mutating: false,
-    handle: async (input) => ({ body: await handle(input) }),
-  });
-  const post = (path: string, handle: (input: RouteInput) => Promise<unknown>): Route => ({
-    method: "POST",
-    path,
-    mutating: true,
-    handle: async (input) => {
-      const body = await handle(input);
-      return body === undefined ? { status: 204 } : { body };
-    },
-  });
-
   return [
     get("/api/meta", () => Promise.resolve(meta())),
     get("/api/queues", async () => ({ queues: (await inspector.getQueueInfos()).map(queueJson) })),
@@ -97,11 +49,28 @@ export function apiRoutes(inspector: DashboardInspector, meta: () => Record<stri
     get("/api/queues/:queue/groups", async ({ params }) => ({
       groups: await inspector.listGroups(params.queue!),
     })),
+    // A group exists while it holds tasks: one that emptied (or never was) lists no task, not a 404.
+    get("/api/queues/:queue/groups/:group", async ({ params, query }) => {
+      const { queue, group } = params as { queue: string; group: string };
+      const { page, size } = pageParams(query);
+      const [groups, listed] = await Promise.all([
+        inspector.listGroups(queue),
+        inspector.listTaskPage(queue, "aggregating", { page, size, group }),
+      ]);
+      return {
+        queue,
+        group,
+        page,
+        size,
+        total: groups.find((g) => g.group === group)?.size ?? 0,
+        tasks: listed.tasks.map((t) => taskJson(t, false)),
+        corrupt: listed.corrupt.length,
+      };
+    }),
     get("/api/queues/:queue/tasks", async ({ params, query }) => {
       const queue = params.queue!;
       const state = stateParam(query.get("state") ?? "pending");
-      const page = intParam(query, "page", 1, 1, 1_000_000);
-      const size = intParam(query, "size", 20, 1, MAX_PAGE_SIZE);
+      const { page, size } = pageParams(query);
       const group = query.get("group") ?? undefined;
       if (state === "aggregating" && (group === undefined || group === "")) {
         throw bad("listing aggregating tasks needs a group");
@@ -126,11 +95,6 @@ export function apiRoutes(inspector: DashboardInspector, meta: () => Record<stri
     get("/api/queues/:queue/tasks/:id", async ({ params }) =>
       taskJson(await inspector.getTaskInfo(params.queue!, params.id!)),
     ),
-    get("/api/servers", async () => ({ servers: (await inspector.listServers()).map(serverJson) })),
-    get("/api/scheduler", async () => ({
-      entries: (await inspector.listSchedulerEntries()).map(schedulerEntryJson),
-      at: jsonDate(new Date()),
-    })),
 
     // The Inspector pauses a queue by name, registered or not (as asynq): an unknown one is a 404 here.
     post("/api/queues/:queue/pause", async ({ params }) => {

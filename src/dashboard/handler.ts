@@ -3,6 +3,8 @@
 // read-only and CSRF checks on mutations); errors become JSON with the status errors.ts gives them.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { apiRoutes } from "./api.js";
+import { systemRoutes } from "./api-system.js";
+import { DoctorRunner } from "./doctor.js";
 import { errorAnswer, HttpError } from "./errors.js";
 import { resolveOptions, type DashboardOptions } from "./options.js";
 import { Router } from "./router.js";
@@ -80,14 +82,16 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const csrfToken = newCsrfToken();
   const assets = loadAssets();
   const html = indexHtml(basePath, resolved.pollIntervalMs);
-  const router = new Router(
-    apiRoutes(inspector, () => ({
+  const router = new Router([
+    ...apiRoutes(inspector, () => ({
       readOnly,
       basePath,
       pollIntervalMs: resolved.pollIntervalMs,
+      doctor: resolved.redis !== undefined,
       ...(readOnly ? {} : { csrfToken }),
     })),
-  );
+    ...systemRoutes(inspector, new DoctorRunner(resolved.redis)),
+  ]);
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     setSecurityHeaders(res);

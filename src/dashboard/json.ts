@@ -82,7 +82,8 @@ export function taskJson(t: TaskInfo, withResult = true): Record<string, unknown
   };
 }
 
-export function serverJson(s: ServerInfo): Record<string, unknown> {
+/** A server; with `detail`, each worker's payload too (the listing leaves them out). */
+export function serverJson(s: ServerInfo, detail: boolean): Record<string, unknown> {
   return {
     serverId: s.serverId,
     host: s.host,
@@ -99,11 +100,15 @@ export function serverJson(s: ServerInfo): Record<string, unknown> {
       queue: w.queue,
       startedAt: jsonDate(w.startedAt),
       deadline: jsonDate(w.deadline),
+      ...(detail ? { payload: jsonBytes(w.payload) } : {}),
     })),
   };
 }
 
+/** An entry, with the queue its tasks go to (its Queue option, else asynq's "default"). */
 export function schedulerEntryJson(e: SchedulerEntry): Record<string, unknown> {
+  let queue = "default";
+  for (const o of e.options) if (o.kind === "Queue") queue = o.value;
   return {
     id: e.id,
     schedulerId: e.schedulerId,
@@ -111,6 +116,7 @@ export function schedulerEntryJson(e: SchedulerEntry): Record<string, unknown> {
     taskType: e.taskType,
     payload: jsonBytes(e.payload),
     options: e.rawOptions,
+    queue,
     next: jsonDate(e.next),
     prev: jsonDate(e.prev),
   };

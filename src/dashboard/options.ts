@@ -29,6 +29,8 @@ export type DashboardInspector = Pick<
   | "cancelProcessing"
   | "listServers"
   | "listSchedulerEntries"
+  | "listSchedulerEnqueueEvents"
+  | "redisInfo"
   | "close"
 >;
 
@@ -37,7 +39,10 @@ export type AuthHook = (req: IncomingMessage) => boolean | Promise<boolean>;
 
 /** Options of {@link createDashboard}. Give `redis` or `inspector`. */
 export interface DashboardOptions {
-  /** Where to read: a URL, ioredis options or connection. The dashboard opens its own Inspector on it. */
+  /**
+   * Where to read: a URL, ioredis options or connection. The dashboard opens its own Inspector on it,
+   * and the doctor view audits it (a dashboard given an `inspector` has no doctor view).
+   */
   redis?: RedisConnection;
   /** An Inspector of yours (not closed by the dashboard's `close()`). */
   inspector?: DashboardInspector;
@@ -60,6 +65,8 @@ export interface DashboardOptions {
 /** The options, checked. */
 export interface ResolvedOptions {
   inspector: DashboardInspector;
+  /** The connection the doctor audits (`redis`), undefined when given an Inspector. */
+  redis: RedisConnection | undefined;
   ownsInspector: boolean;
   basePath: string;
   readOnly: boolean;
@@ -113,6 +120,7 @@ export function resolveOptions(options: DashboardOptions): ResolvedOptions {
   const inspector = options.inspector ?? new Inspector(options.redis!);
   return {
     inspector,
+    redis: options.redis,
     ownsInspector: options.inspector === undefined,
     basePath,
     readOnly: options.readOnly === true,

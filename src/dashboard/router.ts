@@ -24,6 +24,24 @@ export interface Route {
   handle(input: RouteInput): Promise<RouteAnswer>;
 }
 
+/** A GET route whose handler's value is the JSON body. */
+export function getRoute(path: string, handle: (input: RouteInput) => Promise<unknown>): Route {
+  return { method: "GET", path, mutating: false, handle: async (input) => ({ body: await handle(input) }) };
+}
+
+/** A mutating POST route: its handler's value is the JSON body, or a 204 when undefined. */
+export function postRoute(path: string, handle: (input: RouteInput) => Promise<unknown>): Route {
+  return {
+    method: "POST",
+    path,
+    mutating: true,
+    handle: async (input) => {
+      const body = await handle(input);
+      return body === undefined ? { status: 204 } : { body };
+    },
+  };
+}
+
 interface Compiled {
   route: Route;
   regex: RegExp;

@@ -66,7 +66,7 @@ export function indexHtml(basePath: string, pollIntervalMs: number): string {
 <script type="module" src="${base}/assets/app.js"></script>
 </head>
 <body data-base="${base}" data-poll="${pollIntervalMs}">
-<header><a href="#/" class="brand">asynq-ts</a><nav><a href="#/">Queues</a><a href="#/servers">Servers</a><a href="#/scheduler">Scheduler</a></nav><span id="mode"></span></header>
+<header><a href="#/" class="brand">asynq-ts</a><nav><a href="#/">Queues</a><a href="#/servers">Servers</a><a href="#/scheduler">Scheduler</a><a href="#/redis">Redis</a><a href="#/doctor">Doctor</a></nav><span id="mode"></span></header>
 <main id="view"><p>Loading…</p></main>
 </body>
 </html>

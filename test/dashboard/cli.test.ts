@@ -1,7 +1,7 @@
 // `asynq-ts dashboard` from the built binary (test/cli/support.ts): serves on the port it prints,
 // with --read-only, --basic-auth and --base-path, and stops on SIGINT with exit code 0.
 import { spawn } from "node:child_process";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { builtCli, enqueueOn, runCli } from "../cli/support.js";
 import { testRedisUrl } from "../support/redis.js";
 import { call } from "./support.js";
@@ -35,6 +35,12 @@ async function start(args: string[]): Promise<{ url: string; stop(): Promise<num
 }
 
 describe("asynq-ts dashboard", () => {
+  // The build (shared by the CLI tests of this run) takes seconds on an idle machine and minutes on a
+  // loaded one: it is not part of what the tests time.
+  beforeAll(async () => {
+    await builtCli();
+  }, 600_000);
+
   it(
     "serves read-only under a base path with basic auth, and stops on SIGINT",
     { timeout: 120_000 },
@@ -49,6 +55,11 @@ describe("asynq-ts dashboard", () => {
         const queues = await call(`${server.url}/api/queues`, { headers: auth });
         expect(queues.status).toBe(200);
         expect(queues.body.queues.map((q: { queue: string }) => q.queue)).toContain("cli-dash");
+        // The bundle has the views' routes, the doctor's through the doctor's own bundle.
+        const redisInfo = await call(`${server.url}/api/redis`, { headers: auth });
+        expect(typeof redisInfo.body.info.redis_version).toBe("string");
+        const report = await call(`${server.url}/api/doctor?queue=cli-dash`, { headers: auth });
+        expect(report.body).toMatchObject({ clean: true, queues: [{ queue: "cli-dash" }] });
         const archive = await call(`${server.url}/api/queues/cli-dash/tasks/${info.id}/archive`, {
           method: "POST",
           headers: auth,

@@ -1,5 +1,6 @@
 // Measures the dashboard's overview API (GET /api/queues) with 100 queues and 1,000,000 tasks in
-// Redis (10,000 per queue: 8,000 pending, 2,000 scheduled), served by node:http from src/dashboard.
+// Redis (10,000 per queue: 8,000 pending, 2,000 scheduled), served by node:http from src/dashboard;
+// then the doctor view's audit (GET /api/doctor) over the same keyspace, and its reused report.
 // Not a test: run by hand against a Redis DB it flushes,
 //   REDIS_URL=redis://127.0.0.1:6379/15 node --import tsx test/dashboard/measure-overview.ts
 import { createServer } from "node:http";
@@ -17,7 +18,12 @@ const ROUNDS = 20;
 const redis = new Redis(url);
 await redis.flushdb();
 const seeding = Date.now();
-const clients = Array.from({ length: 8 }, () => new Client(url));
+// Seeding sends 5,000-task batches from 8 connections: a busy Redis may not answer a new connection's
+// check within the default 5 s, hence the longer timeouts (the measurement itself uses the defaults).
+const clients = Array.from(
+  { length: 8 },
+  () => new Client(url, { connectTimeout: 60_000, commandTimeout: 60_000 }),
+);
 let next = 0;
 await Promise.all(
   clients.map(async (client) => {
@@ -58,6 +64,20 @@ const pick = (p: number) => times[Math.min(times.length - 1, Math.floor(p * time
 console.log(
   `GET /api/queues (${QUEUES} queues, ${total} tasks), ${ROUNDS} rounds: min ${pick(0)} ms, median ${pick(0.5)} ms, p95 ${pick(0.95)} ms, max ${pick(1)} ms`,
 );
+
+// The doctor's audit over the same data (one full SCAN of the keyspace), then the reused report.
+for (const label of ["audit", "reused"]) {
+  const started = performance.now();
+  const report = (await (await fetch(api.replace("/api/queues", "/api/doctor"))).json()) as {
+    scannedKeys: number;
+    clean: boolean;
+    reused: boolean;
+  };
+  const ms = performance.now() - started;
+  console.log(
+    `GET /api/doctor (${label}): ${ms.toFixed(0)} ms, ${report.scannedKeys} keys scanned, clean ${report.clean}, reused ${report.reused}`,
+  );
+}
 server.close();
 await dashboard.close();
 await redis.flushdb();

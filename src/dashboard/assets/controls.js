@@ -11,6 +11,8 @@ export const ACTIONS = {
 };
 
 export const queueHref = (queue, query = "") => `#/queues/${encodeURIComponent(queue)}${query}`;
+export const groupsHref = (queue, group) =>
+  `#/queues/${encodeURIComponent(queue)}/groups${group === undefined ? "" : `/${encodeURIComponent(group)}`}`;
 export const taskHref = (queue, id) =>
   `#/queues/${encodeURIComponent(queue)}/tasks/${encodeURIComponent(id)}`;
 

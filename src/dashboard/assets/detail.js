@@ -1,7 +1,6 @@
-// The detail views: one task (payload and result as pretty JSON, text or hex), the servers and their
-// active workers, the scheduler entries.
+// The detail of one task: its fields, payload and result as pretty JSON, text or hex, and its actions.
 import { get, queuePath } from "./api.js";
-import { queueHref, taskButtons, taskHref } from "./controls.js";
+import { queueHref, taskButtons } from "./controls.js";
 import { bytesView, formatDate, formatMs, formatNumber, h } from "./dom.js";
 
 export async function task(ctx) {
@@ -46,105 +45,5 @@ export async function task(ctx) {
     h("div", { "data-field": "payload" }, bytesView(t.payload)),
     h("h2", {}, "Result"),
     h("div", { "data-field": "result" }, bytesView(t.result)),
-  );
-}
-
-export async function servers() {
-  const { servers: list } = await get("/api/servers");
-  return h(
-    "section",
-    { id: "servers" },
-    h("h1", {}, "Servers"),
-    list.length === 0
-      ? h("p", { class: "muted" }, "No server running.")
-      : h(
-          "table",
-          {},
-          h(
-            "thead",
-            {},
-            h(
-              "tr",
-              {},
-              ["Host", "PID", "Status", "Concurrency", "Queues", "Active workers", "Started"].map((c) =>
-                h("th", {}, c),
-              ),
-            ),
-          ),
-          h(
-            "tbody",
-            {},
-            list.map((s) =>
-              h(
-                "tr",
-                {},
-                h("td", {}, s.host),
-                h("td", {}, s.pid),
-                h("td", {}, s.status),
-                h("td", {}, s.concurrency),
-                h(
-                  "td",
-                  {},
-                  Object.entries(s.queues)
-                    .map(([q, p]) => `${q}:${p}`)
-                    .join(" "),
-                ),
-                h(
-                  "td",
-                  {},
-                  s.activeWorkers.map((w) =>
-                    h(
-                      "div",
-                      {},
-                      h("a", { href: taskHref(w.queue, w.taskId) }, w.taskType),
-                      ` since ${formatDate(w.startedAt)}`,
-                    ),
-                  ),
-                ),
-                h("td", {}, formatDate(s.startedAt)),
-              ),
-            ),
-          ),
-        ),
-  );
-}
-
-export async function scheduler() {
-  const { entries } = await get("/api/scheduler");
-  return h(
-    "section",
-    { id: "scheduler" },
-    h("h1", {}, "Scheduler entries"),
-    entries.length === 0
-      ? h("p", { class: "muted" }, "No scheduler entry.")
-      : h(
-          "table",
-          {},
-          h(
-            "thead",
-            {},
-            h(
-              "tr",
-              {},
-              ["Spec", "Type", "Payload", "Options", "Next", "Previous"].map((c) => h("th", {}, c)),
-            ),
-          ),
-          h(
-            "tbody",
-            {},
-            entries.map((e) =>
-              h(
-                "tr",
-                {},
-                h("td", {}, e.spec),
-                h("td", {}, e.taskType),
-                h("td", {}, bytesView(e.payload, { preview: true })),
-                h("td", {}, e.options.join(", ")),
-                h("td", {}, formatDate(e.next)),
-                h("td", {}, formatDate(e.prev)),
-              ),
-            ),
-          ),
-        ),
   );
 }

@@ -1,17 +1,21 @@
-// The queue views: the overview of queues and a queue's tasks by state. Each view is
-// `async (ctx) => Node`; ctx has the route's params and query, the meta (read-only?), `act` (runs a
-// mutation, then re-renders) and `selected` (the IDs ticked in the queue view). See detail.js for the
-// task, servers and scheduler views.
+// The queue views: the overview of queues (with the live throughput) and a queue's tasks by state.
+// Each view is `async (ctx) => Node`; ctx has the route's params and query, the meta (read-only?),
+// `poll` (the refresh interval), `act` (runs a mutation, then re-renders) and `selected` (the IDs
+// ticked in a task table). The other views: detail.js (a task), groups.js, servers.js, scheduler.js,
+// system.js (Redis info, doctor).
 import { get, queuePath } from "./api.js";
-import { historyChart } from "./charts.js";
-import { ACTIONS, button, pauseButton, queueHref, taskButtons, taskHref } from "./controls.js";
-import { bytesView, formatBytes, formatDate, formatMs, formatNumber, h } from "./dom.js";
+import { historyChart, throughputChart } from "./charts.js";
+import { groupsHref, pauseButton, queueHref, taskHref } from "./controls.js";
+import { formatBytes, formatMs, formatNumber, h } from "./dom.js";
+import { bulkButtons, pager, taskTable } from "./tables.js";
+import * as throughput from "./throughput.js";
 
 export const STATES = ["active", "pending", "aggregating", "scheduled", "retry", "archived", "completed"];
 const PAGE_SIZE = 20;
 
 export async function overview(ctx) {
   const { queues } = await get("/api/queues");
+  throughput.record(queues, ctx.poll);
   const cols = ["active", "pending", "aggregating", "scheduled", "retry", "archived", "completed"];
   const total = (key) => queues.reduce((sum, q) => sum + (q[key] ?? 0), 0);
   return h(
@@ -23,6 +27,7 @@ export async function overview(ctx) {
       { class: "summary" },
       `${formatNumber(queues.length)} queues · ${formatNumber(total("size"))} tasks · processed today ${formatNumber(total("processed"))} · failed today ${formatNumber(total("failed"))}`,
     ),
+    throughputChart(throughput.samples(), throughput.WINDOW_MS),
     queues.length === 0
       ? h("p", { class: "muted" }, "No queue yet.")
       : h(
@@ -115,22 +120,6 @@ export async function queue(ctx) {
   const pages = listing === null ? 1 : Math.max(1, Math.ceil(listing.total / PAGE_SIZE));
   const href = (p, s = state, g = group) =>
     queueHref(name, `?state=${s}${g ? `&group=${encodeURIComponent(g)}` : ""}${p > 1 ? `&page=${p}` : ""}`);
-  const selected = ctx.selected;
-  const bulk = (action) =>
-    ACTIONS[action].includes(state)
-      ? [
-          button(ctx, `${action} selected`, () => {
-            if (selected.size === 0) return;
-            return ctx.act(queuePath(name, "batch", action), { ids: [...selected] });
-          }),
-          button(ctx, `${action} all`, () => {
-            if (!window.confirm(`${action} every ${state} task of ${name}?`)) return;
-            const q = new URLSearchParams({ state });
-            if (group !== "") q.set("group", group);
-            return ctx.act(`${queuePath(name, "all", action)}?${q}`);
-          }),
-        ]
-      : [];
   return h(
     "section",
     { id: "queue", "data-queue": name },
@@ -147,7 +136,8 @@ export async function queue(ctx) {
     h(
       "p",
       { class: "summary" },
-      `processed today ${formatNumber(info.processed)} · failed today ${formatNumber(info.failed)} · latency ${formatMs(info.latencyMs)} · memory ${formatBytes(info.memoryUsage)}`,
+      `processed today ${formatNumber(info.processed)} · failed today ${formatNumber(info.failed)} · latency ${formatMs(info.latencyMs)} · memory ${formatBytes(info.memoryUsage)} · `,
+      h("a", { href: groupsHref(name), id: "groups-link" }, `${formatNumber(info.groups)} groups`),
     ),
     h(
       "p",
@@ -196,69 +186,9 @@ export async function queue(ctx) {
     listing === null
       ? null
       : [
-          h("div", { class: "bulk" }, bulk("run"), bulk("archive"), bulk("delete")),
-          listing.tasks.length === 0
-            ? h("p", { class: "muted empty" }, `No ${state} task.`)
-            : h(
-                "table",
-                { class: "tasks" },
-                h(
-                  "thead",
-                  {},
-                  h(
-                    "tr",
-                    {},
-                    ctx.meta.readOnly ? null : h("th", {}, ""),
-                    h("th", {}, "ID"),
-                    h("th", {}, "Type"),
-                    h("th", {}, "Payload"),
-                    h("th", {}, "Retried"),
-                    h("th", {}, "Last error"),
-                    h("th", {}, "Next process at"),
-                    ctx.meta.readOnly ? null : h("th", {}, ""),
-                  ),
-                ),
-                h(
-                  "tbody",
-                  {},
-                  listing.tasks.map((t) =>
-                    h(
-                      "tr",
-                      { "data-task": t.id },
-                      ctx.meta.readOnly
-                        ? null
-                        : h(
-                            "td",
-                            {},
-                            h("input", {
-                              type: "checkbox",
-                              checked: selected.has(t.id),
-                              onchange: (e) =>
-                                e.target.checked ? selected.add(t.id) : selected.delete(t.id),
-                            }),
-                          ),
-                      h("td", { class: "id" }, h("a", { href: taskHref(name, t.id) }, t.id)),
-                      h("td", { "data-col": "type" }, t.type),
-                      h(
-                        "td",
-                        { "data-col": "payload", class: "payload" },
-                        bytesView(t.payload, { preview: true }),
-                      ),
-                      h("td", { class: "num" }, `${t.retried}/${t.maxRetry}`),
-                      h("td", { "data-col": "error" }, t.lastError),
-                      h("td", {}, formatDate(t.nextProcessAt)),
-                      ctx.meta.readOnly ? null : h("td", { class: "actions" }, taskButtons(ctx, name, t)),
-                    ),
-                  ),
-                ),
-              ),
-          h(
-            "nav",
-            { class: "pager" },
-            page > 1 ? h("a", { href: href(page - 1), rel: "prev" }, "← previous") : null,
-            h("span", { class: "page" }, `page ${page} of ${pages} (${formatNumber(listing.total)} tasks)`),
-            page < pages ? h("a", { href: href(page + 1), rel: "next" }, "next →") : null,
-          ),
+          bulkButtons(ctx, name, state, group),
+          taskTable(ctx, name, listing.tasks, `No ${state} task.`),
+          pager(page, (p) => href(p), { pages, total: listing.total }),
         ],
   );
 }
