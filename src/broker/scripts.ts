@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Redis } from "ioredis";
+import { forEachMaster, isCluster } from "./connection/cluster.js";
 
 /**
  * The Buffer-reply forms of EVALSHA / EVAL, which ioredis has at runtime but not in its typings.
@@ -83,6 +84,8 @@ export async function runScript(
 export async function preloadScripts(redis: Redis, scripts: Iterable<LuaScript>): Promise<void> {
   const unique = [...new Map([...scripts].map((s) => [s.sha, s])).values()];
   if (unique.length === 0) return;
+  // A Cluster would send SCRIPT to one node: each master has its own script cache.
+  if (isCluster(redis)) return forEachMaster(redis, (node) => preloadScripts(node, unique));
   const exists = (await redis.script("EXISTS", ...unique.map((s) => s.sha))) as number[];
   const missing = unique.filter((_, i) => exists[i] !== 1);
   await Promise.all(missing.map((s) => redis.script("LOAD", s.source)));

@@ -1,11 +1,13 @@
 // Where the command line finds Redis: the global flags (--uri/-u, --db/-n, --password/-p, --username,
-// TLS), then REDIS_URL, then a JSON config file, then redis://127.0.0.1:6379 (asynq's default).
+// TLS, --cluster and --cluster-addrs as in asynq's CLI), then REDIS_URL, then a JSON config file, then
+// redis://127.0.0.1:6379 (asynq's default). A URL in the library's cluster or sentinel form
+// (`?cluster=true`, `?sentinel=<master>`, docs/deployment.md) is passed to the library as it is.
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import type { RedisOptions } from "ioredis";
-import { Client, Inspector } from "../index.js";
+import { Client, Inspector, type RedisConnection } from "../index.js";
 import { CliError } from "./fail.js";
 
 /** The global flags, as commander parses them. */
@@ -21,6 +23,8 @@ export interface GlobalFlags {
   tlsServer?: string;
   insecure?: boolean;
   config?: string;
+  cluster?: boolean;
+  clusterAddrs?: string;
 }
 
 /** The config file (JSON): every key optional, the same meanings as the flags. */
@@ -49,6 +53,11 @@ export function addConnectionFlags(program: Command): Command {
     .option("--tls-key <file>", "PEM client key (mutual TLS)")
     .option("--tls-server <name>", "server name to verify the certificate against (SNI)")
     .option("--insecure", "do not verify the server's TLS certificate")
+    .option("--cluster", "connect to a Redis Cluster (seeds: --cluster-addrs, else the --uri host:port)")
+    .option(
+      "--cluster-addrs <list>",
+      "comma-separated host:port seed nodes of a Redis Cluster (implies --cluster)",
+    )
     .option(
       "--config <file>",
       "JSON config file (default: $ASYNQ_TS_CONFIG, else ~/.asynq-ts.json if present)",
@@ -89,11 +98,39 @@ function readPem(file: string, flag: string): Buffer {
   }
 }
 
+/** The Redis URL the flags, the environment or the config file name (host:port becomes a redis:// URL). */
+function chosenUri(flags: GlobalFlags, config: ConfigFile): string {
+  const uri = flags.uri ?? process.env.REDIS_URL ?? config.uri ?? DEFAULT_URI;
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : `redis://${uri}`;
+}
+
+/**
+ * What the library is given: the ioredis options of {@link connectionOptions}; with `--cluster` or
+ * `--cluster-addrs`, a Cluster of those seeds whose nodes get the same options (user, password, TLS);
+ * a URL in the library's cluster or sentinel form, as it is.
+ * @throws CliError for a bad flag (a DB index other than 0 on a Cluster, a malformed address).
+ */
+export function redisConnection(flags: GlobalFlags): RedisConnection {
+  const uri = chosenUri(flags, readConfig(flags.config));
+  if (/[?&](cluster|sentinel)=/.test(uri) && flags.cluster !== true && flags.clusterAddrs === undefined)
+    return uri;
+  const options = connectionOptions(flags);
+  if (flags.cluster !== true && flags.clusterAddrs === undefined) return options;
+  const { host, port, db, ...nodeOptions } = options;
+  if (db !== undefined && db !== 0) throw new CliError(`--db: a Redis Cluster has only DB 0, got ${db}`);
+  const seeds = (flags.clusterAddrs ?? `${host ?? "127.0.0.1"}:${port ?? 6379}`).split(",").map((text) => {
+    const match = /^\s*(\[[^\]]+\]|[^:\s]+):(\d{1,5})\s*$/.exec(text);
+    if (match === null)
+      throw new CliError(`--cluster-addrs: expected host:port[,host:port…], got ${JSON.stringify(text)}`);
+    return { host: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) };
+  });
+  return { clusterNodes: seeds, clusterOptions: { redisOptions: nodeOptions } };
+}
+
 /** The ioredis options the flags, the environment and the config file give. */
 export function connectionOptions(flags: GlobalFlags): RedisOptions {
   const config = readConfig(flags.config);
-  let uri = flags.uri ?? process.env.REDIS_URL ?? config.uri ?? DEFAULT_URI;
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) uri = `redis://${uri}`;
+  const uri = chosenUri(flags, config);
   let url: URL;
   try {
     url = new URL(uri);
@@ -153,7 +190,7 @@ const TIMEOUTS = { connectTimeout: 3000, commandTimeout: 5000 };
 
 /** An Inspector on the command's Redis (the caller closes it). */
 export function openInspector(command: Command): Inspector {
-  return new Inspector(connectionOptions(globalFlags(command)), TIMEOUTS);
+  return new Inspector(redisConnection(globalFlags(command)), TIMEOUTS);
 }
 
 /** Runs `fn` with an Inspector on the command's Redis, closed afterwards. */
@@ -171,7 +208,7 @@ export async function withInspector<T>(
 
 /** Runs `fn` with a Client on the command's Redis, closed afterwards. */
 export async function withClient<T>(command: Command, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client(connectionOptions(globalFlags(command)), TIMEOUTS);
+  const client = new Client(redisConnection(globalFlags(command)), TIMEOUTS);
   try {
     return await fn(client);
   } finally {

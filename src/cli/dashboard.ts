@@ -2,7 +2,7 @@
 // SIGINT or SIGTERM. Loaded only when the command runs (the bundle requires dist/dashboard.cjs).
 import { createServer } from "node:http";
 import type { Command } from "commander";
-import { connectionOptions, globalFlags } from "./connection.js";
+import { globalFlags, redisConnection } from "./connection.js";
 import { CliError, EXIT } from "./fail.js";
 import { closeOnSignal, listen, parsePort } from "./serve.js";
 
@@ -29,7 +29,7 @@ export async function runDashboard(command: Command, flags: DashboardFlags): Pro
   const basicAuth = parseBasicAuth(flags.basicAuth);
   const { createDashboard } = await import("../dashboard/index.js");
   const dashboard = createDashboard({
-    redis: connectionOptions(globalFlags(command)),
+    redis: redisConnection(globalFlags(command)),
     readOnly: flags.readOnly === true,
     basePath: flags.basePath === "/" ? "" : flags.basePath,
     ...(basicAuth === undefined ? {} : { basicAuth }),

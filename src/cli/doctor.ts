@@ -2,7 +2,7 @@
 // line. Exit codes: 0 clean, 1 findings (with --fix: findings not all repaired), 2 error.
 import type { Command } from "commander";
 import { doctor, formatReport, type DoctorReport, type IssueCounts } from "../doctor/index.js";
-import { connectionOptions, globalFlags } from "./connection.js";
+import { globalFlags, redisConnection } from "./connection.js";
 import { CliError, EXIT } from "./fail.js";
 import { printJson, println, safe } from "./output.js";
 import { intFlag } from "./parse.js";
@@ -40,7 +40,7 @@ export function registerDoctor(program: Command): void {
     .option("--json", "print the report as JSON (the DoctorReport object of asynq-ts/doctor)")
     .action(async (flags: DoctorFlags, command: Command) => {
       try {
-        const report = await doctor(connectionOptions(globalFlags(command)), {
+        const report = await doctor(redisConnection(globalFlags(command)), {
           fix: flags.fix === true,
           batch: intFlag(flags.batch ?? "500", "--batch", 1),
           limit: intFlag(flags.limit ?? "100", "--limit", 1),

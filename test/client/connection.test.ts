@@ -230,18 +230,15 @@ describe("invalid connection arguments", () => {
 });
 
 describe("an argument that is a connection, but not an ioredis Redis", () => {
-  it("rejects an ioredis Cluster with a ValidationError that says so", () => {
+  // Cluster support (issue 20): a Cluster is adopted, never taken for a single server at 6379; its
+  // use on a real cluster is tested by the conformance suite (test/conformance/cluster.test.ts).
+  it("adopts an ioredis Cluster as a Cluster, leaving it to the caller", async () => {
     const cluster = new Cluster([{ host: "127.0.0.1", port: 1 }], { lazyConnect: true });
     let client: Client | undefined;
     try {
-      let error: unknown;
-      try {
-        client = new Client(cluster as never);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(ValidationError);
-      expect((error as Error).message).toContain("an ioredis Cluster is not supported yet");
+      client = new Client(cluster);
+      await client.close();
+      expect(cluster.status).toBe("wait");
     } finally {
       // When the bug shows, a connection to 127.0.0.1:6379 was opened: drop it at once, sending nothing.
       (client as unknown as { broker?: { redis?: Redis } } | undefined)?.broker?.redis?.disconnect();

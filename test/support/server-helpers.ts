@@ -1,6 +1,7 @@
 // Helpers for the server tests on a real Redis: polling waits, a collecting logger, fast bulk
 // enqueues, raw (Go-style) task writes, and a per-DB command counter.
 import { createConnection } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import { afterEach } from "vitest";
@@ -134,8 +135,10 @@ export async function countCommands(
 }> {
   // A raw socket in MONITOR mode: ioredis's monitor() can fail with "Command queue state error" when
   // monitor lines arrive before its own reply is handled.
-  const { host, port } = redis.options;
-  const socket = createConnection({ host: host ?? "127.0.0.1", port: port ?? 6379 });
+  const { host, port, tls } = redis.options;
+  const address = { host: host ?? "127.0.0.1", port: port ?? 6379 };
+  // Over TLS on the conformance suite's tls flavour (the CA is trusted through NODE_EXTRA_CA_CERTS).
+  const socket = tls === undefined ? createConnection(address) : tlsConnect({ ...address, ...tls });
   const counts = new Map<string, number>();
   let buffer = "";
   let ready = false;
@@ -155,7 +158,7 @@ export async function countCommands(
   });
   socket.on("error", () => {});
   await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => {
+    socket.once(tls === undefined ? "connect" : "secureConnect", () => {
       socket.write("MONITOR\r\n");
       resolve();
     });

@@ -3,6 +3,7 @@
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
+import { scanStep } from "../connection/cluster.js";
 import { execPipeline as exec } from "../redis-values.js";
 import { LuaScript, runScript } from "../scripts.js";
 
@@ -204,7 +205,7 @@ async function scanQueueKeys(run: Run, shadows: readonly string[]): Promise<Foun
   const seen = new Set<string>();
   let cursor = "0";
   do {
-    const [next, batch] = await run.redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    const [next, batch] = await scanStep(run.redis, cursor, pattern, 1000);
     cursor = next;
     for (const key of batch) {
       if (seen.has(key) || shadows.some((s) => key.startsWith(s))) continue;

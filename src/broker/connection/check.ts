@@ -5,6 +5,7 @@
 import type { Redis } from "ioredis";
 import { ConnectionError } from "../../errors.js";
 import { toError } from "../../internal/errors.js";
+import { clusterSeeds, isCluster } from "./cluster.js";
 import { endNow } from "./connection.js";
 
 /** Which Redis a connection is for, as error messages and logs name it. */
@@ -14,10 +15,29 @@ export interface Target {
   db: number;
 }
 
-/** Reads the target from the connection's own options (the same on every ioredis 5.x). */
+/**
+ * Reads the target from the connection's own options (the same on every ioredis 5.x): `cluster
+ * <seeds>` for a Cluster, `sentinel <master>@<sentinels>` for Sentinel.
+ */
 export function targetOf(redis: Redis): Target {
+  if (isCluster(redis)) return { address: `cluster ${clusterSeeds(redis)}`, db: 0 };
   const o =
-    (redis as { options?: { host?: string; port?: number; path?: string; db?: number } }).options ?? {};
+    (
+      redis as {
+        options?: {
+          host?: string;
+          port?: number;
+          path?: string;
+          db?: number;
+          name?: string;
+          sentinels?: Array<{ host?: string; port?: number }> | null;
+        };
+      }
+    ).options ?? {};
+  if (o.sentinels !== undefined && o.sentinels !== null && o.sentinels.length > 0) {
+    const sentinels = o.sentinels.map((s) => `${s.host ?? "localhost"}:${s.port ?? 26379}`).join(",");
+    return { address: `sentinel ${o.name ?? "mymaster"}@${sentinels}`, db: o.db ?? 0 };
+  }
   const host = o.host ?? "localhost";
   const address = o.path ?? `${host.includes(":") ? `[${host}]` : host}:${o.port ?? 6379}`;
   return { address, db: o.db ?? 0 };
@@ -42,9 +62,11 @@ export async function verifyConnection(
   const onError = (error: Error): void => void errors.push(error);
   redis.on("error", onError);
   // One attempt only: a failed attempt ends the connection ("end") instead of leaving it reconnecting.
-  const options = redis.options;
-  const retryStrategy = options.retryStrategy;
-  if (owned) options.retryStrategy = () => null;
+  // (A Cluster's own strategy is `clusterRetryStrategy`.)
+  const options = redis.options as unknown as Record<string, unknown>;
+  const strategyKey = isCluster(redis) ? "clusterRetryStrategy" : "retryStrategy";
+  const retryStrategy = options[strategyKey];
+  if (owned) options[strategyKey] = () => null;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new TimeoutError(timeoutMs)), timeoutMs);
@@ -71,7 +93,7 @@ export async function verifyConnection(
     clearTimeout(timer);
     for (const undo of cleanup) undo();
     redis.off("error", onError);
-    if (owned) options.retryStrategy = retryStrategy;
+    if (owned) options[strategyKey] = retryStrategy;
   }
 }
 

@@ -1,32 +1,51 @@
-// The one place that creates Redis connections, or adopts the caller's. Standalone today; Cluster and
-// Sentinel plug in here.
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+// The one place that creates Redis connections, or adopts the caller's: a single server, a Redis
+// Cluster (seen by the broker through clusterFacade, cluster.ts), or a master found through Sentinel.
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from "ioredis";
 import { ValidationError } from "../../errors.js";
+import { clusterFacade, isCluster } from "./cluster.js";
 import { DEFAULT_CONNECTION_OPTIONS, ownedRedisOptions, type ResolvedConnectionOptions } from "./options.js";
+import { parseConnectionUrl } from "./url.js";
 
 /**
- * How to reach Redis: a `redis://` or `rediss://` URL, ioredis options, or an ioredis connection
- * that the caller owns (then asynq-ts never closes it, and changes none of its options).
+ * A Redis Cluster that asynq-ts creates (and closes): its seed nodes, and ioredis Cluster options.
+ * Options for every node (password, TLS) go in `clusterOptions.redisOptions`.
+ */
+export interface ClusterConnectionOptions {
+  /** Seed nodes: `{ host, port }`, `"host:port"` or a port; any one reachable master or replica will do. */
+  clusterNodes: ClusterNode[];
+  /** ioredis Cluster options (asynq-ts sets `lazyConnect` and its own node defaults under them). */
+  clusterOptions?: ClusterOptions;
+}
+
+/**
+ * How to reach Redis: a `redis://` or `rediss://` URL (with `?cluster=true` for a Redis Cluster, or
+ * `?sentinel=<master>` for Sentinel: docs/deployment.md), ioredis options (with `sentinels` and
+ * `name` for Sentinel), {@link ClusterConnectionOptions}, or an ioredis connection or Cluster that the
+ * caller owns (then asynq-ts never closes it, and changes none of its options).
  *
  * A connection passed in may come from the application's own copy of ioredis 5.x. Replacing it when
  * it goes silent is then the application's job (ioredis `socketTimeout` and `keepAlive`; see
  * {@link ConnectionOptions}); asynq-ts still checks it before its first command, and still bounds the
  * calls of a Client or Inspector.
  */
-export type RedisConnection = string | RedisOptions | Redis;
+export type RedisConnection = string | RedisOptions | ClusterConnectionOptions | Redis | Cluster;
 
 /** A connection and whether we must close it. */
 export interface OpenedConnection {
+  /** The connection; for a Cluster, its facade (cluster.ts), typed as a single server's. */
   redis: Redis;
   /** True when we created the connection and so must close it. */
   owned: boolean;
+  /** True for a Redis Cluster. @defaultValue false */
+  cluster?: boolean;
 }
 
 /**
  * Opens (or adopts) a Redis connection. Connections it creates do not connect until the broker checks
- * them (`lazyConnect`); their options are {@link ownedRedisOptions}, then `overrides`, then the caller's.
- * @throws ValidationError when a URL is not redis:// or rediss://, for an ioredis Cluster, or when the
- *   argument is of no known kind (naming what an ioredis connection lacks).
+ * them (`lazyConnect`); their options are {@link ownedRedisOptions}, then `overrides`, then the caller's
+ * (for a Cluster: the options of every node).
+ * @throws ValidationError when a URL is not redis:// or rediss:// or its cluster or sentinel form is
+ *   malformed, or when the argument is of no known kind (naming what an ioredis connection lacks).
  */
 export function openConnection(
   conn: RedisConnection,
@@ -45,7 +64,14 @@ export function openConnection(
     if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
       throw new ValidationError("redis", conn, "the URL scheme must be redis:// or rediss://", { op });
     }
-    return { redis: quiet(new Redis(conn, defaults)), owned: true };
+    const parsed = parseConnectionUrl(url, conn, op);
+    if (parsed.kind === "cluster") {
+      return ownedCluster(parsed.nodes, { ...parsed.clusterOptions }, { ...defaults, ...parsed.nodeOptions });
+    }
+    if (parsed.kind === "sentinel") {
+      return { redis: quiet(new Redis({ ...defaults, ...parsed.options })), owned: true, cluster: false };
+    }
+    return { redis: quiet(new Redis(conn, defaults)), owned: true, cluster: false };
   }
   if (typeof conn !== "object" || conn === null || Array.isArray(conn)) {
     throw new ValidationError(
@@ -57,11 +83,26 @@ export function openConnection(
       },
     );
   }
-  if ((conn as unknown) instanceof Cluster || isClusterLike(conn)) {
-    throw new ValidationError("redis", conn, "an ioredis Cluster is not supported yet", { op });
+  if (isCluster(conn) || isClusterLike(conn)) {
+    return { redis: clusterFacade(conn as Cluster), owned: false, cluster: true };
   }
-  if (conn instanceof Redis) return { redis: conn, owned: false };
-  if (isPlainObject(conn)) return { redis: quiet(new Redis({ ...defaults, ...conn })), owned: true };
+  if (conn instanceof Redis) return { redis: conn, owned: false, cluster: false };
+  if (isPlainObject(conn) && "clusterNodes" in conn) {
+    const { clusterNodes, clusterOptions = {} } = conn;
+    if (!Array.isArray(clusterNodes) || clusterNodes.length === 0) {
+      throw new ValidationError("redis.clusterNodes", clusterNodes, "expected at least one seed node", {
+        op,
+      });
+    }
+    return ownedCluster(clusterNodes, clusterOptions, defaults);
+  }
+  if (isPlainObject(conn)) {
+    return {
+      redis: quiet(new Redis({ ...defaults, ...(conn as RedisOptions) })),
+      owned: true,
+      cluster: false,
+    };
+  }
   // Not a plain options object: a connection, perhaps from another copy of ioredis (instanceof fails
   // across copies), or a client of another library.
   const missing = missingMembers(conn);
@@ -73,7 +114,22 @@ export function openConnection(
       { op },
     );
   }
-  return { redis: conn as unknown as Redis, owned: false };
+  return { redis: conn as unknown as Redis, owned: false, cluster: false };
+}
+
+/**
+ * A Cluster we own: lazy like our single-server connections; our node defaults go under the node
+ * options given (the Cluster connects its nodes lazily itself, so `lazyConnect` is the Cluster's).
+ */
+function ownedCluster(
+  nodes: ClusterNode[],
+  options: ClusterOptions,
+  nodeDefaults: RedisOptions,
+): OpenedConnection {
+  const { lazyConnect: _, ...nodeOptions } = { ...nodeDefaults, ...options.redisOptions };
+  const cluster = new Cluster(nodes, { ...options, lazyConnect: true, redisOptions: nodeOptions });
+  cluster.on("error", () => {}); // see quiet()
+  return { redis: clusterFacade(cluster), owned: true, cluster: true };
 }
 
 /**
@@ -151,6 +207,11 @@ export async function closeConnection(opened: OpenedConnection): Promise<void> {
  */
 export function endNow(redis: Redis): void {
   if (redis.status === "end") return;
+  if (isCluster(redis)) {
+    // A Cluster ends its node connections (and fails what waits on them) itself.
+    redis.disconnect();
+    return;
+  }
   // ioredis's disconnect arms a 2 s timer that only its socket's "close" event clears; a socket that
   // has already closed (Redis down, reconnecting) never emits it again, and the timer would keep the
   // process alive 2 s after a shutdown. Such a socket is forgotten first (nothing is left to end).

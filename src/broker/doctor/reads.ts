@@ -1,6 +1,7 @@
 // Doctor's read-only Redis I/O: SCAN batches, pipelined task reads, chunked container reads, atomic re-checks, memory estimate.
 import type { ChainableCommander, Redis } from "ioredis";
 import * as keys from "../../wire/keys.js";
+import { scanStep } from "../connection/cluster.js";
 import { LuaScript, runScript } from "../scripts.js";
 import type { ContainerRef, TaskFields } from "./port.js";
 
@@ -35,8 +36,8 @@ export async function scanKeys(
   match: string,
   count: number,
 ): Promise<[string, string[]]> {
-  const [next, found] = await redis.scan(cursor, "MATCH", match, "COUNT", count);
-  return [next, found];
+  // On a Cluster, every master in turn (cluster.ts).
+  return scanStep(redis, cursor, match, count);
 }
 
 export const TASK_FIELDS = ["state", "msg", "group", "unique_key"] as const;

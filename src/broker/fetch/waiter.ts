@@ -5,6 +5,7 @@
 import type { Redis } from "ioredis";
 import { toError } from "../../internal/errors.js";
 import { pendingKey } from "../../wire/keys.js";
+import { duplicateConnection } from "../connection/cluster.js";
 import { endNow } from "../connection/connection.js";
 
 /** Blocking connections, one per waited queue, created on first use. */
@@ -64,8 +65,9 @@ export class PendingWaiter {
   private connection(queue: string): Redis {
     let redis = this.connections.get(queue);
     if (redis === undefined) {
-      // Blocking commands need their own connection; it waits out outages like the server's.
-      redis = this.base.duplicate({
+      // Blocking commands need their own connection; it waits out outages like the server's. On a
+      // Cluster, a Cluster of its own: BLMOVE goes to the master of the queue's slot.
+      redis = duplicateConnection(this.base, {
         maxRetriesPerRequest: null,
         enableAutoPipelining: false,
         connectionName: "asynq-ts:waiter",

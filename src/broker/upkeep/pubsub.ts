@@ -2,6 +2,7 @@
 import type { Redis } from "ioredis";
 import { toError } from "../../internal/errors.js";
 import { CANCEL_CHANNEL } from "../../wire/keys.js";
+import { duplicateConnection } from "../connection/cluster.js";
 import { endNow } from "../connection/connection.js";
 import { Watchdog } from "../connection/watchdog.js";
 
@@ -30,7 +31,9 @@ export function subscribeCancel(
   onState: (event: "subscribed" | "error", error?: Error) => void,
   stallMs = 5000,
 ): CancelSubscription {
-  const redis = base.duplicate({
+  // On a Cluster, a Cluster of its own: ioredis subscribes on one node, and a PUBLISH on any node
+  // reaches every node's subscribers (and it subscribes elsewhere when that node fails).
+  const redis = duplicateConnection(base, {
     maxRetriesPerRequest: null,
     enableAutoPipelining: false,
     connectionName: "asynq-ts:subscriber",
