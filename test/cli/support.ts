@@ -5,7 +5,8 @@
 // The build is made once per vitest run, in a temporary copy of the repository's build inputs with
 // node_modules linked: the first test worker to get there builds it (a directory created with mkdir is
 // the lock), the others wait for its marker file. Copies of earlier runs are removed.
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { Client, Inspector } from "../../src/index.js";
 import { testRedisUrl } from "../support/redis.js";
 
+const execFileAsync = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BUILD_INPUTS = ["package.json", "tsconfig.json", "tsconfig.build.json", "tools", "src"];
 const PREFIX = "asynq-ts-cli-build-";
@@ -58,7 +60,8 @@ export async function builtCli(): Promise<string> {
     });
   }
   symlinkSync(join(REPO_ROOT, "node_modules"), join(dir, "node_modules"), "dir");
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: dir, stdio: "pipe" });
+  // Not execFileSync: a worker blocked for the whole build misses vitest's RPC deadlines.
+  await execFileAsync("npm", ["run", "build", "--silent"], { cwd: dir, maxBuffer: 64 * 1024 * 1024 });
   writeFileSync(marker, "");
   return cli;
 }
