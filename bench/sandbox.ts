@@ -41,6 +41,7 @@ async function direct(handler: Handler, calls: number, concurrency: number): Pro
     deadline: new Date(Date.now() + 3_600_000),
     signal: new AbortController().signal,
     result: { write: () => Promise.resolve(0) },
+    progress: () => Promise.resolve(),
   };
   let next = 0;
   const lane = async (): Promise<void> => {

@@ -308,6 +308,44 @@ export class SandboxError extends AsynqError {
   }
 }
 
+// ---- Waiting for outcomes (Client.waitForResult, enqueueAndWait) ---------------------------------
+
+/**
+ * A task waited for (Client.waitForResult, enqueueAndWait) ended without success: archived (retries
+ * exhausted or SkipRetry), expired (its deadline), or revoked (RevokeTask). `message` is its last error.
+ */
+export class TaskFailedError extends AsynqError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly outcome: "archived" | "expired" | "revoked",
+    readonly lastError: string,
+    options?: { op?: string },
+  ) {
+    super(
+      "ERR_TASK_FAILED",
+      `task "${taskId}" in queue "${queue}" was ${outcome}${lastError === "" ? "" : `: ${lastError}`}`,
+      options,
+    );
+  }
+}
+
+/** A wait for a task's outcome (Client.waitForResult, enqueueAndWait) ran out of time; the task goes on. */
+export class WaitTimeoutError extends AsynqError {
+  constructor(
+    readonly queue: string,
+    readonly taskId: string,
+    readonly timeoutMs: number,
+    options?: { op?: string },
+  ) {
+    super(
+      "ERR_WAIT_TIMEOUT",
+      `no outcome for task "${taskId}" in queue "${queue}" within ${timeoutMs} ms`,
+      options,
+    );
+  }
+}
+
 // ---- Wire format ---------------------------------------------------------------------------------
 // Raised by the codecs in src/wire/ (which re-export them). They reach callers as the `cause` of a
 // CorruptTaskError or a BrokerError, or as a batch result's error when a task cannot be encoded.

@@ -83,10 +83,24 @@ export {
   TaskExpiredError,
   SandboxLoadError,
   SandboxError,
+  TaskFailedError,
+  WaitTimeoutError,
   ProtoDecodeError,
   ProtoEncodeError,
 } from "./errors.js";
 export type { Clock } from "./internal/clock.js";
+export { QueueEvents } from "./events/queue-events.js";
+export type {
+  QueueEventsOptions,
+  QueueEventMap,
+  QueueTaskEvent,
+  QueueCompletedEvent,
+  QueueFailedEvent,
+  QueueRetryEvent,
+  QueueArchivedEvent,
+  QueueProgressEvent,
+} from "./events/queue-events.js";
+export type { CompletedTask } from "./client/wait.js";
 export { sandboxed } from "./sandbox/sandboxed.js";
 export type { SandboxedHandler, SandboxOptions } from "./sandbox/sandboxed.js";
 export type { SandboxFailure } from "./errors.js";

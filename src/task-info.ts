@@ -7,14 +7,18 @@ function dateOrNull(seconds: bigint): Date | null {
   return seconds === 0n ? null : new Date(Number(seconds) * 1000);
 }
 
-/** Assembles a TaskInfo; `nextProcessAt` and `result` come from the caller (state-dependent). */
+/**
+ * Assembles a TaskInfo; `nextProcessAt`, `result` and `progress` (the hash field's JSON text) come
+ * from the caller (state-dependent).
+ */
 export function taskInfoFromMessage(
   msg: TaskMessage,
   state: TaskState,
   nextProcessAt: Date | null,
   result: Uint8Array | null,
+  progress: Uint8Array | null = null,
 ): TaskInfo {
-  return {
+  const info: TaskInfo = {
     id: msg.id,
     queue: msg.queue,
     type: msg.type,
@@ -33,4 +37,16 @@ export function taskInfoFromMessage(
     completedAt: dateOrNull(msg.completedAt),
     result,
   };
+  if (progress !== null) info.progress = parseProgress(progress);
+  return info;
+}
+
+/** The stored progress: its JSON value, or the text itself when it is not JSON (written by someone else). */
+function parseProgress(bytes: Uint8Array): unknown {
+  const text = Buffer.from(bytes).toString("utf8");
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
 }

@@ -52,4 +52,9 @@ export interface TaskInfo {
   completedAt: Date | null;
   /** Bytes written by the handler's result writer; null if none. */
   result: Uint8Array | null;
+  /**
+   * The last progress its handler reported (`ctx.progress`), when it reported any; kept while the
+   * task hash exists (asynq-ts only: hash field `progress`).
+   */
+  progress?: unknown;
 }

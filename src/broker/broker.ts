@@ -10,12 +10,14 @@ import { adminOps } from "./admin/ops.js";
 import { closeConnection, type OpenedConnection } from "./connection/connection.js";
 import { ConnectionSupervisor, type RunOptions, type SupervisorParams } from "./connection/supervisor.js";
 import { Enqueuer, type EnqueueOutcome, type EnqueueRequest } from "./enqueue/enqueue.js";
+import { EventStream } from "./events/stream.js";
+import { eventsOps } from "./events/ops.js";
 import { dequeue, newHint, type DequeueHint } from "./fetch/dequeue.js";
 import { PendingWaiter } from "./fetch/waiter.js";
 import { finishOps } from "./finish/ops.js";
 import { groupOps } from "./group/ops.js";
 import { schedulerOps } from "./scheduler/ops.js";
-import type { Broker, DequeueRequest, DequeueResult } from "./ports.js";
+import type { Broker, DequeueRequest, DequeueResult, EventStreamPort } from "./ports.js";
 import { supervise } from "./supervised.js";
 import { subscribeCancel, type CancelSubscription } from "./upkeep/pubsub.js";
 import { upkeepOps } from "./upkeep/ops.js";
@@ -34,6 +36,7 @@ export function openBroker(connection: OpenedConnection, params: SupervisorParam
     ...adminOps(redis),
     ...schedulerOps(redis),
     ...groupOps(redis),
+    ...eventsOps(redis),
   };
   return Object.assign(stateful, supervise(stateful.supervisor, ops));
 }
@@ -51,6 +54,7 @@ class StatefulBroker {
   /** Writes tasks and registers queues (created on the first enqueue). */
   private enqueuer: Enqueuer | undefined;
   private readonly subscriptions = new Set<CancelSubscription>();
+  private readonly streams = new Set<EventStream>();
   private readonly commandTimeout: number;
 
   constructor(
@@ -139,6 +143,12 @@ class StatefulBroker {
     };
   }
 
+  openEvents(queue: string): EventStreamPort {
+    const stream = new EventStream(this.redis, queue, this.commandTimeout, (s) => this.streams.delete(s));
+    this.streams.add(stream);
+    return stream;
+  }
+
   connectionDrops(): number {
     return this.drops;
   }
@@ -163,6 +173,7 @@ class StatefulBroker {
     this.redis.off("close", this.countDrop);
     for (const subscription of this.subscriptions) subscription.close();
     this.subscriptions.clear();
+    for (const stream of [...this.streams]) stream.close();
     this.waiter?.close();
     await closeConnection(this.connection);
   }

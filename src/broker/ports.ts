@@ -76,6 +76,10 @@ export interface ActiveTaskWrite {
 export interface DeleteRequest extends ActiveTaskWrite {
   /** The task's lock key (msg.uniqueKey), "" when it has none. */
   uniqueKey: string;
+  /** done: the task was revoked (RevokeTask), not completed (for the event stream). */
+  revoked?: boolean;
+  /** deleteActive: why it expired (for the event stream). */
+  errorMsg?: string;
 }
 
 /** {@link ProcessorPort.markComplete}. */
@@ -103,6 +107,10 @@ export interface RetryRequest extends ActiveTaskWrite {
 export interface ArchiveRequest extends ActiveTaskWrite {
   /** The TaskMessage with error_msg and last_failed_at updated. */
   msg: TaskMessage;
+  /** The deadline ends the task (the event stream says `expired`). */
+  expired?: boolean;
+  /** The task never started: its deadline had passed when it was dequeued (no failed attempt). */
+  unstarted?: boolean;
 }
 
 /** {@link ArchiveTrimPort.trimArchive}. */
@@ -150,6 +158,8 @@ export interface RecoverRetryRequest extends RecoverWriteRequest {
 /** {@link RecoverPort.recoverArchive}. */
 export interface RecoverArchiveRequest extends RecoverWriteRequest {
   msg: TaskMessage;
+  /** The deadline ends the task (the event stream says `expired`). */
+  expired?: boolean;
 }
 
 /** {@link QueueAdminPort.removeQueue}. */
@@ -184,7 +194,43 @@ export interface ConnectionPort {
 }
 
 /** What the Client needs. */
-export interface ClientPort extends ConnectionPort {
+/** One entry of a queue's event stream: its stream ID and its fields (`event`, `id`, and per event more). */
+export interface StreamEntry {
+  streamId: string;
+  fields: Record<string, Uint8Array>;
+}
+
+/** A queue's event stream (asynq-ts only; see src/broker/lua/events.lua). */
+export interface EventStreamPort {
+  readonly queue: string;
+  /** Says someone listens, for `ttlMs`: the scripts write events meanwhile. Refresh it before it ends. */
+  listen(ttlMs: number): Promise<void>;
+  /** The ID of the stream's last entry ("0-0" when there is none): read after it for what comes next. */
+  lastId(): Promise<string>;
+  /** Up to `count` entries after `afterId`, waiting up to `blockMs` for one (on its own connection). */
+  read(afterId: string, blockMs: number, count: number): Promise<StreamEntry[]>;
+  /** Drops the blocking connection; a read in flight rejects. */
+  close(): void;
+}
+
+/** What a waiter needs to know of a task now: its state, result and last error. */
+export interface TaskOutcomeRecord {
+  /** The hash's `state`; null when the task does not exist. */
+  state: string | null;
+  result: Uint8Array | null;
+  /** The last error recorded in its message ("" when none or unreadable). */
+  errorMsg: string;
+}
+
+/** Reading a queue's events and the state of the tasks they name (QueueEvents, Client.waitForResult). */
+export interface EventsPort {
+  /** A reader of `queue`'s event stream (its blocking connection opens on the first read). */
+  openEvents(queue: string): EventStreamPort;
+  /** The task's state, result and last error. */
+  readTaskOutcome(queue: string, id: string): Promise<TaskOutcomeRecord>;
+}
+
+export interface ClientPort extends ConnectionPort, EventsPort {
   /** Writes one task. `nowMs` stamps `pending_since` and group scores. */
   enqueue(req: EnqueueRequest, nowMs: number): Promise<EnqueueOutcome>;
   /**
@@ -257,6 +303,11 @@ export interface ProcessorPort extends ArchiveTrimPort, LeasePort {
   deleteActive(req: DeleteRequest): Promise<ActiveOutcome>;
   /** Stores a task's result; `not-found` when the task no longer exists. */
   writeResult(queue: string, id: string, bytes: Uint8Array): Promise<"ok" | "not-found">;
+  /**
+   * Stores a running task's progress (JSON text) in its hash, and tells the queue's listeners;
+   * "not-active" (nothing written) when it is no longer active with the message `fence`.
+   */
+  writeProgress(queue: string, id: string, json: string, fence: Uint8Array): Promise<"ok" | "not-active">;
   /** Reads a task record (to tell a write that was skipped from one whose reply was lost). */
   getTaskRecord(queue: string, id: string): Promise<TaskRecord>;
   /** Resolves when one of the queues has a pending task, or after about `timeoutMs`. */

@@ -2,11 +2,18 @@
 import { openBroker } from "../broker/broker.js";
 import { openConnection, type RedisConnection } from "../broker/connection/connection.js";
 import { resolveConnectionOptions, type ConnectionOptions } from "../broker/connection/options.js";
-import { BrokerError, DuplicateTaskError, TaskIdConflictError, ValidationError } from "../errors.js";
+import {
+  AsynqError,
+  BrokerError,
+  DuplicateTaskError,
+  TaskIdConflictError,
+  ValidationError,
+} from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import type { Task, TaskInfo, TaskState } from "../task.js";
 import { taskInfoFromMessage } from "../task-info.js";
-import { resolveTask, type EnqueueOptions, type ResolvedTask } from "./options.js";
+import { checkQueue, resolveTask, type EnqueueOptions, type ResolvedTask } from "./options.js";
+import { ResultWaits, type CompletedTask } from "./wait.js";
 import type { ClientPort, EnqueueOutcome } from "../broker/ports.js";
 import { toError } from "../internal/errors.js";
 import type { EnqueueSpanInfo, EnqueueTracer } from "./tracing.js";
@@ -56,6 +63,7 @@ export class Client {
   private readonly broker: ClientPort;
   private readonly clock: Clock;
   private readonly tracer: EnqueueTracer | undefined;
+  private waits: ResultWaits | undefined;
 
   /**
    * @param redis a `redis://` / `rediss://` URL, ioredis options, or an ioredis connection you own
@@ -121,7 +129,10 @@ export class Client {
     const task: Task = first;
     const options = second as EnqueueOptions | undefined;
     const now = this.clock.now();
-    const resolved = resolveTask(task, options, now);
+    return this.enqueueResolved(resolveTask(task, options, now), now);
+  }
+
+  private async enqueueResolved(resolved: ResolvedTask, now: number): Promise<TaskInfo> {
     if (this.tracer !== undefined) return this.tracedEnqueue(this.tracer, resolved, now);
     const outcome = await this.broker.enqueue(resolved.request, now);
     const result = toResult(resolved, outcome, now, "client.enqueue");
@@ -193,10 +204,71 @@ export class Client {
   }
 
   /**
+   * Enqueues a task and waits for its outcome: resolves with its result once it completes, rejects
+   * once it is archived, expired or revoked. The wait listens to the queue's events before the task
+   * is written, so no outcome is missed; it is told by a notification (the queue's event stream), not
+   * by polling. The outcome must come from an asynq-ts server (Go's asynq writes no events).
+   *
+   * @param wait.timeout how long to wait, in ms (the task goes on after it). @defaultValue no limit
+   * @throws ValidationError for an invalid task, option or timeout (nothing is written).
+   * @throws TaskFailedError when the task is archived, expired or revoked (`outcome`, `lastError`).
+   * @throws WaitTimeoutError when the timeout passes first.
+   * @throws DuplicateTaskError, TaskIdConflictError, ConnectionError, BrokerError as {@link enqueue}.
+   * @example
+   * ```ts
+   * const { result } = await client.enqueueAndWait({ type: "image:resize", payload: { w: 200 } }, {}, { timeout: 30_000 });
+   * console.log(result === undefined ? "no result" : new TextDecoder().decode(result));
+   * ```
+   */
+  async enqueueAndWait(
+    task: Task,
+    options?: EnqueueOptions,
+    wait: { timeout?: number } = {},
+  ): Promise<CompletedTask> {
+    const timeout = waitTimeout(wait);
+    const now = this.clock.now();
+    const resolved = resolveTask(task, options, now);
+    const { queue } = resolved.request.msg;
+    const waits = (this.waits ??= new ResultWaits(this.broker));
+    await waits.listen(queue);
+    const info = await this.enqueueResolved(resolved, now);
+    return waits.wait(queue, info.id, timeout, false, "client.enqueueAndWait");
+  }
+
+  /**
+   * Waits for the outcome of a task already enqueued: resolves with its result once it completes (at
+   * once when it is completed and retained), rejects once it is archived, expired or revoked. Told
+   * by the queue's event stream (see {@link enqueueAndWait}). A task that completed before the wait
+   * began and was not retained no longer exists: it rejects with TaskNotFoundError.
+   *
+   * @param wait.timeout how long to wait, in ms. @defaultValue no limit
+   * @throws ValidationError for an invalid queue name, ID or timeout.
+   * @throws TaskNotFoundError when no such task exists.
+   * @throws TaskFailedError when it is (or becomes) archived, expired or revoked.
+   * @throws WaitTimeoutError when the timeout passes first.
+   * @throws ConnectionError (a BrokerError) when Redis cannot be reached.
+   * @example
+   * ```ts
+   * const info = await client.enqueue({ type: "report:build" }, { retention: 3_600_000 });
+   * const { result } = await client.waitForResult(info.queue, info.id, { timeout: 60_000 });
+   * ```
+   */
+  async waitForResult(queue: string, id: string, wait: { timeout?: number } = {}): Promise<CompletedTask> {
+    checkQueue(queue, "queue");
+    if (typeof id !== "string" || id === "") throw new ValidationError("id", id, "a task ID is required");
+    const timeout = waitTimeout(wait);
+    const waits = (this.waits ??= new ResultWaits(this.broker));
+    return waits.wait(queue, id, timeout, true, "client.waitForResult");
+  }
+
+  /**
    * Closes the Redis connection if the client created it. Until then the connection keeps the
    * process alive, as any open socket does: close the client, or declare it with `await using`.
    */
   async close(): Promise<void> {
+    this.waits?.close(
+      new AsynqError("ERR_CLOSED", "the client was closed during the wait", { op: "client.close" }),
+    );
     await this.broker.close();
   }
 
@@ -212,6 +284,16 @@ export class Client {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The `timeout` of a wait, checked: a positive number of ms, or Infinity when not given. */
+function waitTimeout(wait: { timeout?: number }): number {
+  const { timeout } = wait ?? {};
+  if (timeout === undefined) return Infinity;
+  if (typeof timeout !== "number" || !(timeout > 0)) {
+    throw new ValidationError("wait.timeout", timeout, "expected a positive number of milliseconds");
+  }
+  return timeout;
 }
 
 /** Starts the producer span of a resolved task; its headers get the span's context. */

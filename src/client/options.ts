@@ -273,7 +273,8 @@ function checkWellFormed(value: string, field: string): void {
   }
 }
 
-function checkQueue(value: unknown, field: string): string {
+/** A queue name as the data model allows it (non-empty, no "}"): the name, or a ValidationError. */
+export function checkQueue(value: unknown, field: string): string {
   const queue = checkName(value, field, "", "the queue name");
   if (queue.includes("}")) {
     throw new ValidationError(

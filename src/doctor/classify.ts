@@ -19,7 +19,10 @@ type QueueKeyKind =
   | "aggregation-set"
   | "aggregation-sets"
   // asynq-ts only: a periodic entry's last enqueued tick (src/wire/keys.ts schedulerTickKey).
-  | "scheduler-tick";
+  | "scheduler-tick"
+  // asynq-ts only: the queue's event stream and its listeners' marker (src/wire/keys.ts eventsKey).
+  | "events"
+  | "events-listening";
 
 /** What a key is, by its name. */
 export type KeyClass =
@@ -115,6 +118,10 @@ function classifyQueueKey(queue: string, rest: string): KeyClass {
       return of("groups", "set");
     case "aggregation_sets":
       return of("aggregation-sets", "zset");
+    case "events":
+      return of("events", "stream");
+    case "events:listening":
+      return of("events-listening", "string");
   }
   if (rest.startsWith("unique:")) return of("lock", "string");
   if (rest.startsWith("scheduler_tick:") && rest.length > 15)

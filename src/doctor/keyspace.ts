@@ -16,6 +16,9 @@ const SERVER_TTL_SECONDS = 10;
 const SCHEDULER_TTL_SECONDS = 20;
 /** A scheduler tick marker found without a TTL (it always has one) gets a day: longer than most ticks. */
 const TICK_MARKER_TTL_SECONDS = 24 * 60 * 60;
+/** The event stream expires 10 minutes after its last entry; a listener's marker 30 s after its refresh (lua/events.lua). */
+const EVENTS_TTL_SECONDS = 10 * 60;
+const LISTENING_TTL_SECONDS = 30;
 
 type QueueClass = Extract<KeyClass, { scope: "queue" }>;
 
@@ -54,6 +57,10 @@ export async function checkBatch(ctx: Context, found: readonly string[]): Promis
     if (c.kind === "scheduler-tick") {
       expiring.push([key, unixSeconds(ctx.clock.now()) + TICK_MARKER_TTL_SECONDS, qs]);
     }
+    if (c.kind === "events") expiring.push([key, unixSeconds(ctx.clock.now()) + EVENTS_TTL_SECONDS, qs]);
+    if (c.kind === "events-listening") {
+      expiring.push([key, unixSeconds(ctx.clock.now()) + LISTENING_TTL_SECONDS, qs]);
+    }
   }
   await Promise.all([
     ...[...tasks].map(([qs, ids]) => checkTasks(ctx, qs, ids)),
@@ -73,7 +80,9 @@ function note(qs: QueueState, c: QueueClass, key: string): void {
     c.kind !== "daily-counter" &&
     c.kind !== "paused" &&
     c.kind !== "lock" &&
-    c.kind !== "scheduler-tick"
+    c.kind !== "scheduler-tick" &&
+    c.kind !== "events" &&
+    c.kind !== "events-listening"
   ) {
     qs.substantiveKeys++;
   }

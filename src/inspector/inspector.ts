@@ -198,7 +198,7 @@ export class Inspector {
         : record.nextProcessAtSeconds !== null
           ? new Date(record.nextProcessAtSeconds * 1000)
           : null;
-    return taskInfoFromMessage(msg, state, nextProcessAt, record.result);
+    return taskInfoFromMessage(msg, state, nextProcessAt, record.result, record.progress);
   }
 
   /**

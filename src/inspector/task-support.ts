@@ -166,7 +166,7 @@ export function recordToInfo(
       : (state === "scheduled" || state === "retry") && record.score !== null
         ? new Date(record.score * 1000)
         : null;
-  return taskInfoFromMessage(msg, state, next, record.result);
+  return taskInfoFromMessage(msg, state, next, record.result, record.progress);
 }
 
 /** The typed error for an outcome that is not "done" (null for done). */

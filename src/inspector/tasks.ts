@@ -238,7 +238,7 @@ export class TaskAdmin {
           state === "scheduled" && record.nextProcessAtSeconds !== null
             ? new Date(record.nextProcessAtSeconds * 1000)
             : wholeSecond(this.clock.now());
-        return taskInfoFromMessage(updated, state as TaskState, next, record.result);
+        return taskInfoFromMessage(updated, state as TaskState, next, record.result, record.progress);
       }
     }
     throw new TaskStateError(queue, id, "unknown", "the task kept changing while it was updated; try again", {

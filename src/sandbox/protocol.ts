@@ -34,7 +34,7 @@ export type ToThread =
     }
   /** The parent's signal aborted: abort the handler's signal with the same reason. */
   | { readonly kind: "abort"; readonly reason: WireError }
-  /** The answer to a `write` (its `seq`): bytes written, or the writer's error. */
+  /** The answer to a `write` or a `progress` (its `seq`): bytes written, or the error. */
   | { readonly kind: "written"; readonly seq: number; readonly bytes?: number; readonly error?: WireError };
 
 /** Thread to parent. */
@@ -43,7 +43,9 @@ export type FromThread =
   | { readonly kind: "load-failed"; readonly reason: string; readonly error?: WireError }
   | { readonly kind: "done"; readonly error?: WireError }
   /** `ctx.result.write` in the thread: the value already encoded there. */
-  | { readonly kind: "write"; readonly seq: number; readonly bytes: Uint8Array };
+  | { readonly kind: "write"; readonly seq: number; readonly bytes: Uint8Array }
+  /** `ctx.progress` in the thread: the value as JSON text (checked there). */
+  | { readonly kind: "progress"; readonly seq: number; readonly json: string };
 
 /** An error as data. */
 export interface WireError {

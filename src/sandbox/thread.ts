@@ -157,6 +157,9 @@ export class SandboxThread {
       case "write":
         this.#write(message.seq, message.bytes);
         return;
+      case "progress":
+        this.#progress(message.seq, message.json);
+        return;
     }
   }
 
@@ -166,6 +169,16 @@ export class SandboxThread {
     if (running === undefined) return;
     running.ctx.result.write(bytes).then(
       (written) => this.#answer({ kind: "written", seq, bytes: written }),
+      (error: unknown) => this.#answer({ kind: "written", seq, error: toWireError(error) }),
+    );
+  }
+
+  /** A progress report from the thread, made with the parent's context. */
+  #progress(seq: number, json: string): void {
+    const running = this.#running;
+    if (running === undefined) return;
+    running.ctx.progress(JSON.parse(json) as unknown).then(
+      () => this.#answer({ kind: "written", seq }),
       (error: unknown) => this.#answer({ kind: "written", seq, error: toWireError(error) }),
     );
   }

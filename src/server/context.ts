@@ -32,4 +32,14 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Writes the task's result. */
   readonly result: ResultWriter;
+  /**
+   * Reports the task's progress: any JSON value (a percentage, `{ done: 3, total: 10 }`, …). It is
+   * stored with the task (hash field `progress`, which Go's asynq ignores; the Inspector shows it) and
+   * sent to the queue's listeners (QueueEvents `progress`); each call replaces the last. Call it as a
+   * method (`ctx.progress(50)`).
+   * @throws AsynqError (`ERR_PROGRESS_AFTER_DONE`) once the attempt is over (its handler returned, its
+   *   signal aborted, or the task was recovered elsewhere), or ValidationError when the value has no
+   *   JSON form.
+   */
+  progress(value: unknown): Promise<void>;
 }

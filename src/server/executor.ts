@@ -330,6 +330,25 @@ export class Executor {
     });
   }
 
+  /** Stores the progress of `task` (its context's `progress`). */
+  async writeProgress(task: RunningTask, value: unknown): Promise<void> {
+    const over = (): AsynqError =>
+      new AsynqError("ERR_PROGRESS_AFTER_DONE", "failed to report progress: the task is no longer running", {
+        op: "ctx.progress",
+      });
+    if (task.aborted !== undefined || task.phase !== "handler") throw over();
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (cause) {
+      throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress", cause });
+    }
+    if (json === undefined) {
+      throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress" });
+    }
+    if ((await this.broker.writeProgress(task.queue, task.id, json, task.raw)) === "not-active") throw over();
+  }
+
   /** Writes a result for the handler of `task` (its context's `result.write`). */
   async writeResult(task: RunningTask, value: ResultValue): Promise<number> {
     if (task.aborted !== undefined || task.phase !== "handler") {
@@ -433,6 +452,10 @@ class AttemptContext implements TaskContext {
 
   get deadline(): Date {
     return (this.date ??= new Date(this.task.deadline));
+  }
+
+  progress(value: unknown): Promise<void> {
+    return this.executor.writeProgress(this.task, value);
   }
 
   get signal(): AbortSignal {

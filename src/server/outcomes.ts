@@ -102,6 +102,7 @@ export class Outcomes {
           uniqueKey: msg.uniqueKey,
           nowMs: now,
           fence: task.raw,
+          revoked: true,
         }),
       );
     }
@@ -112,7 +113,7 @@ export class Outcomes {
       if (this.events.count.archived > 0) {
         this.events.emit("archived", { ...taskEvent(task), duration: now - task.startedAt, error, reason });
       }
-      return this.archive(task, error.message, now);
+      return this.archive(task, error.message, now, "failed");
     }
     const failed = this.isFailure(error, task);
     if (expires) {
@@ -132,7 +133,7 @@ export class Outcomes {
         });
       }
       await this.notify(new TaskExpiredError(text, deadline, { cause: error }), task);
-      return this.archive(task, text, now);
+      return this.archive(task, text, now, "failed-expired");
     }
     logAttemptFailure(this.config.logger, task, error, { outcome: "retry", retryAt, counted: failed }, now);
     if (this.events.count.failed > 0) this.failedEvent(task, error, now, "retry");
@@ -187,10 +188,11 @@ export class Outcomes {
           uniqueKey: task.msg.uniqueKey,
           nowMs: now,
           fence: task.raw,
+          errorMsg: text,
         }),
       );
     }
-    return this.archive(task, text, now);
+    return this.archive(task, text, now, "unstarted-expired");
   }
 
   /** Shutdown came first: put the task back at the front of its queue, unchanged. */
@@ -207,14 +209,31 @@ export class Outcomes {
     );
   }
 
-  private async archive(task: RunningTask, errorText: string, now: number): Promise<void> {
+  /**
+   * Archives the task with `errorText`. `why` is for the event stream: after a failed attempt, its
+   * deadline passing before the next retry, or its deadline passed before it could start.
+   */
+  private async archive(
+    task: RunningTask,
+    errorText: string,
+    now: number,
+    why: "failed" | "failed-expired" | "unstarted-expired",
+  ): Promise<void> {
     const updated: TaskMessage = {
       ...task.msg,
       errorMsg: utf8Safe(errorText),
       lastFailedAt: BigInt(Math.floor(now / 1000)),
     };
     await this.report(task, "archive", () =>
-      this.broker.archive({ queue: task.queue, id: task.id, msg: updated, nowMs: now, fence: task.raw }),
+      this.broker.archive({
+        queue: task.queue,
+        id: task.id,
+        msg: updated,
+        nowMs: now,
+        fence: task.raw,
+        expired: why !== "failed",
+        unstarted: why === "unstarted-expired",
+      }),
     );
     await this.trim(task.queue, now);
   }

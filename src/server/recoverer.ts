@@ -248,7 +248,14 @@ export class Recoverer {
             nowMs: now,
             guard,
           })
-        : await broker.recoverArchive({ queue, id, msg: plan.msg, nowMs: now, guard });
+        : await broker.recoverArchive({
+            queue,
+            id,
+            msg: plan.msg,
+            nowMs: now,
+            guard,
+            expired: plan.action === "expire",
+          });
     if (result === "skipped") {
       this.logger.debug(`recoverer: task "${id}" in queue "${queue}" changed meanwhile; left alone`, {
         queue,

@@ -50,6 +50,8 @@ export class FakeContext implements TaskContext {
   readonly startedAt: number;
   /** Every result the handler wrote, as the bytes a server would store, in order. */
   readonly results: Uint8Array[] = [];
+  /** Every progress the handler reported (`ctx.progress`), as the JSON values a server would store, in order. */
+  readonly progressReports: unknown[] = [];
   readonly result: ResultWriter;
   readonly #controller = new AbortController();
   #ended = false;
@@ -92,6 +94,32 @@ export class FakeContext implements TaskContext {
    */
   abort(reason: AbortReason = "canceled"): void {
     if (!this.aborted) this.#controller.abort(new TaskAbortedError(reason, this.id));
+  }
+
+  /**
+   * Records a progress report as a server stores it (its JSON form); fails as on a server after
+   * {@link FakeContext.end} or an abort (`ERR_PROGRESS_AFTER_DONE`), or for a value with no JSON form.
+   */
+  // eslint-disable-next-line @typescript-eslint/require-await -- async: every failure is a rejection, as on a server
+  async progress(value: unknown): Promise<void> {
+    if (this.#ended || this.aborted) {
+      throw new AsynqError(
+        "ERR_PROGRESS_AFTER_DONE",
+        "failed to report progress: the task is no longer running",
+        {
+          op: "ctx.progress",
+        },
+      );
+    }
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(value);
+    } catch (cause) {
+      throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress", cause });
+    }
+    if (json === undefined)
+      throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress" });
+    this.progressReports.push(JSON.parse(json) as unknown);
   }
 
   /** Ends the attempt: later result writes fail, as once a handler has returned on a server. */

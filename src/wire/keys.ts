@@ -128,6 +128,24 @@ export function schedulerTickKey(queue: string, identity: string): string {
   return `asynq:{${queue}}:scheduler_tick:${identity}`;
 }
 
+/**
+ * `asynq:{<q>}:events`: asynq-ts only, not in asynq's data model. The queue's event stream (completed,
+ * retry, archived, expired, revoked, progress) read by QueueEvents and Client.waitForResult; written by
+ * the scripts only while {@link eventsListeningKey} exists; about 10,000 entries at most (XADD MAXLEN ~),
+ * expiring 10 minutes after its last entry (src/broker/lua/events.lua).
+ */
+export function eventsKey(queue: string): string {
+  return `asynq:{${queue}}:events`;
+}
+
+/**
+ * `asynq:{<q>}:events:listening`: asynq-ts only. Exists while someone listens to the queue's events:
+ * each listener sets it with a short TTL and refreshes it (src/broker/events).
+ */
+export function eventsListeningKey(queue: string): string {
+  return `asynq:{${queue}}:events:listening`;
+}
+
 const DAY_MS = 86_400_000;
 /** The last day named, and the instants it covers (`[from, to)`): a busy worker names one day all day. */
 let lastDay = { name: "", from: 0, to: 0 };

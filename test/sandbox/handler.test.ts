@@ -18,6 +18,14 @@ import { waitFor } from "../support/server.js";
 import { context, logDir, logFile, sandbox, task, text, ticksStop } from "./support.js";
 
 describe("a sandboxed handler", () => {
+  it("reports progress through the parent's context; a value with no JSON form is refused in the thread", async () => {
+    const handler = sandbox();
+    const { ctx, written, progressed } = context("t-progress");
+    await handler(task("progress"), ctx);
+    expect(progressed).toEqual([50, { done: 2, total: 2 }]);
+    expect(text(written[0])).toBe("ERR_VALIDATION");
+  });
+
   it("gets the task and the context's fields in its thread, and writes its result through the parent", async () => {
     const handler = sandbox();
     const { ctx, written } = context("t-ctx");

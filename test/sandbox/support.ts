@@ -50,9 +50,11 @@ export function context(id = "task-1"): {
   ctx: TaskContext;
   controller: AbortController;
   written: Uint8Array[];
+  progressed: unknown[];
 } {
   const controller = new AbortController();
   const written: Uint8Array[] = [];
+  const progressed: unknown[] = [];
   const ctx: TaskContext = {
     id,
     queue: "default",
@@ -67,8 +69,12 @@ export function context(id = "task-1"): {
         return Promise.resolve(bytes.length);
       },
     },
+    progress: (value: unknown) => {
+      progressed.push(value);
+      return Promise.resolve();
+    },
   };
-  return { ctx, controller, written };
+  return { ctx, controller, written, progressed };
 }
 
 /** The text of written bytes. */

@@ -51,6 +51,8 @@ export async function runClaim(conn: Redis, call: ClaimCall): Promise<ClaimReply
       keys.leaseKey(q),
       keys.processedKey(q, new Date(call.nowMs)),
       keys.processedTotalKey(q),
+      keys.eventsListeningKey(q),
+      keys.eventsKey(q),
       ...candidates.map((id) => keys.taskKey(q, id)),
     ],
     [

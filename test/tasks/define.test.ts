@@ -197,6 +197,7 @@ describe("processing a defined task", () => {
       deadline: new Date(),
       signal: new AbortController().signal,
       result: { write: () => Promise.resolve(0) },
+      progress: () => Promise.resolve(),
     };
     await expect(
       handler({ type: "email:welcome:v2", payload: new Uint8Array(), headers: {} }, ctx),

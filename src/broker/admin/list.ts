@@ -23,6 +23,8 @@ export interface ListedRecord {
   state: string | null;
   /** The `result` field, or null when absent. */
   result: Buffer | null;
+  /** The `progress` field (JSON text, asynq-ts only), or null when absent. */
+  progress: Buffer | null;
   /**
    * The ID's score in its container (unix s): process-at for scheduled and retry, archive time,
    * expiry for completed, time added for aggregating; the lease expiry for active (null when it
@@ -175,7 +177,7 @@ function pairs(flat: readonly string[]): Array<{ id: string; score: number | nul
   return out;
 }
 
-/** HMGET msg, state, result of each ID (and ZMSCORE lease for active) in one pipeline. */
+/** HMGET msg, state, result, progress of each ID (and ZMSCORE lease for active) in one pipeline. */
 async function readRecords(
   redis: Redis,
   queue: string,
@@ -184,19 +186,22 @@ async function readRecords(
 ): Promise<ListedRecord[]> {
   if (entries.length === 0) return [];
   const pipeline = redis.pipeline();
-  for (const { id } of entries) pipeline.hmgetBuffer(keys.taskKey(queue, id), "msg", "state", "result");
+  for (const { id } of entries) {
+    pipeline.hmgetBuffer(keys.taskKey(queue, id), "msg", "state", "result", "progress");
+  }
   const active = source.state === "active";
   if (active) pipeline.zmscore(keys.leaseKey(queue), ...entries.map((e) => e.id));
   const replies = await exec(pipeline);
   const leases = active ? (replies[entries.length] as Array<string | null>) : [];
   return entries.map(({ id, score }, i) => {
-    const [msg = null, state = null, result = null] = replies[i] as Array<Buffer | null>;
+    const [msg = null, state = null, result = null, progress = null] = replies[i] as Array<Buffer | null>;
     const lease = leases[i];
     return {
       id,
       msg,
       state: state === null ? null : state.toString("utf8"),
       result,
+      progress,
       score: active ? (lease === null || lease === undefined ? null : Number(lease)) : score,
     };
   });

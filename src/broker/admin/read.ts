@@ -20,6 +20,8 @@ export interface TaskRecord {
   result: Buffer | null;
   /** The scheduled/retry zset score (unix s) when the state is scheduled or retry. */
   nextProcessAtSeconds: number | null;
+  /** The `progress` field (JSON text, asynq-ts only), or null when absent. */
+  progress: Buffer | null;
 }
 
 /** Number of tasks per state of one queue. */
@@ -54,7 +56,8 @@ export async function readTaskRecord(
   ]);
   if (registered !== 1) return "queue-not-found";
   if (reply === null) return "task-not-found";
-  const [msg, state, result, score] = reply as [Buffer | null, Buffer | null, Buffer | null, Buffer | null];
+  const [msg = null, state = null, result = null, score = null, progress = null] =
+    reply as Array<Buffer | null>;
   return {
     queue,
     id,
@@ -62,6 +65,7 @@ export async function readTaskRecord(
     state: state === null ? null : state.toString("utf8"),
     result,
     nextProcessAtSeconds: score === null ? null : Number(score.toString("latin1")),
+    progress,
   };
 }
 

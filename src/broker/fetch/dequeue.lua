@@ -26,7 +26,9 @@
 -- KEYS[4] -> asynq:{<q>}:lease
 -- KEYS[5] -> asynq:{<q>}:processed:<YYYY-MM-DD>
 -- KEYS[6] -> asynq:{<q>}:processed
--- KEYS[7...] -> first, for each finished task j = 1..d: asynq:{<q>}:t:<id j>, followed by its
+-- KEYS[7] -> asynq:{<q>}:events:listening
+-- KEYS[8] -> asynq:{<q>}:events (each success is a "completed" entry while someone listens: lua/events)
+-- KEYS[9...] -> first, for each finished task j = 1..d: asynq:{<q>}:t:<id j>, followed by its
 --               uniqueness lock asynq:{<q>}:unique:<type>:<md5> when it has one; then, for each
 --               candidate i = 1..n in the order to claim them: asynq:{<q>}:t:<id i>
 --
@@ -60,7 +62,7 @@
 
 local done = {}
 local written = 0
-local k = 7
+local k = 9
 local a = 9
 local with_since = ARGV[8] == "1"
 local token = ARGV[5]
@@ -72,7 +74,7 @@ for j = 1, tonumber(ARGV[3]) do
     lock_key = KEYS[k]
     k = k + 1
   end
-  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1], true, true)
+  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1], true, true, KEYS[7], KEYS[8], "completed")
   written = written + done[j]
   a = a + 3
 end

@@ -5,7 +5,7 @@ import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
 import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
-import { statsExpireAt } from "../redis-values.js";
+import { sha1Hex, statsExpireAt } from "../redis-values.js";
 
 const dequeueScript = LuaScript.fromFile("fetch/dequeue");
 
@@ -294,6 +294,8 @@ async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply>
     keys.leaseKey(queue),
     keys.processedKey(queue, new Date(nowMs)),
     keys.processedTotalKey(queue),
+    keys.eventsListeningKey(queue),
+    keys.eventsKey(queue),
   ];
   const argv: ScriptArg[] = [
     unixSeconds(leaseExpiresAtMs),
@@ -323,16 +325,6 @@ async function call(redis: Redis, args: CallArgs, token: string): Promise<Reply>
   const reply = await runScript(redis, dequeueScript, keyList, argv, true);
   return parseReply(reply, finished.length, lease, withPendingSince);
 }
-
-/**
- * The SHA-1 of a message in hex: the fence of a finished task (dequeue.lua compares it with the
- * stored message's), so that the call carries no binary argument. crypto.hash (Node 20.12+) is
- * about twice as fast as createHash for a message of this size.
- */
-const sha1Hex: (data: Uint8Array) => string =
-  typeof crypto.hash === "function"
-    ? (data) => crypto.hash("sha1", data, "hex")
-    : (data) => crypto.createHash("sha1").update(data).digest("hex");
 
 /** Reads the script reply `{ done, claimed, dangling, paused, next, length, taken }` (bulk strings as Buffers). */
 function parseReply(

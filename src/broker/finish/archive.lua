@@ -3,7 +3,8 @@
 -- (wire-format §5.8 step 1); ARGV[5] names the precondition that applies (lua/precondition.lua).
 -- Unlike asynq: nothing is written when the task is not in active or the precondition fails; the
 -- archive is not trimmed here (trim_archive does it); the uniqueness lock is released when still
--- owned, since archived is not a live state.
+-- owned, since archived is not a live state. The event stream gets ARGV[7] ("archived", or "expired"
+-- for a task whose deadline ended it) with the error while someone listens (lua/events).
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>
 -- KEYS[2] -> asynq:{<q>}:active
@@ -13,7 +14,9 @@
 -- KEYS[6] -> asynq:{<q>}:failed:<YYYY-MM-DD>
 -- KEYS[7] -> asynq:{<q>}:processed
 -- KEYS[8] -> asynq:{<q>}:failed
--- KEYS[9] -> the uniqueness lock asynq:{<q>}:unique:<type>:<md5>; only when the task has one
+-- KEYS[9] -> asynq:{<q>}:events:listening
+-- KEYS[10] -> asynq:{<q>}:events
+-- KEYS[11] -> the uniqueness lock asynq:{<q>}:unique:<type>:<md5>; only when the task has one
 --
 -- ARGV[1] -> task ID
 -- ARGV[2] -> encoded TaskMessage (error_msg, last_failed_at updated by the caller)
@@ -23,6 +26,9 @@
 --   score <= ARGV[6]) or "unleased" (no lease score), both also requiring the task hash
 -- ARGV[6] -> mode "fence": the encoded TaskMessage as it was dequeued (a fencing token), "" skips the
 --   check; mode "expired": the cutoff, unix seconds; mode "unleased": ignored
+-- ARGV[7] -> the event: "archived" or "expired"
+-- ARGV[8] -> the error message (for the event stream)
+-- ARGV[9] -> "1" when an attempt failed just before (the stream's listeners hear `failed` too), else "0"
 --
 -- Returns:
 --   1  archived, msg and state rewritten, counted as processed and failed, lock released if owned
@@ -34,6 +40,8 @@
 
 -- @include precondition
 
+-- @include events
+
 if not precondition_holds(ARGV[5], ARGV[6], KEYS[1], KEYS[3], ARGV[1]) then
   return 0
 end
@@ -41,7 +49,8 @@ if not leave_active(KEYS[2], KEYS[3], KEYS[4], ARGV[3], KEYS[1], ARGV[1], "archi
   return 0
 end
 count(ARGV[4], KEYS[5], KEYS[7], KEYS[6], KEYS[8])
-if #KEYS >= 9 then
-  release_lock(KEYS[9], ARGV[1])
+if #KEYS >= 11 then
+  release_lock(KEYS[11], ARGV[1])
 end
+emit_event(KEYS[9], KEYS[10], "event", ARGV[7], "id", ARGV[1], "error", ARGV[8], "failed", ARGV[9])
 return 1

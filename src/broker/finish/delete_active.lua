@@ -1,5 +1,6 @@
 -- delete_active: deletes an active task that expired (onExpired "delete"), counting it as processed and failed.
 -- Not an asynq operation; it is Done (wire-format §4.11) with the failed counters of Archive (§4.15).
+-- The event stream gets an "expired" entry while someone listens (lua/events).
 --
 -- KEYS[1] -> asynq:{<q>}:active
 -- KEYS[2] -> asynq:{<q>}:lease
@@ -8,11 +9,14 @@
 -- KEYS[5] -> asynq:{<q>}:failed:<YYYY-MM-DD>
 -- KEYS[6] -> asynq:{<q>}:processed
 -- KEYS[7] -> asynq:{<q>}:failed
--- KEYS[8] -> the uniqueness lock asynq:{<q>}:unique:<type>:<md5>; only when the task has one
+-- KEYS[8] -> asynq:{<q>}:events:listening
+-- KEYS[9] -> asynq:{<q>}:events
+-- KEYS[10] -> the uniqueness lock asynq:{<q>}:unique:<type>:<md5>; only when the task has one
 --
 -- ARGV[1] -> task ID
 -- ARGV[2] -> expiry of a new daily counter: now + 90 days, unix seconds
--- ARGV[3] -> optional: the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
+-- ARGV[3] -> the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
+-- ARGV[4] -> the error message (for the event stream)
 --
 -- Returns:
 --   1  deleted: removed from active and lease, hash deleted, counted, lock released if still owned
@@ -20,6 +24,8 @@
 -- @include counters
 
 -- @include lock
+
+-- @include events
 
 -- Fencing: a task whose stored message is no longer the one this worker dequeued was recovered
 -- and has moved on (it may be running elsewhere now): a late write must not apply.
@@ -32,7 +38,8 @@ end
 redis.call("ZREM", KEYS[2], ARGV[1])
 redis.call("DEL", KEYS[3])
 count(ARGV[2], KEYS[4], KEYS[6], KEYS[5], KEYS[7])
-if #KEYS >= 8 then
-  release_lock(KEYS[8], ARGV[1])
+if #KEYS >= 10 then
+  release_lock(KEYS[10], ARGV[1])
 end
+emit_event(KEYS[8], KEYS[9], "event", "expired", "id", ARGV[1], "error", ARGV[4])
 return 1

@@ -1,20 +1,24 @@
 -- done: deletes a successfully processed task (retention 0) and counts it as processed (wire-format §4.11).
--- Unlike asynq, nothing is written when the task is not in active (asynq fails after partial writes).
+-- Also a revoked task (RevokeTask). Unlike asynq, nothing is written when the task is not in active
+-- (asynq fails after partial writes). The event stream gets ARGV[4] while someone listens (lua/events).
 --
 -- KEYS[1] -> asynq:{<q>}:active
 -- KEYS[2] -> asynq:{<q>}:lease
 -- KEYS[3] -> asynq:{<q>}:t:<id>
 -- KEYS[4] -> asynq:{<q>}:processed:<YYYY-MM-DD>
 -- KEYS[5] -> asynq:{<q>}:processed
--- KEYS[6] -> the uniqueness lock asynq:{<q>}:unique:<type>:<md5>; only when the task has one
+-- KEYS[6] -> asynq:{<q>}:events:listening
+-- KEYS[7] -> asynq:{<q>}:events
+-- KEYS[8] -> the uniqueness lock asynq:{<q>}:unique:<type>:<md5>; only when the task has one
 --
 -- ARGV[1] -> task ID
 -- ARGV[2] -> expiry of a new daily counter: now + 90 days, unix seconds
--- ARGV[3] -> optional: the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
+-- ARGV[3] -> the encoded TaskMessage as it was dequeued (a fencing token); "" skips the check
+-- ARGV[4] -> the event: "completed" or "revoked"
 --
 -- Returns:
 --   1  done: removed from active and lease, hash deleted, counted, lock released if still owned
 --   0  the task is not in active; nothing written (or its message changed: fenced)
 -- @include done
 
-return finish_done(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], ARGV[2], ARGV[3] or "", false)
+return finish_done(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[8], ARGV[1], ARGV[2], ARGV[3], false, false, KEYS[6], KEYS[7], ARGV[4])

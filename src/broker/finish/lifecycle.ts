@@ -1,5 +1,5 @@
 // Worker-side task lifecycle (wire-format §4.11-§4.15, §4.18, §4.24): what an attempt's end does to an active task in Redis.
-import { execPipeline, toBuffer, statsExpireAt } from "../redis-values.js";
+import { execPipeline, sha1Hex, toBuffer, statsExpireAt } from "../redis-values.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
@@ -15,6 +15,7 @@ const scripts = {
   quarantine: LuaScript.fromFile("finish/quarantine"),
   deleteActive: LuaScript.fromFile("finish/delete_active"),
   writeResult: LuaScript.fromFile("finish/write_result"),
+  writeProgress: LuaScript.fromFile("finish/write_progress"),
   trimArchive: LuaScript.fromFile("finish/trim_archive"),
 };
 
@@ -31,6 +32,7 @@ const MAX_TRIM_STALLS = 3;
  * @param uniqueKey the task's lock key (msg.uniqueKey), "" when it has none.
  * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
  *   message is still that one (a late write after the task was recovered elsewhere is dropped).
+ * @param event what the queue's event stream says happened (while someone listens).
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function done(
@@ -40,6 +42,7 @@ export async function done(
   uniqueKey: string,
   nowMs: number,
   fence?: Uint8Array,
+  event: "completed" | "revoked" = "completed",
 ): Promise<ActiveOutcome> {
   return runTransition(
     redis,
@@ -49,9 +52,10 @@ export async function done(
       keys.leaseKey(queue),
       keys.taskKey(queue, id),
       ...processedKeys(queue, nowMs),
+      ...eventKeys(queue),
       ...lockKeys(uniqueKey),
     ],
-    [id, statsExpireAt(nowMs), fenceArg(fence)],
+    [id, statsExpireAt(nowMs), fenceArg(fence), event],
   );
 }
 
@@ -87,6 +91,7 @@ export async function markComplete(
       keys.completedKey(queue),
       keys.taskKey(queue, id),
       ...processedKeys(queue, nowMs),
+      ...eventKeys(queue),
       ...lockKeys(uniqueKey),
     ],
     [id, statsExpireAt(nowMs), completedExpirySeconds, toBuffer(encodedMsg), fenceArg(fence)],
@@ -101,6 +106,7 @@ export async function markComplete(
  *
  * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
  *   message is still that one (a late write after the task was recovered elsewhere is dropped).
+ * @param errorMsg the error, for the event stream.
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function retry(
@@ -112,8 +118,9 @@ export async function retry(
   isFailure: boolean,
   nowMs: number,
   fence?: Uint8Array,
+  errorMsg = "",
 ): Promise<ActiveOutcome> {
-  const call = retryCall(queue, id, encodedMsg, retryAtMs, isFailure, nowMs, fenced(fence));
+  const call = retryCall(queue, id, encodedMsg, retryAtMs, isFailure, nowMs, fenced(fence), errorMsg);
   return runTransition(redis, scripts.retry, call.keys, call.args);
 }
 
@@ -126,6 +133,9 @@ export async function retry(
  * @param uniqueKey the task's lock key, "" when it has none.
  * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
  *   message is still that one (a late write after the task was recovered elsewhere is dropped).
+ * @param event what the event stream says: `archived`, or `expired` when the deadline ended the task.
+ * @param errorMsg the error, for the event stream.
+ * @param attempted an attempt failed just before (false: a task that expired before it could start).
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function archive(
@@ -136,8 +146,21 @@ export async function archive(
   uniqueKey: string,
   nowMs: number,
   fence?: Uint8Array,
+  event: ArchiveEvent = "archived",
+  errorMsg = "",
+  attempted = true,
 ): Promise<ActiveOutcome> {
-  const call = archiveCall(queue, id, encodedMsg, uniqueKey, nowMs, fenced(fence));
+  const call = archiveCall(
+    queue,
+    id,
+    encodedMsg,
+    uniqueKey,
+    nowMs,
+    fenced(fence),
+    event,
+    errorMsg,
+    attempted,
+  );
   return runTransition(redis, scripts.archive, call.keys, call.args);
 }
 
@@ -194,6 +217,7 @@ export async function quarantine(
  * @param uniqueKey the task's lock key, "" when it has none.
  * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
  *   message is still that one (a late write after the task was recovered elsewhere is dropped).
+ * @param errorMsg why it expired, for the event stream.
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
 export async function deleteActive(
@@ -203,6 +227,7 @@ export async function deleteActive(
   uniqueKey: string,
   nowMs: number,
   fence?: Uint8Array,
+  errorMsg = "",
 ): Promise<ActiveOutcome> {
   return runTransition(
     redis,
@@ -213,9 +238,10 @@ export async function deleteActive(
       keys.taskKey(queue, id),
       ...dailyKeys(queue, nowMs),
       ...totalKeys(queue),
+      ...eventKeys(queue),
       ...lockKeys(uniqueKey),
     ],
-    [id, statsExpireAt(nowMs), fenceArg(fence)],
+    [id, statsExpireAt(nowMs), fenceArg(fence), errorMsg],
   );
 }
 
@@ -233,6 +259,30 @@ export async function writeResult(
 ): Promise<"ok" | "not-found"> {
   const reply = await runScript(redis, scripts.writeResult, [keys.taskKey(queue, id)], [toBuffer(bytes)]);
   return replyCode(reply, "write_result") ? "ok" : "not-found";
+}
+
+/**
+ * Stores a running task's progress (hash field `progress`, JSON text; Go ignores the field) and adds a
+ * `progress` entry to the queue's event stream while someone listens.
+ *
+ * @param fence the encoded TaskMessage as dequeued: nothing is written unless the task is active with
+ *   that message (compared by SHA-1).
+ * @returns "not-active" (nothing written) when the task is no longer active with that message.
+ */
+export async function writeProgress(
+  redis: Redis,
+  queue: string,
+  id: string,
+  json: string,
+  fence: Uint8Array,
+): Promise<"ok" | "not-active"> {
+  const reply = await runScript(
+    redis,
+    scripts.writeProgress,
+    [keys.taskKey(queue, id), ...eventKeys(queue)],
+    [id, json, sha1Hex(fence)],
+  );
+  return replyCode(reply, "write_progress") ? "ok" : "not-active";
 }
 
 /**
@@ -348,6 +398,7 @@ export function retryCall(
   isFailure: boolean,
   nowMs: number,
   precondition: ScriptArg[],
+  errorMsg: string,
 ): ScriptCall {
   return {
     keys: [
@@ -357,6 +408,7 @@ export function retryCall(
       keys.retryKey(queue),
       ...dailyKeys(queue, nowMs),
       ...totalKeys(queue),
+      ...eventKeys(queue),
     ],
     args: [
       id,
@@ -365,6 +417,7 @@ export function retryCall(
       statsExpireAt(nowMs),
       isFailure ? 1 : 0,
       ...precondition,
+      errorMsg,
     ],
   };
 }
@@ -377,6 +430,9 @@ export function archiveCall(
   uniqueKey: string,
   nowMs: number,
   precondition: ScriptArg[],
+  event: ArchiveEvent,
+  errorMsg: string,
+  attempted: boolean,
 ): ScriptCall {
   return {
     keys: [
@@ -386,11 +442,24 @@ export function archiveCall(
       keys.archivedKey(queue),
       ...dailyKeys(queue, nowMs),
       ...totalKeys(queue),
+      ...eventKeys(queue),
       ...lockKeys(uniqueKey),
     ],
-    args: [id, toBuffer(encodedMsg), unixSeconds(nowMs), statsExpireAt(nowMs), ...precondition],
+    args: [
+      id,
+      toBuffer(encodedMsg),
+      unixSeconds(nowMs),
+      statsExpireAt(nowMs),
+      ...precondition,
+      event,
+      errorMsg,
+      attempted ? "1" : "0",
+    ],
   };
 }
+
+/** What the event stream says of an archived task. */
+export type ArchiveEvent = "archived" | "expired";
 
 function fenced(fence: Uint8Array | undefined): ScriptArg[] {
   return ["fence", fenceArg(fence)];
@@ -410,6 +479,11 @@ function dailyKeys(queue: string, nowMs: number): string[] {
 /** `[processed, failed]` all-time counters. */
 function totalKeys(queue: string): string[] {
   return [keys.processedTotalKey(queue), keys.failedTotalKey(queue)];
+}
+
+/** `[events:listening, events]`: the queue's event stream and its listeners' marker (lua/events.lua). */
+function eventKeys(queue: string): string[] {
+  return [keys.eventsListeningKey(queue), keys.eventsKey(queue)];
 }
 
 /** The lock key as an optional trailing KEYS entry: none when the task has no lock. */

@@ -1,6 +1,7 @@
 -- mark_complete: keeps a successfully processed task as completed until its retention ends (wire-format §4.12).
 -- Unlike asynq, nothing is written when the task is not in active, and an ID already in completed
--- gets its score updated instead of failing after partial writes.
+-- gets its score updated instead of failing after partial writes. The event stream gets a
+-- "completed" entry, with the result, while someone listens (lua/events).
 --
 -- KEYS[1] -> asynq:{<q>}:active
 -- KEYS[2] -> asynq:{<q>}:lease
@@ -8,7 +9,9 @@
 -- KEYS[4] -> asynq:{<q>}:t:<id>
 -- KEYS[5] -> asynq:{<q>}:processed:<YYYY-MM-DD>
 -- KEYS[6] -> asynq:{<q>}:processed
--- KEYS[7] -> the uniqueness lock asynq:{<q>}:unique:<type>:<md5>; only when the task has one
+-- KEYS[7] -> asynq:{<q>}:events:listening
+-- KEYS[8] -> asynq:{<q>}:events
+-- KEYS[9] -> the uniqueness lock asynq:{<q>}:unique:<type>:<md5>; only when the task has one
 --
 -- ARGV[1] -> task ID
 -- ARGV[2] -> expiry of a new daily counter: now + 90 days, unix seconds
@@ -26,6 +29,8 @@
 
 -- @include move
 
+-- @include events
+
 if fenced_out(KEYS[4], ARGV[5]) then
   return 0
 end
@@ -33,7 +38,15 @@ if not leave_active(KEYS[1], KEYS[2], KEYS[3], ARGV[3], KEYS[4], ARGV[1], "compl
   return 0
 end
 count(ARGV[2], KEYS[5], KEYS[6])
-if #KEYS >= 7 then
-  release_lock(KEYS[7], ARGV[1])
+if #KEYS >= 9 then
+  release_lock(KEYS[9], ARGV[1])
+end
+if redis.call("EXISTS", KEYS[7]) == 1 then
+  local result = result_for_event(KEYS[4])
+  if result then
+    emit_event(KEYS[7], KEYS[8], "event", "completed", "id", ARGV[1], "result", result)
+  else
+    emit_event(KEYS[7], KEYS[8], "event", "completed", "id", ARGV[1])
+  end
 end
 return 1

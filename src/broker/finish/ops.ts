@@ -16,6 +16,7 @@ export type FinishOps = Pick<
   | "quarantine"
   | "deleteActive"
   | "writeResult"
+  | "writeProgress"
   | "extendLease"
   | "trimArchive"
 >;
@@ -23,7 +24,16 @@ export type FinishOps = Pick<
 /** The finish writes on `redis`, unsupervised. */
 export function finishOps(redis: Redis): FinishOps {
   return {
-    done: (r) => lifecycle.done(redis, r.queue, r.id, r.uniqueKey, r.nowMs, r.fence),
+    done: (r) =>
+      lifecycle.done(
+        redis,
+        r.queue,
+        r.id,
+        r.uniqueKey,
+        r.nowMs,
+        r.fence,
+        r.revoked === true ? "revoked" : "completed",
+      ),
     markComplete: (r) =>
       lifecycle.markComplete(
         redis,
@@ -45,13 +55,27 @@ export function finishOps(redis: Redis): FinishOps {
         r.counted,
         r.nowMs,
         r.fence,
+        r.msg.errorMsg,
       ),
     archive: (r) =>
-      lifecycle.archive(redis, r.queue, r.id, encodeTaskMessage(r.msg), r.msg.uniqueKey, r.nowMs, r.fence),
+      lifecycle.archive(
+        redis,
+        r.queue,
+        r.id,
+        encodeTaskMessage(r.msg),
+        r.msg.uniqueKey,
+        r.nowMs,
+        r.fence,
+        r.expired === true ? "expired" : "archived",
+        r.msg.errorMsg,
+        r.unstarted !== true,
+      ),
     requeue: (queue, id, fence) => lifecycle.requeue(redis, queue, id, fence),
     quarantine: (queue, id, nowMs) => lifecycle.quarantine(redis, queue, id, nowMs),
-    deleteActive: (r) => lifecycle.deleteActive(redis, r.queue, r.id, r.uniqueKey, r.nowMs, r.fence),
+    deleteActive: (r) =>
+      lifecycle.deleteActive(redis, r.queue, r.id, r.uniqueKey, r.nowMs, r.fence, r.errorMsg),
     writeResult: (queue, id, bytes) => lifecycle.writeResult(redis, queue, id, bytes),
+    writeProgress: (queue, id, json, fence) => lifecycle.writeProgress(redis, queue, id, json, fence),
     extendLease: (queue, ids, leaseExpiresAtMs) => lifecycle.extendLease(redis, queue, ids, leaseExpiresAtMs),
     trimArchive: (r) => lifecycle.trimArchive(redis, r.queue, r.nowMs, r.maxSize, r.maxAgeMs),
   };

@@ -1,7 +1,8 @@
 -- retry: moves a failed task from active to the retry zset (wire-format §4.14). The uniqueness lock is kept.
 -- Called by the worker at the end of an attempt, and by the recoverer for a task whose lease ran out
 -- (wire-format §5.8 step 1); ARGV[6] names the precondition that applies (lua/precondition.lua).
--- Unlike asynq, nothing is written when the task is not in active or the precondition fails.
+-- Unlike asynq, nothing is written when the task is not in active or the precondition fails. The
+-- event stream gets a "retry" entry (with the error and the retry time) while someone listens.
 --
 -- KEYS[1] -> asynq:{<q>}:t:<id>
 -- KEYS[2] -> asynq:{<q>}:active
@@ -11,6 +12,8 @@
 -- KEYS[6] -> asynq:{<q>}:failed:<YYYY-MM-DD>
 -- KEYS[7] -> asynq:{<q>}:processed
 -- KEYS[8] -> asynq:{<q>}:failed
+-- KEYS[9] -> asynq:{<q>}:events:listening
+-- KEYS[10] -> asynq:{<q>}:events
 --
 -- ARGV[1] -> task ID
 -- ARGV[2] -> encoded TaskMessage (retried, error_msg, last_failed_at updated by the caller)
@@ -21,6 +24,7 @@
 --   score <= ARGV[7]) or "unleased" (no lease score), both also requiring the task hash
 -- ARGV[7] -> mode "fence": the encoded TaskMessage as it was dequeued (a fencing token), "" skips the
 --   check; mode "expired": the cutoff, unix seconds; mode "unleased": ignored
+-- ARGV[8] -> the error message (for the event stream)
 --
 -- Returns:
 --   1  moved to retry, msg and state rewritten, counted when a failure
@@ -29,6 +33,8 @@
 -- @include counters
 
 -- @include precondition
+
+-- @include events
 
 if not precondition_holds(ARGV[6], ARGV[7], KEYS[1], KEYS[3], ARGV[1]) then
   return 0
@@ -39,4 +45,5 @@ end
 if ARGV[5] == "1" then
   count(ARGV[4], KEYS[5], KEYS[7], KEYS[6], KEYS[8])
 end
+emit_event(KEYS[9], KEYS[10], "event", "retry", "id", ARGV[1], "error", ARGV[8], "retry_at", ARGV[3])
 return 1

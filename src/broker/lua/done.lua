@@ -3,15 +3,18 @@
 -- Deletes the task when it is still the one the worker dequeued: removes it from active and lease,
 -- deletes its hash, counts it as processed and releases its lock while the lock still holds its ID.
 -- The fence is the message as dequeued, or its SHA-1 in hex when fence_is_sha1 (see move.lua). With
--- uncounted, the caller counts the task itself (count_processed, once for a batch).
+-- uncounted, the caller counts the task itself (count_processed, once for a batch). The queue's
+-- event stream gets `event` ("completed", with the result, or "revoked") while someone listens.
 -- Returns 1 when done, 0 when nothing was written (not in active, or its message changed: fenced).
 -- @include counters
+
+-- @include events
 
 -- @include lock
 
 -- @include move
 
-local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence, fence_is_sha1, uncounted)
+local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence, fence_is_sha1, uncounted, listening, stream, event)
   local fenced
   if fence_is_sha1 then
     fenced = fenced_out_sha1(task_key, fence)
@@ -25,12 +28,22 @@ local function finish_done(active, lease, task_key, processed_day, processed_tot
     return 0
   end
   redis.call("ZREM", lease, id)
+  -- The result goes with the event: the hash holding it is deleted next.
+  local result = false
+  if event == "completed" and redis.call("EXISTS", listening) == 1 then
+    result = result_for_event(task_key)
+  end
   redis.call("DEL", task_key)
   if not uncounted then
     count(expire_at, processed_day, processed_total)
   end
   if lock_key then
     release_lock(lock_key, id)
+  end
+  if result then
+    emit_event(listening, stream, "event", event, "id", id, "result", result)
+  else
+    emit_event(listening, stream, "event", event, "id", id)
   end
   return 1
 end

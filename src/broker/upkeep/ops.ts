@@ -36,6 +36,7 @@ export function upkeepOps(redis: Redis): UpkeepOps {
         r.counted,
         r.nowMs,
         r.guard,
+        r.msg.errorMsg,
       ),
     recoverArchive: (r) =>
       recover.recoverArchive(
@@ -46,6 +47,8 @@ export function upkeepOps(redis: Redis): UpkeepOps {
         r.msg.uniqueKey,
         r.nowMs,
         r.guard,
+        r.expired === true ? "expired" : "archived",
+        r.msg.errorMsg,
       ),
     recoverQuarantine: (r) => recover.recoverQuarantine(redis, r.queue, r.id, r.nowMs, r.guard),
     writeServerState: (info, workers, nowMs, ttlSeconds) =>

@@ -3,7 +3,7 @@ import { execPipeline } from "../redis-values.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
-import { archiveCall, retryCall } from "../finish/lifecycle.js";
+import { archiveCall, retryCall, type ArchiveEvent } from "../finish/lifecycle.js";
 import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
 
 // The worker's own retry, archive and quarantine scripts, called with the recoverer's lease guard as
@@ -104,8 +104,9 @@ export async function recoverRetry(
   isFailure: boolean,
   nowMs: number,
   guard: LeaseGuard,
+  errorMsg = "",
 ): Promise<RecoverWrite> {
-  const call = retryCall(queue, id, encodedMsg, retryAtMs, isFailure, nowMs, guardArgs(guard));
+  const call = retryCall(queue, id, encodedMsg, retryAtMs, isFailure, nowMs, guardArgs(guard), errorMsg);
   const reply = await runScript(redis, scripts.retry, call.keys, call.args);
   return replyCode(reply, scripts.retry.name, [0, 1]) === 1 ? "ok" : "skipped";
 }
@@ -117,6 +118,8 @@ export async function recoverRetry(
  * in active with its hash.
  *
  * @param uniqueKey the task's lock key (msg.uniqueKey), "" when it has none.
+ * @param event for the event stream: `expired` when the deadline ends the task.
+ * @param errorMsg the error, for the event stream.
  */
 export async function recoverArchive(
   redis: Redis,
@@ -126,8 +129,11 @@ export async function recoverArchive(
   uniqueKey: string,
   nowMs: number,
   guard: LeaseGuard,
+  event: ArchiveEvent = "archived",
+  errorMsg = "",
 ): Promise<RecoverWrite> {
-  const call = archiveCall(queue, id, encodedMsg, uniqueKey, nowMs, guardArgs(guard));
+  // A lost lease is a failed attempt.
+  const call = archiveCall(queue, id, encodedMsg, uniqueKey, nowMs, guardArgs(guard), event, errorMsg, true);
   const reply = await runScript(redis, scripts.archive, call.keys, call.args);
   return replyCode(reply, scripts.archive.name, [0, 1]) === 1 ? "ok" : "skipped";
 }
