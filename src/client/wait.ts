@@ -99,8 +99,12 @@ export class ResultWaits {
   /** Settles a wait on what Redis holds now, when the task has finished already (or does not exist). */
   private async checkNow(queue: string, id: string, waiter: Waiter, op: string): Promise<void> {
     const now = await this.broker.readTaskOutcome(queue, id);
-    if (now.state === null) waiter.reject(new TaskNotFoundError(queue, id, { op }));
-    else if (now.state === "completed") waiter.resolve({ id, queue, result: now.result ?? undefined });
+    if (now.state === null) {
+      // Gone: it may have finished after the marker was set and before the read, and then its outcome
+      // is in the stream. Not found only once every entry written by now has been heard.
+      await this.queueWaits(queue).follower.caughtUp();
+      waiter.reject(new TaskNotFoundError(queue, id, { op }));
+    } else if (now.state === "completed") waiter.resolve({ id, queue, result: now.result ?? undefined });
     else if (now.state === "archived") {
       waiter.reject(new TaskFailedError(queue, id, "archived", now.errorMsg, { op }));
     }

@@ -32,6 +32,10 @@ export class StreamFollower {
   private closed = false;
   private refresher: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
+  /** The ID of the last entry handed over (or the start position). */
+  private delivered: string | undefined;
+  /** Calls of {@link caughtUp} waiting for the reads to reach their ID. */
+  private catchUps: Array<{ id: string; resolve: () => void }> = [];
 
   constructor(
     private readonly stream: EventStreamPort,
@@ -63,6 +67,8 @@ export class StreamFollower {
 
   private async loop(from: string): Promise<void> {
     let after = from;
+    this.delivered = from;
+    this.settleCatchUps();
     while (!this.closed) {
       let entries: StreamEntry[];
       try {
@@ -77,6 +83,8 @@ export class StreamFollower {
       if (entries.length === 0) continue;
       after = entries[entries.length - 1]!.streamId;
       this.onEntries(entries);
+      this.delivered = after;
+      this.settleCatchUps();
     }
   }
 
@@ -95,6 +103,29 @@ export class StreamFollower {
   }
 
   /**
+   * Resolves once every entry now in the stream has been handed over: for a wait that found its
+   * task gone, and must first hear any outcome written before it looked.
+   */
+  async caughtUp(): Promise<void> {
+    await this.ready;
+    const id = await this.stream.lastId();
+    await new Promise<void>((resolve) => {
+      this.catchUps.push({ id, resolve });
+      this.settleCatchUps();
+    });
+  }
+
+  private settleCatchUps(): void {
+    const { delivered } = this;
+    if (delivered === undefined || this.catchUps.length === 0) return;
+    this.catchUps = this.catchUps.filter(({ id, resolve }) => {
+      if (compareStreamIds(delivered, id) < 0) return true;
+      resolve();
+      return false;
+    });
+  }
+
+  /**
    * Sets the marker again now, for a wait that must not miss an event even if the marker was lost
    * since the last refresh (deleted, or expired during a stall).
    */
@@ -109,6 +140,18 @@ export class StreamFollower {
     this.closed = true;
     clearInterval(this.refresher);
     this.wake?.();
+    for (const { resolve } of this.catchUps) resolve();
+    this.catchUps = [];
     this.stream.close();
   }
+}
+
+/** Orders two stream IDs (`<ms>-<seq>`). */
+function compareStreamIds(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }

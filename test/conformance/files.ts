@@ -43,6 +43,8 @@ const CLUSTER = [
   "test/inspector/golden-readback.test.ts",
   "test/group/server.test.ts",
   "test/doctor/clean.test.ts",
+  "test/events/wait.test.ts",
+  "test/events/progress.test.ts",
   "test/conformance/cluster.test.ts",
 ];
 
@@ -59,6 +61,8 @@ export const FILES: Record<string, readonly string[]> = {
     "test/inspector/mutate.test.ts",
     "test/server/heartbeater.test.ts",
     "test/scheduler/scheduler.test.ts",
+    "test/events/wait.test.ts",
+    "test/events/progress.test.ts",
   ],
   valkey: [...CORE, ...DIRECT, "test/server/priority.test.ts", "test/inspector/mutate.test.ts"],
 };

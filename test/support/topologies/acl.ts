@@ -40,6 +40,7 @@ export const ACL_COMMANDS: readonly string[] = [
   "pttl",
   "expire",
   "expireat",
+  "pexpire",
   "incr",
   "incrby",
   "scan",
@@ -49,6 +50,7 @@ export const ACL_COMMANDS: readonly string[] = [
   "hset",
   "hdel",
   "hgetall",
+  "hstrlen",
   "lpush",
   "rpush",
   "rpop",
@@ -79,6 +81,10 @@ export const ACL_COMMANDS: readonly string[] = [
   "zremrangebyscore",
   "zunionstore",
   "zscan",
+  // the queues' event streams (QueueEvents, Client.waitForResult; written by the finishing scripts)
+  "xadd",
+  "xread",
+  "xrevrange",
   // cancelation channel
   "publish",
   "subscribe",
