@@ -66,7 +66,10 @@ local k = 9
 local a = 9
 local with_since = ARGV[8] == "1"
 local token = ARGV[5]
-for j = 1, tonumber(ARGV[3]) do
+local d = tonumber(ARGV[3])
+-- Whether someone listens to the queue's events: checked once for the whole batch.
+local heard = d > 0 and is_heard(KEYS[7])
+for j = 1, d do
   local task_key = KEYS[k]
   local lock_key = nil
   k = k + 1
@@ -74,7 +77,7 @@ for j = 1, tonumber(ARGV[3]) do
     lock_key = KEYS[k]
     k = k + 1
   end
-  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1], true, true, KEYS[7], KEYS[8], "completed")
+  done[j] = finish_done(KEYS[3], KEYS[4], task_key, KEYS[5], KEYS[6], lock_key, ARGV[a], ARGV[2], ARGV[a + 1], true, true, heard, KEYS[8], "completed")
   written = written + done[j]
   a = a + 3
 end

@@ -21,4 +21,4 @@
 --   0  the task is not in active; nothing written (or its message changed: fenced)
 -- @include done
 
-return finish_done(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[8], ARGV[1], ARGV[2], ARGV[3], false, false, KEYS[6], KEYS[7], ARGV[4])
+return finish_done(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[8], ARGV[1], ARGV[2], ARGV[3], false, false, is_heard(KEYS[6]), KEYS[7], ARGV[4])

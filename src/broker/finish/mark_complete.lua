@@ -41,12 +41,12 @@ count(ARGV[2], KEYS[5], KEYS[6])
 if #KEYS >= 9 then
   release_lock(KEYS[9], ARGV[1])
 end
-if redis.call("EXISTS", KEYS[7]) == 1 then
+if is_heard(KEYS[7]) then
   local result = result_for_event(KEYS[4])
   if result then
-    emit_event(KEYS[7], KEYS[8], "event", "completed", "id", ARGV[1], "result", result)
+    append_event(KEYS[8], "event", "completed", "id", ARGV[1], "result", result)
   else
-    emit_event(KEYS[7], KEYS[8], "event", "completed", "id", ARGV[1])
+    append_event(KEYS[8], "event", "completed", "id", ARGV[1])
   end
 end
 return 1

@@ -4,7 +4,8 @@
 -- deletes its hash, counts it as processed and releases its lock while the lock still holds its ID.
 -- The fence is the message as dequeued, or its SHA-1 in hex when fence_is_sha1 (see move.lua). With
 -- uncounted, the caller counts the task itself (count_processed, once for a batch). The queue's
--- event stream gets `event` ("completed", with the result, or "revoked") while someone listens.
+-- event stream gets `event` ("completed", with the result, or "revoked") while someone listens:
+-- `heard` says whether someone does (the caller checks once for a batch: is_heard).
 -- Returns 1 when done, 0 when nothing was written (not in active, or its message changed: fenced).
 -- @include counters
 
@@ -14,7 +15,7 @@
 
 -- @include move
 
-local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence, fence_is_sha1, uncounted, listening, stream, event)
+local function finish_done(active, lease, task_key, processed_day, processed_total, lock_key, id, expire_at, fence, fence_is_sha1, uncounted, heard, stream, event)
   local fenced
   if fence_is_sha1 then
     fenced = fenced_out_sha1(task_key, fence)
@@ -30,7 +31,7 @@ local function finish_done(active, lease, task_key, processed_day, processed_tot
   redis.call("ZREM", lease, id)
   -- The result goes with the event: the hash holding it is deleted next.
   local result = false
-  if event == "completed" and redis.call("EXISTS", listening) == 1 then
+  if heard and event == "completed" then
     result = result_for_event(task_key)
   end
   redis.call("DEL", task_key)
@@ -40,10 +41,12 @@ local function finish_done(active, lease, task_key, processed_day, processed_tot
   if lock_key then
     release_lock(lock_key, id)
   end
-  if result then
-    emit_event(listening, stream, "event", event, "id", id, "result", result)
-  else
-    emit_event(listening, stream, "event", event, "id", id)
+  if heard then
+    if result then
+      append_event(stream, "event", event, "id", id, "result", result)
+    else
+      append_event(stream, "event", event, "id", id)
+    end
   end
   return 1
 end

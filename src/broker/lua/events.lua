@@ -5,13 +5,23 @@
 -- stream is bounded: about 10,000 entries (XADD MAXLEN ~), and it expires 10 minutes after its last
 -- entry. Go's asynq neither writes nor reads these keys.
 
--- Appends one entry (field, value pairs) to the stream when the marker exists. Returns true when written.
-local function emit_event(listening, stream, ...)
-  if redis.call("EXISTS", listening) == 0 then
-    return false
-  end
+-- True while someone listens (the marker exists).
+local function is_heard(listening)
+  return redis.call("EXISTS", listening) == 1
+end
+
+-- Appends one entry (field, value pairs) to the stream; the caller checked is_heard.
+local function append_event(stream, ...)
   redis.call("XADD", stream, "MAXLEN", "~", "10000", "*", ...)
   redis.call("PEXPIRE", stream, 600000)
+end
+
+-- Appends one entry when the marker exists. Returns true when written.
+local function emit_event(listening, stream, ...)
+  if not is_heard(listening) then
+    return false
+  end
+  append_event(stream, ...)
   return true
 end
 
