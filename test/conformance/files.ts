@@ -45,6 +45,7 @@ const CLUSTER = [
   "test/doctor/clean.test.ts",
   "test/events/wait.test.ts",
   "test/events/progress.test.ts",
+  "test/events/queue-events.test.ts",
   "test/conformance/cluster.test.ts",
 ];
 

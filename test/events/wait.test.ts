@@ -12,9 +12,10 @@ import {
 import { Inspector } from "../../src/inspector/inspector.js";
 import { Client } from "../../src/client/client.js";
 import { useRedisFixture } from "../support/fixture.js";
-import { deferred, startServer } from "../support/server.js";
+import { deferred, startServer, waitFor } from "../support/server.js";
+import * as keys from "../../src/wire/keys.js";
 
-const { url, client } = useRedisFixture({ client: true });
+const { url, client, redis } = useRedisFixture({ client: true });
 
 const text = (bytes: Uint8Array | undefined): string | undefined =>
   bytes === undefined ? undefined : Buffer.from(bytes).toString("utf8");
@@ -110,6 +111,9 @@ describe("waitForResult", () => {
     const waiter = new Client(url);
     try {
       const result = waiter.waitForResult("default", "slow", { timeout: 10_000 });
+      // Once the wait listens, the outcome is heard however soon it comes (before the wait has even
+      // read the task: then the task is gone, and the stream has it).
+      await waitFor(async () => (await redis.exists(keys.eventsListeningKey("default"))) === 1, "listening");
       hold.resolve();
       expect(text((await result).result)).toBe("later");
     } finally {
