@@ -322,10 +322,16 @@ function startSpan(
 }
 
 function toResult(resolved: ResolvedTask, outcome: EnqueueOutcome, nowMs: number, op: string): BatchResult {
-  const { msg, target } = resolved.request;
+  const { msg } = resolved.request;
   if (outcome === "duplicate")
     return { ok: false, error: new DuplicateTaskError(msg.queue, msg.uniqueKey, { op }) };
   if (outcome === "conflict") return { ok: false, error: new TaskIdConflictError(msg.queue, msg.id, { op }) };
+  return { ok: true, info: enqueuedTaskInfo(resolved, nowMs) };
+}
+
+/** The info of a task as its enqueue at `nowMs` wrote it: pending, scheduled or aggregating. */
+export function enqueuedTaskInfo(resolved: ResolvedTask, nowMs: number): TaskInfo {
+  const { msg, target } = resolved.request;
   const state: TaskState =
     target.kind === "scheduled" ? "scheduled" : target.kind === "group" ? "aggregating" : "pending";
   const nextProcessAt =
@@ -334,5 +340,5 @@ function toResult(resolved: ResolvedTask, outcome: EnqueueOutcome, nowMs: number
       : target.kind === "pending"
         ? new Date(Math.floor(nowMs / 1000) * 1000)
         : null;
-  return { ok: true, info: taskInfoFromMessage(msg, state, nextProcessAt, null) };
+  return taskInfoFromMessage(msg, state, nextProcessAt, null);
 }

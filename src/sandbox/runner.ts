@@ -6,9 +6,9 @@ import { createRequire } from "node:module";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parentPort, workerData } from "node:worker_threads";
-import { AsynqError, TaskAbortedError, ValidationError, type AbortReason } from "../errors.js";
+import { AsynqError, TaskAbortedError, type AbortReason } from "../errors.js";
 import { encodePayload } from "../client/payload.js";
-import type { ResultValue, TaskContext } from "../server/context.js";
+import { progressJson, type ResultValue, type TaskContext } from "../server/context.js";
 import type { Handler, HandlerTask } from "../server/mux.js";
 import { fromWireError, toWireError, type FromThread, type RunnerData, type ToThread } from "./protocol.js";
 
@@ -106,27 +106,17 @@ async function run(message: Extract<ToThread, { kind: "run" }>): Promise<void> {
 }
 
 /** `ctx.progress`: checked for a JSON form here (as in-process), stored through the parent. */
-function progress(current: Attempt, value: unknown): Promise<void> {
+async function progress(current: Attempt, value: unknown): Promise<void> {
   if (attempt !== current || current.controller.signal.aborted) {
-    return Promise.reject(
-      new AsynqError("ERR_PROGRESS_AFTER_DONE", "failed to report progress: the task is no longer running", {
+    throw new AsynqError(
+      "ERR_PROGRESS_AFTER_DONE",
+      "failed to report progress: the task is no longer running",
+      {
         op: "ctx.progress",
-      }),
+      },
     );
   }
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(value);
-  } catch (cause) {
-    return Promise.reject(
-      new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress", cause }),
-    );
-  }
-  if (json === undefined) {
-    return Promise.reject(
-      new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress" }),
-    );
-  }
+  const json = progressJson(value);
   const seq = nextSeq++;
   return new Promise<void>((resolve, reject) => {
     current.writes.set(seq, { resolve: () => resolve(), reject });

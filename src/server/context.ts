@@ -1,5 +1,7 @@
 // What a handler receives besides the task: identity, limits, an AbortSignal and a result writer.
 
+import { ValidationError } from "../errors.js";
+
 // Declared with every other error in src/errors.ts.
 export { TaskAbortedError, type AbortReason } from "../errors.js";
 
@@ -42,4 +44,21 @@ export interface TaskContext {
    *   JSON form.
    */
   progress(value: unknown): Promise<void>;
+}
+
+/**
+ * The JSON text a progress report stores (`ctx.progress`, wherever it runs: a server, a sandbox
+ * thread, a FakeContext).
+ * @throws ValidationError when the value has no JSON form (undefined, a function, a BigInt, a cycle).
+ */
+export function progressJson(value: unknown): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch (cause) {
+    throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress", cause });
+  }
+  if (json === undefined)
+    throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress" });
+  return json;
 }

@@ -8,7 +8,7 @@ import { errorMessage, toError } from "../internal/errors.js";
 import type { TaskMessage } from "../wire/messages.js";
 import { decodeTaskMessage } from "../wire/proto.js";
 import type { ResolvedServerConfig } from "./config.js";
-import type { ResultValue, ResultWriter, TaskContext } from "./context.js";
+import { progressJson, type ResultValue, type ResultWriter, type TaskContext } from "./context.js";
 import { DeadlineWatcher } from "./deadlines.js";
 import type { Handler, HandlerTask } from "./mux.js";
 import type { Finisher } from "./finisher.js";
@@ -337,15 +337,7 @@ export class Executor {
         op: "ctx.progress",
       });
     if (task.aborted !== undefined || task.phase !== "handler") throw over();
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch (cause) {
-      throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress", cause });
-    }
-    if (json === undefined) {
-      throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress" });
-    }
+    const json = progressJson(value);
     if ((await this.broker.writeProgress(task.queue, task.id, json, task.raw)) === "not-active") throw over();
   }
 

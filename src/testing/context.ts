@@ -5,7 +5,7 @@ import { encodePayload } from "../client/payload.js";
 import { DEFAULTS } from "../defaults.js";
 import { AsynqError, TaskAbortedError, ValidationError, type AbortReason } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
-import type { ResultValue, ResultWriter, TaskContext } from "../server/context.js";
+import { progressJson, type ResultValue, type ResultWriter, type TaskContext } from "../server/context.js";
 
 /** What a {@link FakeContext} says about its task; every field has a default. */
 export interface FakeContextOptions {
@@ -111,15 +111,7 @@ export class FakeContext implements TaskContext {
         },
       );
     }
-    let json: string | undefined;
-    try {
-      json = JSON.stringify(value);
-    } catch (cause) {
-      throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress", cause });
-    }
-    if (json === undefined)
-      throw new ValidationError("progress", value, "it has no JSON form", { op: "ctx.progress" });
-    this.progressReports.push(JSON.parse(json) as unknown);
+    this.progressReports.push(JSON.parse(progressJson(value)) as unknown);
   }
 
   /** Ends the attempt: later result writes fail, as once a handler has returned on a server. */

@@ -1,7 +1,7 @@
 // A client for tests that records what it is asked to enqueue instead of writing to Redis. It has
 // the Client's enqueue surface (typed definitions included) and validates exactly as the Client
 // does, so code under test gets the same TaskInfo and the same errors.
-import type { BatchResult, Client } from "../client/client.js";
+import { enqueuedTaskInfo, type BatchResult, type Client } from "../client/client.js";
 import { resolveTask, type EnqueueOptions, type ResolvedTask } from "../client/options.js";
 import { DuplicateTaskError, TaskIdConflictError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
@@ -12,8 +12,7 @@ import {
   type PlainTask,
   type TaskDefinition,
 } from "../tasks/define.js";
-import type { Task, TaskInfo, TaskState } from "../task.js";
-import { taskInfoFromMessage } from "../task-info.js";
+import type { Task, TaskInfo } from "../task.js";
 
 /** One recorded enqueue. */
 export interface RecordedTask {
@@ -136,7 +135,7 @@ export class RecordingClient implements Pick<Client, "enqueue" | "enqueueBatch" 
     now: number,
     op: string,
   ): BatchResult {
-    const { msg, target, uniqueTtlSeconds } = resolved.request;
+    const { msg, uniqueTtlSeconds } = resolved.request;
     const idKey = `${msg.queue}\0${msg.id}`;
     if (msg.uniqueKey !== "" && (this.#locks.get(msg.uniqueKey) ?? -Infinity) > now) {
       return { ok: false, error: new DuplicateTaskError(msg.queue, msg.uniqueKey, { op }) };
@@ -146,15 +145,7 @@ export class RecordingClient implements Pick<Client, "enqueue" | "enqueueBatch" 
     if (msg.uniqueKey !== "" && uniqueTtlSeconds !== undefined) {
       this.#locks.set(msg.uniqueKey, now + uniqueTtlSeconds * 1000);
     }
-    const state: TaskState =
-      target.kind === "scheduled" ? "scheduled" : target.kind === "group" ? "aggregating" : "pending";
-    const nextProcessAt =
-      target.kind === "scheduled"
-        ? new Date(target.processAtSeconds * 1000)
-        : target.kind === "pending"
-          ? new Date(Math.floor(now / 1000) * 1000)
-          : null;
-    const info = taskInfoFromMessage(msg, state, nextProcessAt, null);
+    const info = enqueuedTaskInfo(resolved, now);
     const payload = msg.payload;
     this.enqueued.push({
       info,
