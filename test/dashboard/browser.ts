@@ -4,7 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll } from "vitest";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -23,7 +23,7 @@ export interface OpenPage {
  * it, the browser closed after the file. Returns `openPage` and `screenshot`.
  */
 export function useBrowser(): {
-  openPage: () => Promise<OpenPage>;
+  openPage: (options?: BrowserContextOptions) => Promise<OpenPage>;
   screenshot: (page: Page, name: string) => Promise<void>;
 } {
   let browser: Browser | undefined;
@@ -39,8 +39,8 @@ export function useBrowser(): {
     await browser?.close();
   });
   return {
-    openPage: async () => {
-      const context = await browser!.newContext();
+    openPage: async (options = {}) => {
+      const context = await browser!.newContext(options);
       const page = await context.newPage();
       pages.push(page);
       const problems: string[] = [];

@@ -2,56 +2,21 @@
 // (/usr/bin/chromium, installed by .ci/run; CHROMIUM_PATH overrides), headless, against the dashboard
 // on this worker's Redis DB. Screenshots are test output, written to scratch/dashboard-e2e/ (gitignored;
 // DASHBOARD_SCREENSHOTS overrides), never committed.
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { afterEach, describe, expect, it } from "vitest";
 import { useRedisFixture } from "../support/fixture.js";
+import { useBrowser } from "./browser.js";
 import { serveDashboard, type Served } from "./support.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const SHOTS =
-  process.env.DASHBOARD_SCREENSHOTS ??
-  join(fileURLToPath(new URL("../../", import.meta.url)), "scratch", "dashboard-e2e");
-
 const { url, client, inspector } = useRedisFixture({ client: true, inspector: true });
+const { openPage, screenshot } = useBrowser();
 
-let browser: Browser;
 let served: Served | undefined;
-const pages: Page[] = [];
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox"] });
-}, 60_000);
-
-afterAll(async () => {
-  await browser?.close();
-});
 
 afterEach(async () => {
-  for (const page of pages.splice(0)) await page.context().close();
   await served?.close();
   served = undefined;
 });
-
-/** A page in a fresh context; script errors, dialogs and CSP violations are collected in `problems`. */
-async function openPage(options: { httpCredentials?: { username: string; password: string } } = {}) {
-  const context = await browser.newContext(options);
-  const page = await context.newPage();
-  pages.push(page);
-  const problems: string[] = [];
-  page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-  page.on("dialog", (dialog) => {
-    problems.push(`dialog: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console: ${message.text()}`);
-  });
-  return { page, problems };
-}
 
 async function serve(options: Parameters<typeof serveDashboard>[1] = {}): Promise<string> {
   served = await serveDashboard(url, options);
@@ -71,7 +36,7 @@ describe("the dashboard in chromium", () => {
     const row = page.locator('tr[data-queue="mail"]');
     await expect.poll(() => row.locator('[data-col="pending"]').textContent()).toBe("3");
     await expect.poll(() => page.locator("tr[data-queue]").count()).toBe(2);
-    await page.screenshot({ path: join(SHOTS, "overview.png"), fullPage: true });
+    await screenshot(page, "overview");
 
     await row.locator('[data-col="queue"] a').click();
     await expect.poll(() => count(page, "pending").textContent()).toBe("3");
@@ -87,7 +52,7 @@ describe("the dashboard in chromium", () => {
     expect(await page.evaluate("typeof window.Chart")).toBe("function");
     await page.locator(".range a", { hasText: "30 days" }).click();
     await expect.poll(() => page.locator("#history-chart").getAttribute("data-days")).toBe("30");
-    await page.screenshot({ path: join(SHOTS, "queue-after-archive.png"), fullPage: true });
+    await screenshot(page, "queue-after-archive");
 
     await page.locator('.tabs a[data-state="archived"]').click();
     await expect.poll(() => page.locator(`table.tasks tbody tr[data-task="${id}"]`).count()).toBe(1);
@@ -122,7 +87,7 @@ describe("the dashboard in chromium", () => {
     await expect.poll(() => page.locator('[data-field="payload"] pre').textContent()).toBe(hostile);
     expect(await page.locator("#view img").count()).toBe(0);
     expect(await page.locator("#view script").count()).toBe(0);
-    await page.screenshot({ path: join(SHOTS, "hostile-payload.png"), fullPage: true });
+    await screenshot(page, "hostile-payload");
     expect(problems).toEqual([]);
   });
 
@@ -136,7 +101,7 @@ describe("the dashboard in chromium", () => {
       expect(await page.locator("button, input[type=checkbox]").count(), hash).toBe(0);
     }
     expect(await page.locator("#mode").textContent()).toBe("read-only");
-    await page.screenshot({ path: join(SHOTS, "read-only.png"), fullPage: true });
+    await screenshot(page, "read-only");
     const status = await page.evaluate(
       async (path) => (await fetch(path, { method: "POST", headers: { "X-Asynq-Csrf": "x" } })).status,
       `/api/queues/ro/tasks/${info.id}/archive`,
@@ -155,14 +120,9 @@ describe("the dashboard in chromium", () => {
       const denied = await anonymous.page.goto(`${hooked.origin}/`);
       expect(denied?.status()).toBe(401);
       expect(await anonymous.page.locator("script").count()).toBe(0);
-      const allowed = await browser.newContext({ extraHTTPHeaders: { "x-api-key": "k" } });
-      try {
-        const page = await allowed.newPage();
-        expect((await page.goto(`${hooked.origin}/`))?.status()).toBe(200);
-        await expect.poll(() => page.locator('tr[data-queue="secured"]').count()).toBe(1);
-      } finally {
-        await allowed.close();
-      }
+      const { page } = await openPage({ extraHTTPHeaders: { "x-api-key": "k" } });
+      expect((await page.goto(`${hooked.origin}/`))?.status()).toBe(200);
+      await expect.poll(() => page.locator('tr[data-queue="secured"]').count()).toBe(1);
     } finally {
       await hooked.close();
     }
