@@ -197,7 +197,7 @@ export class Executor {
     logger.warn(
       `shutdown: ${cut.length} task(s) still running after shutdownTimeout (${timeoutMs} ms) go back to the ` +
         "front of their queues and will run again; their signals are aborted, and a handler that ignores " +
-        "its signal keeps running in the background until it returns",
+        "its signal keeps running in the background until it returns (a sandboxed one is terminated)",
       { count: cut.length, timeoutMs, aborted: "shutdown" },
     );
     logger.debug(`shutdown: tasks cut off: ${cut.map((t) => `${t.queue}/${t.id}`).join(", ")}`, {
