@@ -159,7 +159,10 @@ export class Client {
    * Enqueues many tasks in one round trip to Redis. Every task is validated first: if one is
    * invalid, a ValidationError naming it (`tasks[i]…`) is thrown and nothing is written. Then each
    * task is written atomically on its own; a duplicate or an ID conflict fails only that task.
-   * Tasks may use every option, `unique` and `group` included.
+   * Tasks may use every option, `unique` and `group` included. The tasks of one queue reach it in
+   * the order given (the first is the first to be processed), also when Redis loses its script
+   * cache during the call (a failover, SCRIPT FLUSH); only a connection lost in mid-call can make
+   * the tasks it re-sends come after the others.
    *
    * @returns one result per task, in order.
    * @throws ValidationError for an invalid task (nothing is written).

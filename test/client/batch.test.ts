@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { MAX_TASKS_PER_CALL } from "../../src/broker/enqueue/enqueue.js";
+import { enqueueManyScript, MAX_TASKS_PER_CALL } from "../../src/broker/enqueue/enqueue.js";
 import { Client, type BatchResult } from "../../src/client/client.js";
 import { AsynqError, BrokerError, DuplicateTaskError, TaskIdConflictError } from "../../src/errors.js";
 import { ManualClock, unixNanos } from "../../src/internal/clock.js";
@@ -406,6 +406,40 @@ describe.skipIf(!redisServer)("enqueueBatch round trips and commands, on a priva
     }
   });
 
+  it("keeps a queue's order while the script cache is flushed and reloaded by others during the batch", async () => {
+    // What a failover or SCRIPT FLUSH does with many producers: some calls of the batch meet NOSCRIPT,
+    // and another client loads the script before the batch's later calls arrive.
+    const mine = new Client(url, { clock });
+    const churn = new Redis(url);
+    let churning = true;
+    const churned = (async () => {
+      let rounds = 0;
+      while (churning) {
+        await churn.script("FLUSH");
+        await churn.script("LOAD", enqueueManyScript.source);
+        rounds++;
+      }
+      return rounds;
+    })();
+    try {
+      for (let round = 0; round < 5; round++) {
+        await admin.flushdb();
+        const n = 4 * MAX_TASKS_PER_CALL + 7;
+        const results = await mine.enqueueBatch(
+          Array.from({ length: n }, (_, i) => ({ type: "ordered", payload: i })),
+        );
+        const ids = results.map((r) => okInfo(r).id);
+        // The first task is consumed first: the tail of pending is the head of the batch.
+        expect((await admin.lrange("asynq:{default}:pending", 0, -1)).reverse()).toEqual(ids);
+      }
+    } finally {
+      churning = false;
+      expect(await churned).toBeGreaterThan(0);
+      churn.disconnect();
+      await mine.close();
+    }
+  });
+
   it("registers a queue its workers keep empty with every enqueue, in the same round trip", async () => {
     const mine = new Client(url, { clock });
     const pending = "asynq:{drained}:pending";
@@ -452,7 +486,8 @@ describe.skipIf(!redisServer)("enqueueBatch round trips and commands, on a priva
       await admin.flushdb();
       await admin.config("RESETSTAT");
 
-      const n = 1000;
+      // 250 tasks per queue: one call each (a queue with more calls is sent with EVAL, below).
+      const n = 3 * MAX_TASKS_PER_CALL;
       const queues = ["a", "b", "c"];
       const tasks: Task[] = Array.from({ length: n }, (_, i) => ({
         type: "t",
@@ -461,7 +496,7 @@ describe.skipIf(!redisServer)("enqueueBatch round trips and commands, on a priva
       }));
       (await batchClient.enqueueBatch(tasks)).forEach(okInfo);
 
-      const calls = callsFor(334, 333, 333);
+      const calls = callsFor(250, 250, 250);
       const stats = await commandStats();
       expect(stats.evalsha?.calls).toBe(calls);
       expect(stats.evalsha?.failed ?? 0).toBe(0);
@@ -470,7 +505,7 @@ describe.skipIf(!redisServer)("enqueueBatch round trips and commands, on a priva
       expect(stats.sadd?.calls).toBe(3);
       expect(stats.eval).toBeUndefined();
       expect(stats.script).toBeUndefined();
-      expect(await admin.llen("asynq:{a}:pending")).toBe(334);
+      expect(await admin.llen("asynq:{a}:pending")).toBe(250);
       expect((await admin.smembers("asynq:queues")).sort()).toEqual(queues);
 
       // The lists had been created again: one more registration up front, and then none.
@@ -495,7 +530,22 @@ describe.skipIf(!redisServer)("enqueueBatch round trips and commands, on a priva
       expect(after.evalsha?.failed).toBe(calls);
       expect(after["script|exists"]?.calls).toBe(1);
       expect(after["script|load"]?.calls).toBe(1);
-      expect(await admin.llen("asynq:{a}:pending")).toBe(4 * 334);
+      expect(await admin.llen("asynq:{a}:pending")).toBe(4 * 250);
+
+      // A queue with several calls: each is sent with EVAL, so none meets NOSCRIPT (and none is
+      // re-sent after the others: the queue keeps the batch's order).
+      await admin.script("FLUSH");
+      await admin.config("RESETSTAT");
+      const many = Array.from({ length: 2 * MAX_TASKS_PER_CALL + 1 }, (_, i) => ({
+        type: "many",
+        payload: i,
+      }));
+      (await batchClient.enqueueBatch(many)).forEach(okInfo);
+      const ordered = await commandStats();
+      expect(ordered.eval?.calls).toBe(callsFor(many.length));
+      expect(ordered.eval?.failed ?? 0).toBe(0);
+      expect(ordered.evalsha).toBeUndefined();
+      expect(ordered.script).toBeUndefined();
     } finally {
       await batchClient.close();
     }

@@ -11,10 +11,6 @@ export default defineConfig({
   test: {
     ...base.test,
     exclude: configDefaults.exclude,
-    // One retry per test: on a loaded 2-core machine, six topologies and a failover test side by side
-    // have shown one flake (client/batch's pending order on the sentinel flavour, once in four full
-    // runs; under investigation in issue 20). A retried test is reported as such by vitest.
-    retry: 1,
     ...(cluster ? { maxWorkers: 1, minWorkers: 1, fileParallelism: false } : {}),
   },
 });

@@ -28,6 +28,12 @@ export interface Call {
   tasks: number[];
   numKeys: number;
   argv: Array<string | Buffer>;
+  /**
+   * True when other calls of its queue go with it: it is then sent with EVAL, which cannot meet
+   * NOSCRIPT. A call re-sent after NOSCRIPT would land after the calls that followed it, and the
+   * tasks of one queue must reach pending in the order given (see {@link buildCalls}).
+   */
+  ordered: boolean;
 }
 
 /** The message of a task not encoded yet. */
@@ -79,7 +85,10 @@ interface OpenCall {
 /**
  * Groups tasks into enqueue_many calls and hands each to `emit` as soon as it is complete: per
  * queue, runs of consecutive tasks with the same `nowMs` (so every task keeps its own
- * `pending_since`), in slices. Tasks of one queue stay in order. Encodes each task's message.
+ * `pending_since`), in slices. Tasks of one queue stay in order: the calls of a queue that needs
+ * more than one are `ordered` (sent with EVAL, so that none is re-sent after the others on NOSCRIPT,
+ * which a SCRIPT FLUSH or a failover to a server without the script would cause while another
+ * client loads the script again). Encodes each task's message.
  */
 export function buildCalls(
   tasks: Prepared[],
@@ -89,6 +98,7 @@ export function buildCalls(
   keyPrefix = "",
 ): void {
   const open = new Map<string, OpenCall>();
+  const ordered = queuesInSeveralCalls(tasks, indexes, maxTasks);
   const close = (queue: string, o: OpenCall): void => {
     open.delete(queue);
     const argv: Array<string | Buffer> = [
@@ -133,7 +143,7 @@ export function buildCalls(
     }
     if (o === undefined) {
       o = {
-        call: { queue, tasks: [], numKeys: 0, argv: [] },
+        call: { queue, tasks: [], numKeys: 0, argv: [], ordered: ordered.has(queue) },
         nowMs,
         bytes: 0,
         taskKeys: [],
@@ -165,4 +175,28 @@ export function buildCalls(
     if (o.call.tasks.length >= maxTasks) close(queue, o);
   }
   for (const [queue, o] of open) close(queue, o);
+}
+
+/**
+ * The queues whose tasks may take more than one call: more than `maxTasks` tasks, a change of
+ * `nowMs`, or payloads that may pass half the byte bound (the messages are not encoded yet, and
+ * their other fields are small next to a payload that large).
+ */
+function queuesInSeveralCalls(tasks: Prepared[], indexes: readonly number[], maxTasks: number): Set<string> {
+  const seen = new Map<string, { count: number; bytes: number; nowMs: number }>();
+  const several = new Set<string>();
+  for (const i of indexes) {
+    const { req, nowMs } = tasks[i]!;
+    const queue = req.msg.queue;
+    const entry = seen.get(queue);
+    if (entry === undefined) {
+      seen.set(queue, { count: 1, bytes: req.msg.payload.length, nowMs });
+      continue;
+    }
+    entry.count++;
+    entry.bytes += req.msg.payload.length;
+    if (entry.count > maxTasks || entry.bytes > MAX_BYTES_PER_CALL / 2 || entry.nowMs !== nowMs)
+      several.add(queue);
+  }
+  return several;
 }

@@ -287,13 +287,17 @@ export class Enqueuer {
   }
 
   /**
-   * Runs one call with EVALSHA; the first call of this Enqueuer with EVAL (Redis may not have the
-   * script yet, and EVAL caches it for the calls sent after it); the last retry after NOSCRIPT
-   * with EVALSHA, falling back to EVAL.
+   * Runs one call with EVALSHA; with EVAL an `ordered` call (one of several of a queue, which must
+   * not meet NOSCRIPT) and the first call of this Enqueuer (Redis may not have the script yet, and
+   * EVAL caches it for the calls sent after it); the last retry after NOSCRIPT with EVALSHA,
+   * falling back to EVAL.
    */
   private run(call: Call, last: boolean): Promise<Reply> {
     let reply: Promise<unknown>;
-    if (last) {
+    if (call.ordered) {
+      this.scriptSent = true;
+      reply = this.redis.eval(enqueueManyScript.source, call.numKeys, call.argv);
+    } else if (last) {
       const callKeys = call.argv.slice(0, call.numKeys) as string[];
       reply = runScript(this.redis, enqueueManyScript, callKeys, call.argv.slice(call.numKeys));
     } else if (this.scriptSent) {
