@@ -7,6 +7,7 @@ import { toError } from "../../internal/errors.js";
 import { eventsKey, eventsListeningKey } from "../../wire/keys.js";
 import { duplicateConnection } from "../connection/cluster.js";
 import { endNow } from "../connection/connection.js";
+import { replaceWaiting } from "../connection/watchdog.js";
 import type { EventStreamPort, StreamEntry } from "../ports.js";
 
 /** The stream ID before every entry. */
@@ -42,7 +43,8 @@ export class EventStream implements EventStreamPort {
     return new Promise<StreamEntry[]>((resolve, reject) => {
       const timer = setTimeout(() => {
         // Redis answers by the BLOCK time at the latest: silence past it means a half-open connection.
-        redis.stream?.destroy(
+        replaceWaiting(
+          redis,
           new Error(`no reply to XREAD for ${blockMs + this.stallMs} ms: connection replaced`),
         );
         resolve([]);

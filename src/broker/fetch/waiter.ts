@@ -7,6 +7,7 @@ import { toError } from "../../internal/errors.js";
 import { pendingKey } from "../../wire/keys.js";
 import { duplicateConnection } from "../connection/cluster.js";
 import { endNow } from "../connection/connection.js";
+import { replaceWaiting } from "../connection/watchdog.js";
 
 /** Blocking connections, one per waited queue, created on first use. */
 export class PendingWaiter {
@@ -87,8 +88,7 @@ export class PendingWaiter {
   }
 }
 
-/** Destroys the socket of a connection that looks alive; ioredis then reconnects it. */
+/** Destroys the silent socket (of a Cluster: the node's) of a wait; ioredis then reconnects. */
 function replaceSilent(redis: Redis, silentMs: number): void {
-  if (redis.status !== "ready" && redis.status !== "connect") return;
-  redis.stream?.destroy(new Error(`no reply to BLMOVE for ${silentMs} ms: connection replaced (half-open?)`));
+  replaceWaiting(redis, new Error(`no reply to BLMOVE for ${silentMs} ms: connection replaced (half-open?)`));
 }

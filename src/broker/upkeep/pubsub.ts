@@ -1,14 +1,26 @@
 // The cancelation channel (wire-format §4.26): PUBLISH asynq:cancel <id>; servers SUBSCRIBE to it.
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { toError } from "../../internal/errors.js";
 import { CANCEL_CHANNEL } from "../../wire/keys.js";
-import { duplicateConnection } from "../connection/cluster.js";
+import { duplicateConnection, isCluster } from "../connection/cluster.js";
 import { endNow } from "../connection/connection.js";
-import { Watchdog } from "../connection/watchdog.js";
+import { clusterSubscriber, Watchdog } from "../connection/watchdog.js";
 
-/** Asks every server to abort the task with this ID if it is running it. Returns how many servers heard it. */
+/**
+ * Asks every server to abort the task with this ID if it is running it. Returns how many servers heard
+ * it: Redis's count; of a Cluster, which counts only the subscribers of the node that took the PUBLISH
+ * (every node passes it on to its own), the subscribers of the channel on every node.
+ */
 export async function publishCancel(redis: Redis, id: string): Promise<number> {
-  return redis.publish(CANCEL_CHANNEL, id);
+  const heard = await redis.publish(CANCEL_CHANNEL, id);
+  if (!isCluster(redis)) return heard;
+  const counts = await Promise.all(
+    (redis as unknown as Cluster).nodes("all").map(async (node) => {
+      const reply = (await node.call("PUBSUB", "NUMSUB", CANCEL_CHANNEL)) as [string, number];
+      return Number(reply[1]);
+    }),
+  );
+  return counts.reduce((sum, n) => sum + n, 0);
 }
 
 /** A live subscription to the cancelation channel. */
@@ -50,8 +62,12 @@ export function subscribeCancel(
   });
   const watchdog = new Watchdog(redis, { stallMs, destroy: true });
   watchdog.start();
+  // A subscribed connection gets no replies of its own: a PING now and then gives the watchdog one to
+  // wait for. Of a Cluster, the PING goes to its subscriber connection (a Cluster's own ping() would
+  // go to some node).
   const pinger = setInterval(() => {
-    if (redis.status === "ready") redis.ping().catch(() => {}); // a failure is the watchdog's to see
+    const socket = isCluster(redis) ? clusterSubscriber(redis) : redis;
+    if (socket?.status === "ready") socket.ping().catch(() => {}); // a failure is the watchdog's to see
   }, stallMs / 2);
   pinger.unref();
   return {
