@@ -4,7 +4,7 @@ export type { ClientOptions, BatchResult } from "./client/client.js";
 export type { EnqueueTracer, EnqueueSpanInfo } from "./client/tracing.js";
 export type { EnqueueOptions } from "./client/options.js";
 export { Inspector } from "./inspector/inspector.js";
-export type { InspectorOptions, QueueSizes } from "./inspector/inspector.js";
+export type { InspectorOptions, QueueSizes, RedisNodeInfo } from "./inspector/inspector.js";
 export type {
   QueueInfo,
   DailyStats,

@@ -14,7 +14,7 @@ import type { ListedRecord, SeekCursor, SeekPage, TaskSource } from "./admin/lis
 import type { BulkSource, MutationOutcome, ReplaceOutcome, TaskOp } from "./admin/mutate.js";
 import type { QueueRemovalResult, RemovalRefusal } from "./admin/queue-removal.js";
 import type { QueueSizes, TaskRecord } from "./admin/read.js";
-import type { ClusterNode, RawEvent, RawRecord, ServerStateRecords } from "./admin/servers.js";
+import type { ClusterNode, RawEvent, RawRecord, RedisNodeInfo, ServerStateRecords } from "./admin/servers.js";
 import type { FinishedTask } from "./fetch/dequeue.js";
 import type { ForwardResult } from "./upkeep/forward.js";
 import type {
@@ -503,6 +503,8 @@ export interface ServerAdminPort {
   schedulerEvents(entryId: string, start: number, stop: number): Promise<RawEvent[]>;
   /** The server's INFO, `key:value` lines as a record. */
   redisInfo(): Promise<Record<string, string>>;
+  /** The INFO of every master of a Cluster, by address. */
+  clusterRedisInfo(): Promise<RedisNodeInfo[] | "not-cluster">;
   /** CLUSTER KEYSLOT of the queue's keys. */
   clusterKeySlot(queue: string): Promise<number | "not-cluster">;
   /** The nodes serving the queue's slot. */

@@ -1,5 +1,6 @@
 // The JSON API beyond queues: servers and their workers, scheduler entries and their enqueue history,
 // Redis's INFO, and the doctor's read-only audit. All reads: none of these routes mutates.
+import { NotClusterError, type RedisNodeInfo } from "../index.js";
 import { HttpError } from "./errors.js";
 import type { DoctorRunner } from "./doctor.js";
 import { jsonDate, schedulerEntryJson, serverJson } from "./json.js";
@@ -9,6 +10,19 @@ import { getRoute as get, type Route } from "./router.js";
 
 /** A queue name given to the doctor is at most this long (queue names are short; this bounds the SCAN pattern). */
 const MAX_QUEUE_NAME = 1024;
+
+/**
+ * On a Redis Cluster, every master's INFO (by address): its keys, memory and load are split over them,
+ * and `redisInfo` is the first master's alone. null on a single server (known without a round trip).
+ */
+async function clusterNodes(inspector: DashboardInspector): Promise<RedisNodeInfo[] | null> {
+  try {
+    return await inspector.clusterRedisInfo();
+  } catch (error) {
+    if (error instanceof NotClusterError) return null;
+    throw error;
+  }
+}
 
 /** The routes of servers, scheduler, Redis info and doctor. */
 export function systemRoutes(inspector: DashboardInspector, doctor: DoctorRunner): Route[] {
@@ -47,7 +61,10 @@ export function systemRoutes(inspector: DashboardInspector, doctor: DoctorRunner
         events: events.map((e) => ({ taskId: e.taskId, enqueuedAt: jsonDate(e.enqueuedAt) })),
       };
     }),
-    get("/api/redis", async () => ({ info: await inspector.redisInfo(), at: jsonDate(new Date()) })),
+    get("/api/redis", async () => {
+      const [info, nodes] = await Promise.all([inspector.redisInfo(), clusterNodes(inspector)]);
+      return { info, nodes, at: jsonDate(new Date()) };
+    }),
     get("/api/doctor", async ({ query }) => {
       const queue = query.get("queue") ?? undefined;
       if (queue !== undefined && (queue.trim() === "" || queue.length > MAX_QUEUE_NAME)) {

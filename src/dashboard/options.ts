@@ -31,6 +31,7 @@ export type DashboardInspector = Pick<
   | "listSchedulerEntries"
   | "listSchedulerEnqueueEvents"
   | "redisInfo"
+  | "clusterRedisInfo"
   | "close"
 >;
 

@@ -20,6 +20,7 @@ import { ServerAdmin } from "./servers.js";
 import { TaskAdmin, type ArchiveLimits } from "./tasks.js";
 
 export type { QueueSizes } from "../broker/ports.js";
+export type { RedisNodeInfo } from "../broker/admin/servers.js";
 
 /**
  * Inspector settings. `commandTimeout` and `connectTimeout` guard the connection (see
@@ -79,6 +80,7 @@ const SERVER_METHODS = [
   "listSchedulerEntries",
   "listSchedulerEnqueueEvents",
   "redisInfo",
+  "clusterRedisInfo",
   "clusterKeySlot",
   "clusterNodes",
 ] as const satisfies ReadonlyArray<keyof ServerAdmin>;

@@ -1,6 +1,6 @@
 // Inspector reads of servers, workers, scheduler entries and history (wire-format §4.28.10) and the Cluster
 // helpers (§4.28.12): decodes the stored protobuf records into public types.
-import type { ClusterNode, RawRecord, ServerStateRecords } from "../broker/admin/servers.js";
+import type { ClusterNode, RawRecord, RedisNodeInfo, ServerStateRecords } from "../broker/admin/servers.js";
 import type { ServerAdminPort } from "../broker/ports.js";
 import { DEFAULTS } from "../defaults.js";
 import { BrokerError, NotClusterError, ValidationError } from "../errors.js";
@@ -235,6 +235,7 @@ export class ServerAdmin {
   /**
    * What the Redis server says of itself (`INFO`): every `key:value` line, values as strings
    * (`redis_version`, `uptime_in_seconds`, `connected_clients`, `used_memory`, `used_memory_peak`…).
+   * On a Redis Cluster, its first master's by address (`Inspector.clusterRedisInfo` reads every master).
    * @throws BrokerError when Redis fails.
    * @example
    * ```ts
@@ -244,6 +245,23 @@ export class ServerAdmin {
    */
   async redisInfo(): Promise<Record<string, string>> {
     return this.broker.redisInfo();
+  }
+
+  /**
+   * What each master of a Redis Cluster says of itself (`INFO`), by address: the keys, memory and
+   * load of a Cluster are split over its masters, where {@link ServerAdmin.redisInfo} reads only the
+   * first one.
+   * @throws NotClusterError when Redis is not a cluster.
+   * @throws BrokerError when Redis fails.
+   * @example
+   * ```ts
+   * for (const { addr, info } of await inspector.clusterRedisInfo()) console.log(addr, info.used_memory_human);
+   * ```
+   */
+  async clusterRedisInfo(): Promise<RedisNodeInfo[]> {
+    const nodes = await this.broker.clusterRedisInfo();
+    if (nodes === "not-cluster") throw new NotClusterError({ op: "inspector.clusterRedisInfo" });
+    return nodes;
   }
 
   /**

@@ -54,6 +54,7 @@ const servers = new ServerAdmin(
     schedulerEntries: (now) => readSchedulerEntries(redis, now),
     schedulerEvents: (id, start, stop) => readSchedulerEvents(redis, id, start, stop),
     redisInfo: fail,
+    clusterRedisInfo: fail,
     clusterKeySlot: fail,
     clusterNodes: fail,
   },

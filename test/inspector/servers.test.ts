@@ -5,6 +5,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { writeServerState } from "../../src/broker/upkeep/heartbeat.js";
 import {
   clusterKeySlot,
+  clusterRedisInfo,
   redisInfo,
   clusterNodes,
   readSchedulerEntries,
@@ -39,6 +40,7 @@ function serverBroker(r: Redis): ServerAdminPort {
     schedulerEntries: (now) => readSchedulerEntries(r, now),
     schedulerEvents: (id, start, stop) => readSchedulerEvents(r, id, start, stop),
     redisInfo: () => redisInfo(r),
+    clusterRedisInfo: () => clusterRedisInfo(r),
     clusterKeySlot: (q) => clusterKeySlot(r, q),
     clusterNodes: (q) => clusterNodes(r, q),
   };
@@ -254,6 +256,7 @@ describe("cluster helpers", () => {
   it("fail with NotClusterError on a standalone Redis", async () => {
     expect(await rejection(admin.clusterKeySlot("default"))).toBeInstanceOf(NotClusterError);
     expect(await rejection(admin.clusterNodes("default"))).toBeInstanceOf(NotClusterError);
+    expect(await rejection(admin.clusterRedisInfo())).toBeInstanceOf(NotClusterError);
     expect(await rejection(admin.clusterKeySlot(""))).toBeInstanceOf(ValidationError);
   });
 });

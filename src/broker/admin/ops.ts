@@ -45,6 +45,7 @@ export function adminOps(redis: Redis): AdminOps {
     schedulerEntries: (nowMs) => servers.readSchedulerEntries(redis, nowMs),
     schedulerEvents: (entryId, start, stop) => servers.readSchedulerEvents(redis, entryId, start, stop),
     redisInfo: () => servers.redisInfo(redis),
+    clusterRedisInfo: () => servers.clusterRedisInfo(redis),
     clusterKeySlot: (queue) => servers.clusterKeySlot(redis, queue),
     clusterNodes: (queue) => servers.clusterNodes(redis, queue),
   };

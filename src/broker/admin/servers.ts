@@ -3,6 +3,7 @@
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
+import { address, isCluster, masters } from "../connection/cluster.js";
 import { execPipeline as exec } from "../redis-values.js";
 
 /** One stored value and the key (and hash field) it came from. */
@@ -108,13 +109,40 @@ export async function readSchedulerEvents(
   return events;
 }
 
+/** One master of a Redis Cluster and what its `INFO` says. */
+export interface RedisNodeInfo {
+  /** `host:port`. */
+  addr: string;
+  /** Every `key:value` line of its INFO, as {@link redisInfo} reads them. */
+  info: Record<string, string>;
+}
+
 /**
  * The server's `INFO` (wire-format §4.28.12): every `key:value` line of every section, as strings
- * (section headers and blank lines left out; a value keeps any further colons).
+ * (section headers and blank lines left out; a value keeps any further colons). On a Cluster, the
+ * INFO of its first master by address: a Cluster sends a keyless command to a random master, so
+ * two reads in a row would describe two servers (see {@link clusterRedisInfo} for every master).
  * @throws the Redis error when INFO fails.
  */
 export async function redisInfo(redis: Redis): Promise<Record<string, string>> {
-  const text = await redis.info();
+  const node = isCluster(redis) ? (masters(redis)[0] ?? redis) : redis;
+  return parseInfo(await node.info());
+}
+
+/**
+ * The `INFO` of every master of a Cluster, by address (the keys of a Cluster are split over its
+ * masters, so no one node's figures describe it).
+ * @returns "not-cluster" on a single server.
+ * @throws the Redis error when INFO fails on a master.
+ */
+export async function clusterRedisInfo(redis: Redis): Promise<RedisNodeInfo[] | "not-cluster"> {
+  if (!isCluster(redis)) return "not-cluster";
+  return Promise.all(
+    masters(redis).map(async (node) => ({ addr: address(node), info: parseInfo(await node.info()) })),
+  );
+}
+
+function parseInfo(text: string): Record<string, string> {
   const info: Record<string, string> = {};
   for (const line of text.split("\r\n")) {
     if (line === "" || line.startsWith("#")) continue;

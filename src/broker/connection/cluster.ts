@@ -85,13 +85,14 @@ export function splitPipeline(cluster: Cluster): ChainableCommander {
 }
 
 /** The masters of a Cluster, in a stable order (by address). */
-function masters(redis: Redis): Redis[] {
+export function masters(redis: Redis): Redis[] {
   return asCluster(redis)
     .nodes("master")
     .sort((a, b) => address(a).localeCompare(address(b)));
 }
 
-function address(node: Redis): string {
+/** A node's `host:port`, as it was given to (or discovered by) ioredis. */
+export function address(node: Redis): string {
   return `${node.options.host ?? ""}:${node.options.port ?? 0}`;
 }
 

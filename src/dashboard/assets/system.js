@@ -1,5 +1,7 @@
 // Redis's INFO as tables (the main figures, the keyspace, then every field), and the doctor's report:
-// the read-only audit of asynq-ts/doctor. Repairs are not offered here (`asynq-ts doctor --fix` makes
+// the read-only audit of asynq-ts/doctor. On a Redis Cluster, a row per master comes first (its keys,
+// memory and load are split over them), the keyspace lists every master's, and the other tables are
+// the first master's. Repairs are not offered here (`asynq-ts doctor --fix` makes
 // them); the audit scans the keyspace, so it runs when this page is opened or asked again, and the
 // dashboard reuses a report for 30 s or ten times the audit's duration (src/dashboard/doctor.ts).
 import { get } from "./api.js";
@@ -39,58 +41,130 @@ function kvTable(id, rows) {
   );
 }
 
+/** The keyspace rows of one server's INFO: a row per database, with the node's address on a Cluster. */
+function keyspaceRows(info, addr) {
+  return Object.keys(info)
+    .filter((k) => /^db\d+$/.test(k))
+    .sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)))
+    .map((db) => {
+      const fields = Object.fromEntries(info[db].split(",").map((part) => part.split("=")));
+      return {
+        addr,
+        db,
+        keys: fields.keys ?? "–",
+        expires: fields.expires ?? "–",
+        avgTtl: fields.avg_ttl ?? "–",
+      };
+    });
+}
+
+function keyspaceTable(keyspace, clustered) {
+  const head = ["Database", "Keys", "With a TTL", "Average TTL (ms)"];
+  return h(
+    "table",
+    { id: "redis-keyspace" },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        (clustered ? ["Master", ...head] : head).map((c) => h("th", {}, c)),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      keyspace.map((k) =>
+        h(
+          "tr",
+          { "data-db": k.db, "data-node": k.addr },
+          clustered ? h("td", {}, k.addr) : null,
+          h("td", {}, k.db),
+          h("td", { class: "num" }, k.keys),
+          h("td", { class: "num" }, k.expires),
+          h("td", { class: "num" }, k.avgTtl),
+        ),
+      ),
+    ),
+  );
+}
+
+const NUMERIC = new Set(["replicas", "clients", "ops", "keys"]);
+
+/** A Redis Cluster's masters: one row each, with what differs between them. */
+function nodesTable(nodes) {
+  const keys = (info) => keyspaceRows(info).reduce((n, k) => n + (Number(k.keys) || 0), 0);
+  const cols = [
+    ["Master", (n) => n.addr, "addr"],
+    ["Version", (n) => n.info.redis_version ?? n.info.valkey_version ?? "–", "version"],
+    ["Uptime", (n) => formatMs(Number(n.info.uptime_in_seconds) * 1000), "uptime"],
+    ["Replicas", (n) => n.info.connected_slaves ?? "–", "replicas"],
+    ["Clients", (n) => n.info.connected_clients ?? "–", "clients"],
+    ["Memory used", (n) => n.info.used_memory_human ?? "–", "memory"],
+    ["Commands per second", (n) => n.info.instantaneous_ops_per_sec ?? "–", "ops"],
+    ["Keys", (n) => formatNumber(keys(n.info)), "keys"],
+  ];
+  return h(
+    "table",
+    { id: "redis-nodes" },
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        cols.map(([label]) => h("th", {}, label)),
+      ),
+    ),
+    h(
+      "tbody",
+      {},
+      nodes.map((n) =>
+        h(
+          "tr",
+          { "data-node": n.addr },
+          cols.map(([, value, col]) =>
+            h("td", { "data-col": col, class: NUMERIC.has(col) ? "num" : undefined }, value(n)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 export async function redis() {
-  const { info, at } = await get("/api/redis");
+  const { info, nodes, at } = await get("/api/redis");
   const uptime = (s) => formatMs(Number(s) * 1000);
   const highlights = HIGHLIGHTS.filter(([key]) => info[key] !== undefined).map(([key, label]) => [
     label,
     key === "uptime_in_seconds" ? uptime(info[key]) : info[key],
     key,
   ]);
-  const dbs = Object.keys(info)
-    .filter((k) => /^db\d+$/.test(k))
-    .sort((a, b) => Number(a.slice(2)) - Number(b.slice(2)));
-  const keyspace = dbs.map((db) => {
-    const fields = Object.fromEntries(info[db].split(",").map((part) => part.split("=")));
-    return { db, keys: fields.keys ?? "–", expires: fields.expires ?? "–", avgTtl: fields.avg_ttl ?? "–" };
-  });
+  const clustered = nodes !== null && nodes !== undefined;
+  const keyspace = clustered ? nodes.flatMap((n) => keyspaceRows(n.info, n.addr)) : keyspaceRows(info);
   const all = Object.keys(info).sort();
   return h(
     "section",
     { id: "redis" },
     h("h1", {}, "Redis"),
     h("p", { class: "summary" }, `INFO read at ${formatDate(at)}`),
+    clustered
+      ? [
+          h("h2", {}, `Cluster: ${formatNumber(nodes.length)} masters`),
+          nodesTable(nodes),
+          h(
+            "p",
+            { id: "redis-first", class: "muted" },
+            `Below: the INFO of the first master, ${nodes[0]?.addr ?? "–"} (the keyspace is of every master).`,
+          ),
+        ]
+      : null,
     kvTable("redis-info", highlights),
     h("h2", {}, "Keyspace"),
     keyspace.length === 0
       ? h("p", { class: "muted" }, "No key in any database.")
-      : h(
-          "table",
-          { id: "redis-keyspace" },
-          h(
-            "thead",
-            {},
-            h(
-              "tr",
-              {},
-              ["Database", "Keys", "With a TTL", "Average TTL (ms)"].map((c) => h("th", {}, c)),
-            ),
-          ),
-          h(
-            "tbody",
-            {},
-            keyspace.map((k) =>
-              h(
-                "tr",
-                { "data-db": k.db },
-                h("td", {}, k.db),
-                h("td", { class: "num" }, k.keys),
-                h("td", { class: "num" }, k.expires),
-                h("td", { class: "num" }, k.avgTtl),
-              ),
-            ),
-          ),
-        ),
+      : keyspaceTable(keyspace, clustered),
     h(
       "details",
       {},
