@@ -23,7 +23,7 @@ const CORE = [
  */
 const DIRECT = ["test/client/enqueue.test.ts", "test/inspector/queues.test.ts"];
 
-/** What a Cluster adds: every other domain of the broker, and the doctor. */
+/** What a Cluster adds: every other domain of the broker, the doctor, and the web dashboard. */
 const CLUSTER = [
   "test/client/batch.test.ts",
   "test/client/snapshots.test.ts",
@@ -47,6 +47,9 @@ const CLUSTER = [
   "test/events/progress.test.ts",
   "test/events/queue-events.test.ts",
   "test/conformance/cluster.test.ts",
+  "test/conformance/cluster-halfopen.test.ts",
+  "test/conformance/dashboard.test.ts",
+  "test/conformance/reshard.test.ts",
 ];
 
 /** The files of each flavour. */

@@ -118,6 +118,15 @@ export function openConnection(
 }
 
 /**
+ * How long a command of a Cluster we own waits out a slot migration: a queue's scripts name keys
+ * that may not exist yet (a new task's hash), which Redis refuses with TRYAGAIN until the slot's
+ * keys are all on one side; ioredis retries every `retryDelayOnTryAgain` ms, up to `maxRedirections`
+ * retries and redirections in all. ioredis's 16 would fail an enqueue after about 1.6 s; 64 waits
+ * out a migration of about 6 s. Options given by the caller win.
+ */
+const CLUSTER_DEFAULTS: ClusterOptions = { maxRedirections: 64, retryDelayOnTryAgain: 100 };
+
+/**
  * A Cluster we own: lazy like our single-server connections; our node defaults go under the node
  * options given (the Cluster connects its nodes lazily itself, so `lazyConnect` is the Cluster's).
  */
@@ -127,7 +136,12 @@ function ownedCluster(
   nodeDefaults: RedisOptions,
 ): OpenedConnection {
   const { lazyConnect: _, ...nodeOptions } = { ...nodeDefaults, ...options.redisOptions };
-  const cluster = new Cluster(nodes, { ...options, lazyConnect: true, redisOptions: nodeOptions });
+  const cluster = new Cluster(nodes, {
+    ...CLUSTER_DEFAULTS,
+    ...options,
+    lazyConnect: true,
+    redisOptions: nodeOptions,
+  });
   cluster.on("error", () => {}); // see quiet()
   return { redis: clusterFacade(cluster), owned: true, cluster: true };
 }
