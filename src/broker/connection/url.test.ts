@@ -75,8 +75,16 @@ describe("openConnection", () => {
       expect(options.lazyConnect).toBe(true);
       expect(options.redisOptions).toMatchObject({ connectionName: "asynq-ts", keepAlive: 10_000 });
       expect(options.redisOptions).not.toHaveProperty("lazyConnect");
+      // Waits out a slot migration for about 6 s (docs/deployment.md, Resharding).
+      expect(options).toMatchObject({ maxRedirections: 64, retryDelayOnTryAgain: 100 });
       opened.redis.disconnect();
     }
+    const own = openConnection(
+      { clusterNodes: [{ host: "127.0.0.1", port: 7000 }], clusterOptions: { maxRedirections: 3 } },
+      "test",
+    );
+    expect((own.redis as unknown as Cluster).options.maxRedirections).toBe(3);
+    own.redis.disconnect();
   });
 
   it("adopts a Cluster the caller owns, and answers pipeline() with one that spans masters", () => {
