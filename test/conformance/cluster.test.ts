@@ -15,6 +15,7 @@ import * as keys from "../../src/wire/keys.js";
 import { useRedisFixture } from "../support/fixture.js";
 import { waitFor } from "../support/server-helpers.js";
 import { startServer } from "../support/server.js";
+import { queuesOnMasters } from "./support.js";
 
 const { redis, url } = useRedisFixture();
 
@@ -42,18 +43,6 @@ async function masterOf(inspector: Inspector, queue: string): Promise<string> {
   const [master] = await inspector.clusterNodes(queue);
   if (master === undefined) throw new Error(`no node serves ${queue}`);
   return master.addr;
-}
-
-/** Queue names whose slots are served by `count` different masters. */
-async function queuesOnMasters(inspector: Inspector, count: number): Promise<Map<string, string>> {
-  const byMaster = new Map<string, string>();
-  for (let i = 0; byMaster.size < count; i++) {
-    if (i > 200) throw new Error(`found no ${count} queues on different masters`);
-    const queue = `q${i}`;
-    const master = await masterOf(inspector, queue);
-    if (![...byMaster.values()].includes(master)) byMaster.set(queue, master);
-  }
-  return byMaster;
 }
 
 describe("queues spread over the masters", () => {

@@ -11,6 +11,7 @@ import { useBrowser } from "../dashboard/browser.js";
 import { call, csrfToken, mutate as post, serveDashboard, type Served } from "../dashboard/support.js";
 import { useRedisFixture } from "../support/fixture.js";
 import { waitFor } from "../support/server-helpers.js";
+import { queuesOnMasters } from "./support.js";
 
 const { url, client, inspector } = useRedisFixture({ client: true, inspector: true });
 const { openPage, screenshot } = useBrowser();
@@ -25,18 +26,6 @@ async function serve(): Promise<string> {
   const served: Served = await serveDashboard(url, { pollIntervalMs: 1000 });
   cleanups.push(() => served.close());
   return served.origin;
-}
-
-/** Three queue names whose slots are served by three different masters, with their master's address. */
-async function queuesOnThreeMasters(): Promise<Map<string, string>> {
-  const byQueue = new Map<string, string>();
-  for (let i = 0; byQueue.size < 3; i++) {
-    if (i > 200) throw new Error("found no three queues on different masters");
-    const queue = `dash${i}`;
-    const [master] = await inspector.clusterNodes(queue);
-    if (master !== undefined && ![...byQueue.values()].includes(master.addr)) byQueue.set(queue, master.addr);
-  }
-  return byQueue;
 }
 
 /** What each queue holds once {@link seed} returns. */
@@ -60,7 +49,7 @@ interface Seeded {
  * Scheduler with one hourly entry. Both are stopped after the test.
  */
 async function seed(): Promise<Seeded> {
-  const queues = [...(await queuesOnThreeMasters()).keys()];
+  const queues = [...(await queuesOnMasters(inspector, 3, "dash")).keys()];
   let release: () => void = () => {};
   const held = new Promise<void>((resolve) => (release = resolve));
   const active = new Map<string, string>();
@@ -285,7 +274,7 @@ describe("the dashboard's API on a cluster", () => {
   });
 
   it("shows Redis as its three masters, each by its own INFO, and the same first master on every read", async () => {
-    const queues = await queuesOnThreeMasters();
+    const queues = await queuesOnMasters(inspector, 3, "dash");
     for (const queue of queues.keys()) await client.enqueue({ type: "t" }, { queue });
     const base = await serve();
     const first = await get<{ info: Record<string, string>; nodes: NodeJson[] }>(base, "/api/redis");
@@ -308,7 +297,7 @@ describe("the dashboard's API on a cluster", () => {
   });
 
   it("runs, archives and deletes tasks, pauses and resumes queues on different masters", async () => {
-    const queues = [...(await queuesOnThreeMasters()).keys()];
+    const queues = [...(await queuesOnMasters(inspector, 3, "dash")).keys()];
     const [a, b, c] = queues as [string, string, string];
     const enqueued = new Map<string, string[]>();
     for (const queue of queues) {
