@@ -28,6 +28,11 @@ interface QueueWaits {
   waiters: Map<string, Set<Waiter>>;
   /** Closes the follower once no wait is left. */
   idle: NodeJS.Timeout | undefined;
+  /**
+   * The deliveries of the entries read so far, one batch after the other: a batch may wait for a
+   * large result's read, and the next must not overtake it (waits settle in the stream's order).
+   */
+  delivered: Promise<void>;
 }
 
 /** How long a queue's follower outlives its last wait. */
@@ -102,7 +107,9 @@ export class ResultWaits {
     if (now.state === null) {
       // Gone: it may have finished after the marker was set and before the read, and then its outcome
       // is in the stream. Not found only once every entry written by now has been heard.
-      await this.queueWaits(queue).follower.caughtUp();
+      const waits = this.queueWaits(queue);
+      await waits.follower.caughtUp();
+      await waits.delivered; // what was heard is settled first: a found outcome wins
       waiter.reject(new TaskNotFoundError(queue, id, { op }));
     } else if (now.state === "completed") waiter.resolve({ id, queue, result: now.result ?? undefined });
     else if (now.state === "archived") {
@@ -117,9 +124,16 @@ export class ResultWaits {
       const created: QueueWaits = {
         waiters: new Map(),
         idle: undefined,
+        delivered: Promise.resolve(),
         follower: new StreamFollower(
           stream,
-          (entries) => void this.deliver(queue, created, entries),
+          (entries) => {
+            // deliver() does not throw (a failed read leaves the result undefined); the catch keeps
+            // the chain going whatever happens.
+            created.delivered = created.delivered
+              .then(() => this.deliver(queue, created, entries))
+              .catch(() => {});
+          },
           () => {}, // the follower reads again after a pause; waits end by their timeout
         ),
       };
