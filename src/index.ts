@@ -12,6 +12,7 @@ export type {
   DeleteQueueOptions,
   QueueRemoval,
 } from "./inspector/queues.js";
+export { queueInfoJson } from "./inspector/json.js";
 export type {
   ServerInfo,
   WorkerInfo,

@@ -4,11 +4,9 @@ import { createServer } from "node:http";
 import type { Command } from "commander";
 import { globalFlags, redisConnection } from "./connection.js";
 import { CliError, EXIT } from "./fail.js";
-import { closeOnSignal, listen, parsePort } from "./serve.js";
+import { closeOnSignal, listen, parsePort, serveOptions, type ServeFlags } from "./serve.js";
 
-interface DashboardFlags {
-  port: string;
-  host: string;
+interface DashboardFlags extends ServeFlags {
   readOnly?: boolean;
   basicAuth?: string;
   basePath: string;
@@ -45,11 +43,10 @@ export async function runDashboard(command: Command, flags: DashboardFlags): Pro
 }
 
 export function registerDashboard(program: Command): void {
-  program
-    .command("dashboard")
-    .description("serve the web dashboard over HTTP (until Ctrl-C)")
-    .option("--port <port>", "port to listen on (0: any free port)", "8080")
-    .option("--host <host>", "address to listen on", "127.0.0.1")
+  serveOptions(
+    program.command("dashboard").description("serve the web dashboard over HTTP (until Ctrl-C)"),
+    "8080",
+  )
     .option("--read-only", "no mutating route and no mutating control")
     .option("--basic-auth <user:password>", "require HTTP basic auth (or set ASYNQ_DASHBOARD_BASIC_AUTH)")
     .option("--base-path <path>", "serve under this path, e.g. /admin", "")

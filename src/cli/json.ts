@@ -1,31 +1,10 @@
 // The stable JSON shapes of `--json` (docs/cli.md): the Inspector's objects with instants as ISO 8601
 // strings (or null), durations in ms, and bytes as { base64, text } (text null when not UTF-8).
-import type { QueueInfo, SchedulerEntry, ServerInfo, TaskInfo, WorkerInfo, ActiveWorker } from "../index.js";
+import type { SchedulerEntry, ServerInfo, TaskInfo, WorkerInfo, ActiveWorker } from "../index.js";
 import { jsonBytes, jsonDate } from "./output.js";
 
-export function queueJson(q: QueueInfo): Record<string, unknown> {
-  return {
-    queue: q.queue,
-    paused: q.paused,
-    size: q.size,
-    pending: q.pending,
-    active: q.active,
-    scheduled: q.scheduled,
-    retry: q.retry,
-    archived: q.archived,
-    completed: q.completed,
-    aggregating: q.aggregating,
-    groups: q.groups,
-    processed: q.processed,
-    failed: q.failed,
-    processedTotal: q.processedTotal,
-    failedTotal: q.failedTotal,
-    latencyMs: q.latency,
-    memoryUsage: q.memoryUsage,
-    timestamp: jsonDate(q.timestamp),
-    ...(q.error === undefined ? {} : { error: q.error }),
-  };
-}
+/** A queue: the library's shape, which the dashboard's API prints too. */
+export { queueInfoJson as queueJson } from "../index.js";
 
 export function taskJson(t: TaskInfo): Record<string, unknown> {
   return {

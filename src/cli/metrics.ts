@@ -7,11 +7,9 @@ import type { Command } from "commander";
 import type * as PromClient from "prom-client";
 import { openInspector } from "./connection.js";
 import { CliError, EXIT } from "./fail.js";
-import { closeOnSignal, listen, parsePort } from "./serve.js";
+import { closeOnSignal, listen, parsePort, serveOptions, type ServeFlags } from "./serve.js";
 
-interface MetricsFlags {
-  port: string;
-  host: string;
+interface MetricsFlags extends ServeFlags {
   queue?: string[];
 }
 
@@ -63,11 +61,14 @@ export async function runMetrics(command: Command, flags: MetricsFlags): Promise
 }
 
 export function registerMetrics(program: Command): void {
-  program
-    .command("metrics")
-    .description("serve asynq's queue metrics for Prometheus at /metrics (until Ctrl-C; needs prom-client)")
-    .option("--port <port>", "port to listen on (0: any free port)", "9876")
-    .option("--host <host>", "address to listen on", "127.0.0.1")
+  serveOptions(
+    program
+      .command("metrics")
+      .description(
+        "serve asynq's queue metrics for Prometheus at /metrics (until Ctrl-C; needs prom-client)",
+      ),
+    "9876",
+  )
     .option("--queue <name...>", "only these queues (default: every queue)")
     .action(async (flags: MetricsFlags, cmd: Command) => {
       await runMetrics(cmd, flags);

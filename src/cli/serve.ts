@@ -1,7 +1,25 @@
-// HTTP from the command line (`dashboard`, `metrics`): parse the port, listen, and serve until Ctrl-C
-// or SIGTERM.
+// HTTP from the command line (`dashboard`, `metrics`): the `--port` and `--host` options, parse the
+// port, listen, and serve until Ctrl-C or SIGTERM.
 import type { Server } from "node:http";
+import type { Command } from "commander";
 import { CliError, EXIT } from "./fail.js";
+
+/** The flags {@link serveOptions} adds, as commander hands them to the action. */
+export interface ServeFlags {
+  port: string;
+  host: string;
+}
+
+/**
+ * Adds `--port <port>` (default `port`; 0: any free port) and `--host <host>` (default 127.0.0.1) to
+ * a command that serves HTTP; parse the port with {@link parsePort}.
+ * @returns the command, for more options.
+ */
+export function serveOptions(command: Command, port: string): Command {
+  return command
+    .option("--port <port>", "port to listen on (0: any free port)", port)
+    .option("--host <host>", "address to listen on", "127.0.0.1");
+}
 
 /**
  * The value of `--port`: an integer from 0 (any free port) to 65535.

@@ -18,7 +18,7 @@ import type { ClientPort, EnqueueOutcome } from "../broker/ports.js";
 import { toError } from "../internal/errors.js";
 import type { EnqueueSpanInfo, EnqueueTracer } from "./tracing.js";
 import {
-  isTaskDefinition,
+  resolveEnqueueArgs,
   type AnyTaskDefinition,
   type DefinitionArgs,
   type PlainTask,
@@ -125,9 +125,8 @@ export class Client {
     second?: unknown,
     third?: EnqueueOptions,
   ): Promise<TaskInfo> {
-    if (isTaskDefinition(first)) return this.enqueue(await first.taskAsync(second), third);
-    const task: Task = first;
-    const options = second as EnqueueOptions | undefined;
+    const args = resolveEnqueueArgs(first, second, third);
+    const { task, options } = args instanceof Promise ? await args : args;
     const now = this.clock.now();
     return this.enqueueResolved(resolveTask(task, options, now), now);
   }

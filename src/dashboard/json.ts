@@ -1,6 +1,9 @@
 // The JSON shapes of the dashboard's API: the Inspector's objects with instants as ISO 8601 strings
 // (or null) and bytes as { size, text, hex } (text null when not valid UTF-8).
-import type { QueueInfo, SchedulerEntry, ServerInfo, TaskInfo } from "../index.js";
+import type { SchedulerEntry, ServerInfo, TaskInfo } from "../index.js";
+
+/** A queue: the library's shape, which `asynq-ts --json` prints too. */
+export { queueInfoJson as queueJson } from "../index.js";
 
 /** At most this many bytes of a payload or result are sent as hex. */
 const MAX_HEX_BYTES = 64 * 1024;
@@ -33,30 +36,6 @@ export function jsonBytes(bytes: Uint8Array | null): JsonBytes | null {
 
 export function jsonDate(date: Date | null | undefined): string | null {
   return date === null || date === undefined ? null : date.toISOString();
-}
-
-export function queueJson(q: QueueInfo): Record<string, unknown> {
-  return {
-    queue: q.queue,
-    paused: q.paused,
-    size: q.size,
-    pending: q.pending,
-    active: q.active,
-    scheduled: q.scheduled,
-    retry: q.retry,
-    archived: q.archived,
-    completed: q.completed,
-    aggregating: q.aggregating,
-    groups: q.groups,
-    processed: q.processed,
-    failed: q.failed,
-    processedTotal: q.processedTotal,
-    failedTotal: q.failedTotal,
-    latencyMs: q.latency,
-    memoryUsage: q.memoryUsage,
-    timestamp: jsonDate(q.timestamp),
-    ...(q.error === undefined ? {} : { error: q.error }),
-  };
 }
 
 /** A task in a listing: the detail without the result (smaller pages). */

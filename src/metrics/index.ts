@@ -41,6 +41,21 @@ export interface RegisteredMetrics {
   unregister(): void;
 }
 
+/** The configuration of a metric labelled by queue: what a Gauge and a Counter both take. */
+interface QueueMetricConfig<M> {
+  name: string;
+  help: string;
+  labelNames: ["queue"];
+  registers: Registry[];
+  collect(this: M): Promise<void>;
+}
+
+/** Writes a queue's value into a metric that was just reset: a gauge is set, a counter raised from 0. */
+function sample(metric: Gauge<"queue"> | Counter<"queue">, queue: string, value: number): void {
+  if (metric instanceof Gauge) metric.set({ queue }, value);
+  else metric.inc({ queue }, value);
+}
+
 /** The task states of `asynq_tasks_enqueued_total` (asynq's six, and `aggregating`). */
 const STATES = ["active", "pending", "scheduled", "retry", "archived", "completed", "aggregating"] as const;
 
@@ -86,8 +101,14 @@ export function registerQueueMetrics(
         // Let the other metrics of this scrape take the same answer, then read afresh next time.
         setImmediate(() => (reading = undefined));
       }));
-  const gauge = (name: string, help: string, value: (info: QueueInfo) => number): Gauge<"queue"> =>
-    new Gauge({
+  // A metric labelled by queue, Gauge or Counter: both collect alike (reset, then one sample per queue).
+  const perQueue = <M extends Gauge<"queue"> | Counter<"queue">>(
+    Metric: new (config: QueueMetricConfig<M>) => M,
+    name: string,
+    help: string,
+    value: (info: QueueInfo) => number,
+  ): M =>
+    new Metric({
       name,
       help,
       labelNames: ["queue"],
@@ -95,19 +116,7 @@ export function registerQueueMetrics(
       async collect() {
         const infos = await read();
         this.reset();
-        for (const info of infos) this.set({ queue: info.queue }, value(info));
-      },
-    });
-  const counter = (name: string, help: string, value: (info: QueueInfo) => number): Counter<"queue"> =>
-    new Counter({
-      name,
-      help,
-      labelNames: ["queue"],
-      registers: [registry],
-      async collect() {
-        const infos = await read();
-        this.reset();
-        for (const info of infos) this.inc({ queue: info.queue }, value(info));
+        for (const info of infos) sample(this, info.queue, value(info));
       },
     });
   const metrics = [
@@ -124,24 +133,32 @@ export function registerQueueMetrics(
         }
       },
     }),
-    gauge(QUEUE_METRICS.queueSize, "Number of tasks in a queue", (info) => info.size),
-    gauge(
+    perQueue(Gauge, QUEUE_METRICS.queueSize, "Number of tasks in a queue", (info) => info.size),
+    perQueue(
+      Gauge,
       QUEUE_METRICS.latency,
       "Number of seconds the oldest pending task is waiting in pending state to be processed.",
       (info) => info.latency / 1000,
     ),
-    gauge(
+    perQueue(
+      Gauge,
       QUEUE_METRICS.memory,
       "Number of memory used by a given queue (approximated number by sampling).",
       (info) => info.memoryUsage,
     ),
-    counter(
+    perQueue(
+      Counter,
       QUEUE_METRICS.processed,
       "Number of tasks processed (both succeeded and failed); broken down by queue",
       (info) => info.processedTotal,
     ),
-    counter(QUEUE_METRICS.failed, "Number of tasks failed; broken down by queue", (info) => info.failedTotal),
-    gauge(QUEUE_METRICS.paused, "Number of queues paused", (info) => (info.paused ? 1 : 0)),
+    perQueue(
+      Counter,
+      QUEUE_METRICS.failed,
+      "Number of tasks failed; broken down by queue",
+      (info) => info.failedTotal,
+    ),
+    perQueue(Gauge, QUEUE_METRICS.paused, "Number of queues paused", (info) => (info.paused ? 1 : 0)),
   ];
   return {
     unregister: () => {

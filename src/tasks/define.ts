@@ -235,6 +235,33 @@ export function isTaskDefinition(value: unknown): value is AnyTaskDefinition {
   );
 }
 
+/** The task and options an `enqueue` call stands for, whichever of its overloads was called. */
+export interface EnqueueArgs {
+  task: Task;
+  options: EnqueueOptions | undefined;
+}
+
+/**
+ * Reads the arguments of the two `enqueue` overloads, shared by the Client and the RecordingClient
+ * so that both build a definition's task alike: `(definition, payload, options)` becomes the task of
+ * `definition.taskAsync(payload)` (validated and encoded, its default options under the call's) with
+ * `options`; `(task, options)` stays as it is.
+ *
+ * A plain task's arguments come back at once, not in a promise: `enqueue` reads its clock in the
+ * call itself, so that tasks enqueued in one tick keep the instant (and order) of their calls.
+ *
+ * @returns the arguments; a promise of them for a definition (its schema may be asynchronous), which
+ *   rejects with a ValidationError when the definition refuses the payload.
+ */
+export function resolveEnqueueArgs(
+  first: PlainTask | AnyTaskDefinition,
+  second?: unknown,
+  third?: EnqueueOptions,
+): EnqueueArgs | Promise<EnqueueArgs> {
+  if (isTaskDefinition(first)) return first.taskAsync(second).then((task) => ({ task, options: third }));
+  return { task: first, options: second as EnqueueOptions | undefined };
+}
+
 /** Encodes with a codec; what it throws becomes a ValidationError naming `field`. */
 function encodeWith(codec: TaskCodec<unknown>, value: unknown, field: string, op: string): Uint8Array {
   let bytes: unknown;

@@ -6,7 +6,7 @@ import { resolveTask, type EnqueueOptions, type ResolvedTask } from "../client/o
 import { DuplicateTaskError, TaskIdConflictError, ValidationError } from "../errors.js";
 import { systemClock, type Clock } from "../internal/clock.js";
 import {
-  isTaskDefinition,
+  resolveEnqueueArgs,
   type AnyTaskDefinition,
   type DefinitionArgs,
   type PlainTask,
@@ -75,10 +75,10 @@ export class RecordingClient implements Pick<Client, "enqueue" | "enqueueBatch" 
     second?: unknown,
     third?: EnqueueOptions,
   ): Promise<TaskInfo> {
-    if (isTaskDefinition(first)) return this.enqueue(await first.taskAsync(second), third);
-    const options = second as EnqueueOptions | undefined;
+    const args = resolveEnqueueArgs(first, second, third);
+    const { task, options } = args instanceof Promise ? await args : args;
     const now = this.#clock.now();
-    const result = this.#record(first, options, resolveTask(first, options, now), now, "client.enqueue");
+    const result = this.#record(task, options, resolveTask(task, options, now), now, "client.enqueue");
     if (!result.ok) throw result.error;
     return result.info;
   }

@@ -41,7 +41,17 @@ describe("fenced outcome writes", () => {
       (raw: Buffer) =>
         lifecycle.retry(redis, "default", "f-2", raw, Date.now() + 60_000, true, Date.now(), raw),
     ],
-    ["archive", (raw: Buffer) => lifecycle.archive(redis, "default", "f-2", raw, "", Date.now(), raw)],
+    [
+      "archive",
+      (raw: Buffer) =>
+        lifecycle.archive(redis, {
+          queue: "default",
+          id: "f-2",
+          msg: decodeTaskMessage(raw),
+          nowMs: Date.now(),
+          fence: raw,
+        }),
+    ],
     ["deleteActive", (raw: Buffer) => lifecycle.deleteActive(redis, "default", "f-2", "", Date.now(), raw)],
     [
       "markComplete",

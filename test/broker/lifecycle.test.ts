@@ -196,8 +196,9 @@ describe("archive", () => {
     const msg = await activeTask("a1");
     const lockKey = await lock("a1");
     const now = clock.now();
-    const encoded = encode(msg, { errorMsg: "fatal", lastFailedAt: BigInt(unixSeconds(now)) });
-    expect(await archive(redis, Q, "a1", encoded, lockKey, now)).toBe("ok");
+    const failed = { ...msg, errorMsg: "fatal", lastFailedAt: BigInt(unixSeconds(now)), uniqueKey: lockKey };
+    expect(await archive(redis, { queue: Q, id: "a1", msg: failed, nowMs: now })).toBe("ok");
+    const encoded = encodeTaskMessage(failed);
 
     await expectNotActiveOrLeased("a1");
     expect(await redis.zscore(keys.archivedKey(Q), "a1")).toBe(String(unixSeconds(now)));
@@ -211,7 +212,7 @@ describe("archive", () => {
     for (let i = 0; i < 3; i++) await redis.zadd(keys.archivedKey(Q), 1, `old-${i}`);
     const msg = await activeTask("a1");
     const lockKey = await lock("other");
-    await archive(redis, Q, "a1", encode(msg, {}), lockKey, clock.now());
+    await archive(redis, { queue: Q, id: "a1", msg: { ...msg, uniqueKey: lockKey }, nowMs: clock.now() });
     expect(await redis.get(lockKey)).toBe("other");
     expect(await redis.zcard(keys.archivedKey(Q))).toBe(4);
   });
@@ -220,7 +221,7 @@ describe("archive", () => {
     await redis.set(keys.processedTotalKey(Q), "5");
     await redis.set(keys.failedTotalKey(Q), MAX_INT64);
     const msg = await activeTask("a1");
-    await archive(redis, Q, "a1", encode(msg, {}), "", clock.now());
+    await archive(redis, { queue: Q, id: "a1", msg, nowMs: clock.now() });
     expect(await redis.mget(keys.processedTotalKey(Q), keys.failedTotalKey(Q))).toEqual(["6", "1"]);
   });
 });
@@ -324,7 +325,12 @@ describe("not-active paths write nothing", () => {
       await done(redis, Q, "p1", lockKey, now),
       await markComplete(redis, Q, "p1", msg, lockKey, now, unixSeconds(now) + 60),
       await retry(redis, Q, "p1", msg, now, true, now),
-      await archive(redis, Q, "p1", msg, lockKey, now),
+      await archive(redis, {
+        queue: Q,
+        id: "p1",
+        msg: { ...decodeTaskMessage(msg), uniqueKey: lockKey },
+        nowMs: now,
+      }),
       await requeue(redis, Q, "p1"),
       await quarantine(redis, Q, "p1", now),
       await deleteActive(redis, Q, "p1", lockKey, now),
@@ -592,11 +598,12 @@ describe("golden dumps of Go asynq v0.25.1, replayed at the broker level", () =>
     const second = await r.dequeue(1);
     expect(second.retried).toBe(1);
     const t1 = r.handlerAt(1);
-    const encoded = encode(second, {
+    const archived = {
+      ...second,
       errorMsg: "smtp: connection refused (attempt 2)",
       lastFailedAt: BigInt(unixSeconds(t1)),
-    });
-    expect(await archive(redis, Q, second.id, encoded, second.uniqueKey, t1)).toBe("ok");
+    };
+    expect(await archive(redis, { queue: Q, id: second.id, msg: archived, nowMs: t1 })).toBe("ok");
     await r.expectSnapshot();
   });
 
@@ -605,11 +612,12 @@ describe("golden dumps of Go asynq v0.25.1, replayed at the broker level", () =>
     await r.enqueue();
     const msg = await r.dequeue(0);
     const now = r.handlerAt(0);
-    const encoded = encode(msg, {
+    const archived = {
+      ...msg,
       errorMsg: "invalid payload: skip retry for the task",
       lastFailedAt: BigInt(unixSeconds(now)),
-    });
-    expect(await archive(redis, Q, msg.id, encoded, msg.uniqueKey, now)).toBe("ok");
+    };
+    expect(await archive(redis, { queue: Q, id: msg.id, msg: archived, nowMs: now })).toBe("ok");
     await r.expectSnapshot();
   });
 

@@ -2,6 +2,7 @@
 import { ServeMux, Server, type Client, type Inspector } from "../../src/index.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useRedisFixture } from "../support/fixture.js";
+import { QUEUE_JSON_FIELDS } from "../support/queue-json.js";
 import { builtCli, cliJson, enqueueOn, inspectOn, isOneLineError, runCli } from "./support.js";
 
 const { url } = useRedisFixture();
@@ -21,28 +22,7 @@ describe("queue", () => {
 
     const [alpha] = await cliJson<Array<Record<string, unknown>>>(["queue", "inspect", "alpha"]);
     expect(alpha).toMatchObject({ queue: "alpha", size: 1, pending: 1, paused: false, processed: 0 });
-    expect(Object.keys(alpha!).sort()).toEqual(
-      [
-        "queue",
-        "paused",
-        "size",
-        "pending",
-        "active",
-        "scheduled",
-        "retry",
-        "archived",
-        "completed",
-        "aggregating",
-        "groups",
-        "processed",
-        "failed",
-        "processedTotal",
-        "failedTotal",
-        "latencyMs",
-        "memoryUsage",
-        "timestamp",
-      ].sort(),
-    );
+    expect(Object.keys(alpha!)).toEqual(QUEUE_JSON_FIELDS);
     expect((await runCli(["queue", "inspect", "alpha", "beta"])).stdout).toMatch(
       /Name:\s+alpha[\s\S]*Name:\s+beta/,
     );

@@ -4,28 +4,18 @@
 // refused in read-only mode.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DOCTOR_REUSE_MS, DoctorRunner } from "../../src/dashboard/doctor.js";
 import { createDashboard } from "../../src/dashboard/index.js";
 import { Scheduler, Server, ServeMux } from "../../src/index.js";
 import * as keys from "../../src/wire/keys.js";
 import { useRedisFixture } from "../support/fixture.js";
-import { call, csrfToken, mutate, serveDashboard, type Served } from "./support.js";
+import { useDashboardPerTest } from "./per-test.js";
+import { call, csrfToken, mutate } from "./support.js";
 
 const { url, redis, client, inspector } = useRedisFixture({ client: true, inspector: true });
 
-let served: Served | undefined;
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await served?.close();
-  served = undefined;
-});
-
-async function serve(options: Parameters<typeof serveDashboard>[1] = {}): Promise<string> {
-  served = await serveDashboard(url, options);
-  return served.origin;
-}
+const { serve, cleanups } = useDashboardPerTest(url);
 
 /** A Server whose "hold" tasks run until `release()`; shut down after the test. */
 async function holdingServer(queue: string): Promise<{ server: Server; release: () => void }> {

@@ -1,38 +1,10 @@
 // `asynq-ts dashboard` from the built binary (test/cli/support.ts): serves on the port it prints,
 // with --read-only, --basic-auth and --base-path, and stops on SIGINT with exit code 0.
-import { spawn } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
+import { startServing } from "../cli/serving.js";
 import { builtCli, enqueueOn, runCli } from "../cli/support.js";
 import { testRedisUrl } from "../support/redis.js";
 import { call } from "./support.js";
-
-/** Starts the command; resolves with its URL (first line of stdout) and a function that stops it. */
-async function start(args: string[]): Promise<{ url: string; stop(): Promise<number | null> }> {
-  const cli = await builtCli();
-  const child = spawn(process.execPath, [cli, "dashboard", "--port", "0", ...args], {
-    env: { ...process.env, REDIS_URL: testRedisUrl() },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /on (http:\/\/\S+?)\/?(\s|$)/.exec(out);
-      if (m !== null) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    stop: async () => {
-      child.kill("SIGINT");
-      return exited;
-    },
-  };
-}
 
 describe("asynq-ts dashboard", () => {
   // The build (shared by the CLI tests of this run) takes seconds on an idle machine and minutes on a
@@ -47,7 +19,13 @@ describe("asynq-ts dashboard", () => {
     async () => {
       const redis = testRedisUrl();
       const info = await enqueueOn(redis, { type: "t" }, { queue: "cli-dash" });
-      const server = await start(["--read-only", "--basic-auth", "ops:pw", "--base-path", "/admin"]);
+      const server = await startServing("dashboard", [
+        "--read-only",
+        "--basic-auth",
+        "ops:pw",
+        "--base-path",
+        "/admin",
+      ]);
       try {
         expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/admin$/);
         expect((await call(`${server.url}/api/queues`)).status).toBe(401);

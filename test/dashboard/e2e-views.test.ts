@@ -2,28 +2,17 @@
 // throughput chart, scheduler entries and their history, a queue's groups and a group's tasks (with an
 // action), the Redis info table, the doctor's findings, and the servers with their active workers.
 // Everything the page shows comes from a real Redis written by a real Server, Scheduler and Client.
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Scheduler, Server, ServeMux } from "../../src/index.js";
 import * as keys from "../../src/wire/keys.js";
 import { useRedisFixture } from "../support/fixture.js";
 import { useBrowser } from "./browser.js";
-import { serveDashboard, type Served } from "./support.js";
+import { useDashboardPerTest } from "./per-test.js";
 
 const { url, redis, client, inspector } = useRedisFixture({ client: true, inspector: true });
 const { openPage, screenshot } = useBrowser();
 
-let served: Served | undefined;
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  await served?.close();
-  served = undefined;
-});
-
-async function serve(options: Parameters<typeof serveDashboard>[1] = {}): Promise<string> {
-  served = await serveDashboard(url, options);
-  return served.origin;
-}
+const { serve, cleanups } = useDashboardPerTest(url);
 
 const HOSTILE = `<img src=x onerror="alert('xss')">`;
 

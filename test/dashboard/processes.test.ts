@@ -3,8 +3,10 @@
 // test/support/processes.ts), each with its own connections; the dashboard's API and its page in
 // chromium are compared with the Inspector once the queue has settled.
 import { afterAll, describe, expect, it } from "vitest";
+import { TASK_STATES } from "../../src/wire/keys.js";
 import { useRedisFixture } from "../support/fixture.js";
 import { killAll, spawnWorker, type WorkerProcess } from "../support/processes.js";
+import { QUEUE_COUNTS } from "../support/queue-json.js";
 import { useBrowser } from "./browser.js";
 import { call, serveDashboard } from "./support.js";
 
@@ -14,23 +16,6 @@ const { openPage, screenshot } = useBrowser();
 afterAll(async () => {
   await killAll();
 });
-
-/** The counts of a queue the overview shows, in the API's names. */
-const COUNTS = [
-  "size",
-  "pending",
-  "active",
-  "scheduled",
-  "retry",
-  "archived",
-  "completed",
-  "aggregating",
-  "groups",
-  "processed",
-  "failed",
-  "processedTotal",
-  "failedTotal",
-] as const;
 
 describe("a queue shared by three worker processes", () => {
   it("the overview's API and page show the Inspector's counts", { timeout: 90_000 }, async () => {
@@ -80,7 +65,7 @@ describe("a queue shared by three worker processes", () => {
       expect(body.queues.map((q: { queue: string }) => q.queue)).toEqual(["other", "shared"]);
       for (const info of expected) {
         const shown = body.queues.find((q: { queue: string }) => q.queue === info.queue);
-        for (const key of COUNTS) expect(shown[key], `${info.queue} ${key}`).toBe(info[key]);
+        for (const key of QUEUE_COUNTS) expect(shown[key], `${info.queue} ${key}`).toBe(info[key]);
         expect(shown.paused).toBe(info.paused);
       }
       const shared = expected.find((q) => q.queue === "shared")!;
@@ -91,15 +76,7 @@ describe("a queue shared by three worker processes", () => {
       await page.goto(`${served.origin}/`);
       const row = page.locator('tr[data-queue="shared"]');
       await expect.poll(() => row.locator('[data-col="size"]').textContent()).toBe(String(shared.size));
-      for (const key of [
-        "pending",
-        "active",
-        "scheduled",
-        "retry",
-        "archived",
-        "completed",
-        "aggregating",
-      ] as const) {
+      for (const key of TASK_STATES) {
         expect(await row.locator(`[data-col="${key}"]`).textContent(), key).toBe(String(shared[key]));
       }
       expect(await row.locator('[data-col="processed"]').textContent()).toBe(String(shared.processed));

@@ -83,8 +83,8 @@ describe("orphaned-task", () => {
     const { tasks } = await dequeue(redis, Q, 1, Date.now() + 30_000);
     const msg = decodeTaskMessage(tasks[0]!.msg!);
     const failedAt = unixSeconds(Date.now()) - 86_400;
-    const archived = encodeTaskMessage({ ...msg, errorMsg: "boom", lastFailedAt: BigInt(failedAt) });
-    expect(await archive(redis, Q, msg.id, archived, msg.uniqueKey, Date.now())).toBe("ok");
+    const archived = { ...msg, errorMsg: "boom", lastFailedAt: BigInt(failedAt) };
+    expect(await archive(redis, { queue: Q, id: msg.id, msg: archived, nowMs: Date.now() })).toBe("ok");
     await redis.zrem(keys.archivedKey(Q), msg.id);
     await expectRepaired(redis, [`orphaned-task ${t(msg.id)} ${msg.id}`]);
     expect(Number(await redis.zscore(keys.archivedKey(Q), msg.id))).toBe(failedAt);

@@ -1,37 +1,10 @@
 // `asynq-ts metrics` from the built binary (test/cli/support.ts): serves asynq's queue metrics at
 // /metrics on the port it prints, equal to the Inspector's figures, and stops on SIGINT with code 0.
-import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { Inspector } from "../../src/index.js";
-import { builtCli, enqueueOn, runCli } from "../cli/support.js";
+import { startServing } from "../cli/serving.js";
+import { enqueueOn, runCli } from "../cli/support.js";
 import { testRedisUrl } from "../support/redis.js";
-
-async function start(args: string[]): Promise<{ url: string; stop(): Promise<number | null> }> {
-  const cli = await builtCli();
-  const child = spawn(process.execPath, [cli, "metrics", "--port", "0", ...args], {
-    env: { ...process.env, REDIS_URL: testRedisUrl() },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const m = /on (http:\/\/\S+)(\s|$)/.exec(out);
-      if (m !== null) resolve(m[1]!);
-    });
-    void exited.then((code) => reject(new Error(`exited ${code}: ${stderr}`)));
-  });
-  return {
-    url,
-    stop: async () => {
-      child.kill("SIGINT");
-      return exited;
-    },
-  };
-}
 
 describe("asynq-ts metrics", () => {
   it(
@@ -41,7 +14,7 @@ describe("asynq-ts metrics", () => {
       const redis = testRedisUrl();
       for (let i = 0; i < 2; i++) await enqueueOn(redis, { type: "t" }, { queue: "cli-metrics" });
       await enqueueOn(redis, { type: "t" }, { queue: "cli-other", processIn: 60_000 });
-      const server = await start(["--queue", "cli-metrics"]);
+      const server = await startServing("metrics", ["--queue", "cli-metrics"]);
       const inspector = new Inspector(redis);
       try {
         expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);

@@ -27,7 +27,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, type ExpectStatic } from "vitest";
 import { testRedisUrl } from "../support/redis.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -531,6 +531,39 @@ beforeAll(async () => {
   await mustRun("npm", [...install.filter((a) => a !== tarball), ...OPTIONAL_PEERS], esmApp);
 }, 180_000);
 
+/** Both apps, for the tests that run in each. */
+const BOTH_APPS = [
+  { kind: "ES module", app: () => esmApp },
+  { kind: "CommonJS", app: () => cjsApp },
+];
+
+/** Runs a script of an app on this worker's Redis DB; resolves with its stdout once it exited with 0. */
+async function runAppScript(app: string, script: string, expect: ExpectStatic): Promise<string> {
+  const result = await run(process.execPath, [script], app, {
+    env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
+    timeoutMs: 50_000,
+  });
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout;
+}
+
+/** A file of the installed package's dist/ (both apps install the same tarball). */
+function readDist(file: string): string {
+  return readFileSync(join(esmApp, "node_modules", "asynq-ts", "dist", file), "utf8");
+}
+
+/** The files that loading these bundles loads: themselves and, transitively, the package files they require. */
+function loadedFiles(...entries: string[]): string[] {
+  const seen: string[] = [];
+  const visit = (file: string): void => {
+    if (seen.includes(file)) return;
+    seen.push(file);
+    for (const [, next] of readDist(file).matchAll(/require\(["']\.\/([\w.-]+\.cjs)["']\)/g)) visit(next!);
+  };
+  for (const entry of entries) visit(entry);
+  return seen;
+}
+
 afterAll(async () => {
   if (redis !== undefined) {
     await redis.flushdb().catch(() => {});
@@ -605,82 +638,43 @@ describe("the packed tarball", () => {
 });
 
 describe("the doctor entry", () => {
-  /** The files a bundle loads: itself and, transitively, the package files it requires. */
-  function bundleFiles(dir: string, entry: string): string[] {
-    const seen: string[] = [];
-    const visit = (file: string): void => {
-      if (seen.includes(file)) return;
-      seen.push(file);
-      const text = readFileSync(join(dir, file), "utf8");
-      for (const [, next] of text.matchAll(/require\(["']\.\/([\w.-]+\.cjs)["']\)/g)) visit(next!);
-    };
-    visit(entry);
-    return seen;
-  }
-
   it("is a bundle of its own: the main entry loads none of its code, and it shares the main entry's", () => {
-    const dist = join(esmApp, "node_modules", "asynq-ts", "dist");
-    const read = (file: string): string => readFileSync(join(dist, file), "utf8");
-    const main = bundleFiles(dist, "index.cjs");
+    const main = loadedFiles("index.cjs");
     expect(main).not.toContain("doctor.cjs");
-    for (const file of main) expect(read(file), file).not.toContain(DOCTOR_MARK);
-    expect(read("doctor.cjs")).toContain(DOCTOR_MARK);
+    for (const file of main) expect(readDist(file), file).not.toContain(DOCTOR_MARK);
+    expect(readDist("doctor.cjs")).toContain(DOCTOR_MARK);
     // The error classes live once, in code both entries load (no copy in the doctor's bundle).
-    const shared = bundleFiles(dist, "doctor.cjs").filter((f) => main.includes(f));
+    const shared = loadedFiles("doctor.cjs").filter((f) => main.includes(f));
     const definesValidationError = /\bclass ValidationError\b|\bValidationError = class\b/;
-    expect(shared.some((f) => definesValidationError.test(read(f)))).toBe(true);
-    expect(read("doctor.cjs")).not.toMatch(definesValidationError);
+    expect(shared.some((f) => definesValidationError.test(readDist(f)))).toBe(true);
+    expect(readDist("doctor.cjs")).not.toMatch(definesValidationError);
   });
 
-  it.concurrent.for([
-    { kind: "ES module", app: () => esmApp },
-    { kind: "CommonJS", app: () => cjsApp },
-  ])(
+  it.concurrent.for(BOTH_APPS)(
     "$kind: loads apart from the main entry, shares its classes, audits a queue",
     { timeout: 60_000 },
     async ({ app }, { expect }) => {
-      const result = await run(process.execPath, ["doctor.js"], app(), {
-        env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
-        timeoutMs: 50_000,
-      });
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toBe("doctor clean\n");
+      expect(await runAppScript(app(), "doctor.js", expect)).toBe("doctor clean\n");
     },
   );
 });
 
 describe("the dashboard entry", () => {
   it("is a bundle of its own: the main entry never requires it, and it uses the main entry's classes", () => {
-    const dist = join(esmApp, "node_modules", "asynq-ts", "dist");
-    const read = (file: string): string => readFileSync(join(dist, file), "utf8");
-    const seen: string[] = [];
-    const visit = (file: string): void => {
-      if (seen.includes(file)) return;
-      seen.push(file);
-      for (const [, next] of read(file).matchAll(/require\(["']\.\/([\w.-]+\.cjs)["']\)/g)) visit(next!);
-    };
-    for (const entry of ["index.cjs", "doctor.cjs", "testing.cjs"]) visit(entry);
+    const seen = loadedFiles("index.cjs", "doctor.cjs", "testing.cjs");
     expect(seen).not.toContain("dashboard.cjs");
-    for (const file of seen) expect(read(file), file).not.toContain("asynq-ts dashboard");
-    const dashboard = read("dashboard.cjs");
+    for (const file of seen) expect(readDist(file), file).not.toContain("asynq-ts dashboard");
+    const dashboard = readDist("dashboard.cjs");
     expect(dashboard).toContain("asynq-ts dashboard");
     expect(dashboard).toMatch(/require\("\.\/index\.cjs"\)/);
     expect(dashboard).not.toMatch(/class (Inspector|ValidationError)\b/);
   });
 
-  it.concurrent.for([
-    { kind: "ES module", app: () => esmApp },
-    { kind: "CommonJS", app: () => cjsApp },
-  ])(
+  it.concurrent.for(BOTH_APPS)(
     "$kind: loads apart from the main entry and serves its API and assets",
     { timeout: 60_000 },
     async ({ app }, { expect }) => {
-      const result = await run(process.execPath, ["dashboard.js"], app(), {
-        env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
-        timeoutMs: 50_000,
-      });
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toBe("dashboard ok\n");
+      expect(await runAppScript(app(), "dashboard.js", expect)).toBe("dashboard ok\n");
     },
   );
 });
@@ -692,56 +686,35 @@ describe("sandboxed handlers", () => {
     expect(paths).not.toContain("dist/sandbox-runner.mjs");
   });
 
-  it.concurrent.for([
-    { kind: "ES module", app: () => esmApp },
-    { kind: "CommonJS", app: () => cjsApp },
-  ])(
+  it.concurrent.for(BOTH_APPS)(
     "$kind: a Server runs a handler module in a worker thread",
     { timeout: 60_000 },
     async ({ app }, { expect }) => {
-      const result = await run(process.execPath, ["sandbox.js"], app(), {
-        env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
-        timeoutMs: 50_000,
-      });
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toBe("sandbox ok\n");
+      expect(await runAppScript(app(), "sandbox.js", expect)).toBe("sandbox ok\n");
     },
   );
 });
 
 describe("the metrics and otel entries", () => {
   it("are bundles of their own: no other entry requires them or their optional peers", () => {
-    const dist = join(esmApp, "node_modules", "asynq-ts", "dist");
-    const read = (file: string): string => readFileSync(join(dist, file), "utf8");
-    const seen: string[] = [];
-    const visit = (file: string): void => {
-      if (seen.includes(file)) return;
-      seen.push(file);
-      for (const [, next] of read(file).matchAll(/require\(["']\.\/([\w.-]+\.cjs)["']\)/g)) visit(next!);
-    };
-    for (const entry of ["index.cjs", "doctor.cjs", "testing.cjs", "dashboard.cjs"]) visit(entry);
+    const seen = loadedFiles("index.cjs", "doctor.cjs", "testing.cjs", "dashboard.cjs");
     expect(seen).not.toContain("metrics.cjs");
     expect(seen).not.toContain("otel.cjs");
     for (const file of seen) {
-      expect(read(file), file).not.toMatch(/require\(["'](prom-client|@opentelemetry\/api)["']\)/);
+      expect(readDist(file), file).not.toMatch(/require\(["'](prom-client|@opentelemetry\/api)["']\)/);
     }
     for (const [file, peer] of [
       ["metrics.cjs", "prom-client"],
       ["otel.cjs", "@opentelemetry/api"],
     ] as const) {
-      expect(read(file)).toContain(`require("${peer}")`);
+      expect(readDist(file)).toContain(`require("${peer}")`);
       // It uses the main entry's types only: no copy of its classes.
-      expect(read(file)).not.toMatch(/class (Inspector|Server|ValidationError)\b/);
+      expect(readDist(file)).not.toMatch(/class (Inspector|Server|ValidationError)\b/);
     }
   });
 
   it("ES module app with the peers installed: queue gauges of its queue, and a traced enqueue", async () => {
-    const result = await run(process.execPath, ["observability.js"], esmApp, {
-      env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
-      timeoutMs: 50_000,
-    });
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toBe("observability ok\n");
+    expect(await runAppScript(esmApp, "observability.js", expect)).toBe("observability ok\n");
   });
 
   it("CommonJS app without the peers: the main entry loads; the entries name the missing peer", async () => {
@@ -753,38 +726,19 @@ describe("the metrics and otel entries", () => {
 
 describe("the command line", () => {
   it("is a bundle of its own: the main entry never requires it, commander or terminal-kit", () => {
-    const dist = join(esmApp, "node_modules", "asynq-ts", "dist");
-    const files = ["index.cjs", "doctor.cjs", "testing.cjs"].flatMap((entry) => {
-      const seen: string[] = [];
-      const visit = (file: string): void => {
-        if (seen.includes(file)) return;
-        seen.push(file);
-        for (const [, next] of readFileSync(join(dist, file), "utf8").matchAll(
-          /require\(["']\.\/([\w.-]+\.cjs)["']\)/g,
-        )) {
-          visit(next!);
-        }
-      };
-      visit(entry);
-      return seen;
-    });
+    const files = loadedFiles("index.cjs", "doctor.cjs", "testing.cjs");
     expect(files).not.toContain("cli.cjs");
     for (const file of files) {
-      expect(readFileSync(join(dist, file), "utf8"), file).not.toMatch(
-        /require\(["'](commander|terminal-kit)["']\)/,
-      );
+      expect(readDist(file), file).not.toMatch(/require\(["'](commander|terminal-kit)["']\)/);
     }
     // The bin uses the library through its public bundles, not a copy of its own.
-    const cli = readFileSync(join(dist, "cli.cjs"), "utf8");
+    const cli = readDist("cli.cjs");
     expect(cli.startsWith("#!/usr/bin/env node\n")).toBe(true);
     expect(cli).toMatch(/require\("\.\/index\.cjs"\)/);
     expect(cli).not.toMatch(/class (Inspector|ValidationError)\b/);
   });
 
-  it.concurrent.for([
-    { kind: "ES module", app: () => esmApp },
-    { kind: "CommonJS", app: () => cjsApp },
-  ])(
+  it.concurrent.for(BOTH_APPS)(
     "$kind app: the installed asynq-ts bin prints its version and reads Redis",
     { timeout: 60_000 },
     async ({ app }, { expect }) => {
@@ -807,16 +761,8 @@ describe("the command line", () => {
 describe.concurrent(
   "an app with the tarball installed enqueues a task with Client and processes it with Server and ServeMux",
   () => {
-    it.for([
-      { kind: "ES module", app: () => esmApp },
-      { kind: "CommonJS", app: () => cjsApp },
-    ])("$kind", { timeout: 60_000 }, async ({ app }, { expect }) => {
-      const result = await run(process.execPath, ["app.js"], app(), {
-        env: childEnv({ ASYNQ_PACKAGE_TEST_REDIS_URL: testRedisUrl() }),
-        timeoutMs: 50_000,
-      });
-      expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(/^handled [0-9a-f-]{36}\n$/);
+    it.for(BOTH_APPS)("$kind", { timeout: 60_000 }, async ({ app }, { expect }) => {
+      expect(await runAppScript(app(), "app.js", expect)).toMatch(/^handled [0-9a-f-]{36}\n$/);
     });
   },
 );

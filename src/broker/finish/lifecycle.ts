@@ -4,7 +4,8 @@ import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
 import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
-import type { ActiveOutcome } from "../ports.js";
+import type { ActiveOutcome, ArchiveRequest } from "../ports.js";
+import { encodeTaskMessage } from "../../wire/proto.js";
 
 const scripts = {
   done: LuaScript.fromFile("finish/done"),
@@ -127,39 +128,28 @@ export async function retry(
 /**
  * Archives a failed task (wire-format §4.15 steps 1-3 and 6-7): moves it from active and lease to the
  * archived zset (score = now), rewrites `msg` (the caller updated error_msg and last_failed_at) and
- * `state`, counts it as processed and failed. Unlike asynq it releases the uniqueness lock if still
- * owned (archived is not a live state) and does not trim the archive: call {@link trimArchive}.
+ * `state`, counts it as processed and failed. Unlike asynq it releases the uniqueness lock
+ * (`msg.uniqueKey`) if still owned (archived is not a live state) and does not trim the archive: call
+ * {@link trimArchive}.
  *
- * @param uniqueKey the task's lock key, "" when it has none.
- * @param fence the encoded TaskMessage as dequeued: when given, nothing is written unless the stored
- *   message is still that one (a late write after the task was recovered elsewhere is dropped).
- * @param event what the event stream says: `archived`, or `expired` when the deadline ended the task.
- * @param errorMsg the error, for the event stream.
- * @param attempted an attempt failed just before (false: a task that expired before it could start).
+ * The event stream says `expired` when `req.expired` (the deadline ended the task), else `archived`,
+ * with `msg.errorMsg` as the error; an `unstarted` task (it expired before it could start) had no
+ * failed attempt. With `req.fence`, nothing is written unless the stored message is still the one
+ * dequeued (a late write after the task was recovered elsewhere is dropped).
+ *
  * @returns "not-active" (nothing written) when the ID is not in active.
  */
-export async function archive(
-  redis: Redis,
-  queue: string,
-  id: string,
-  encodedMsg: Uint8Array,
-  uniqueKey: string,
-  nowMs: number,
-  fence?: Uint8Array,
-  event: ArchiveEvent = "archived",
-  errorMsg = "",
-  attempted = true,
-): Promise<ActiveOutcome> {
+export async function archive(redis: Redis, req: ArchiveRequest): Promise<ActiveOutcome> {
   const call = archiveCall(
-    queue,
-    id,
-    encodedMsg,
-    uniqueKey,
-    nowMs,
-    fenced(fence),
-    event,
-    errorMsg,
-    attempted,
+    req.queue,
+    req.id,
+    encodeTaskMessage(req.msg),
+    req.msg.uniqueKey,
+    req.nowMs,
+    fenced(req.fence),
+    req.expired === true ? "expired" : "archived",
+    req.msg.errorMsg,
+    req.unstarted !== true,
   );
   return runTransition(redis, scripts.archive, call.keys, call.args);
 }

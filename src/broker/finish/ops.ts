@@ -57,19 +57,7 @@ export function finishOps(redis: Redis): FinishOps {
         r.fence,
         r.msg.errorMsg,
       ),
-    archive: (r) =>
-      lifecycle.archive(
-        redis,
-        r.queue,
-        r.id,
-        encodeTaskMessage(r.msg),
-        r.msg.uniqueKey,
-        r.nowMs,
-        r.fence,
-        r.expired === true ? "expired" : "archived",
-        r.msg.errorMsg,
-        r.unstarted !== true,
-      ),
+    archive: (r) => lifecycle.archive(redis, r),
     requeue: (queue, id, fence) => lifecycle.requeue(redis, queue, id, fence),
     quarantine: (queue, id, nowMs) => lifecycle.quarantine(redis, queue, id, nowMs),
     deleteActive: (r) =>
