@@ -11,6 +11,7 @@ import { useBrowser } from "../dashboard/browser.js";
 import { call, csrfToken, mutate as post, serveDashboard, type Served } from "../dashboard/support.js";
 import { useRedisFixture } from "../support/fixture.js";
 import { waitFor } from "../support/server-helpers.js";
+import { QUEUE_COUNTS } from "../support/queue-json.js";
 import { queuesOnMasters } from "./support.js";
 
 const { url, client, inspector } = useRedisFixture({ client: true, inspector: true });
@@ -107,23 +108,7 @@ async function seed(): Promise<Seeded> {
 }
 
 /** The counts of a queue, as the dashboard's JSON and the Inspector's QueueInfo both name them. */
-const COUNTS = [
-  "queue",
-  "paused",
-  "size",
-  "pending",
-  "active",
-  "scheduled",
-  "retry",
-  "archived",
-  "completed",
-  "aggregating",
-  "groups",
-  "processed",
-  "failed",
-  "processedTotal",
-  "failedTotal",
-] as const;
+const COUNTS = ["queue", "paused", ...QUEUE_COUNTS] as const;
 
 function counts(q: object): Record<string, unknown> {
   return Object.fromEntries(COUNTS.map((k) => [k, (q as Record<string, unknown>)[k]]));
