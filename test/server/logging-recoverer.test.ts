@@ -23,27 +23,8 @@ function brokerOf(conn: Redis): RecoverPort {
     listLeaseExpired: (q, cutoff, offset, limit) => recover.listLeaseExpired(conn, q, cutoff, offset, limit),
     listUnleased: (q) => recover.listUnleased(conn, q),
     readMessages: (q, ids) => recover.readMessages(conn, q, ids),
-    recoverRetry: (r) =>
-      recover.recoverRetry(
-        conn,
-        r.queue,
-        r.id,
-        encodeTaskMessage(r.msg),
-        r.retryAtMs,
-        r.counted,
-        r.nowMs,
-        r.guard,
-      ),
-    recoverArchive: (r) =>
-      recover.recoverArchive(
-        conn,
-        r.queue,
-        r.id,
-        encodeTaskMessage(r.msg),
-        r.msg.uniqueKey,
-        r.nowMs,
-        r.guard,
-      ),
+    recoverRetry: (r) => recover.recoverRetry(conn, r),
+    recoverArchive: (r) => recover.recoverArchive(conn, r),
     recoverQuarantine: (r) => recover.recoverQuarantine(conn, r.queue, r.id, r.nowMs, r.guard),
   };
 }

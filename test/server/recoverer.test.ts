@@ -61,31 +61,8 @@ function brokerOf(hooks: Hooks = {}): RecoverPort {
       read(() => recover.listLeaseExpired(redis, q, cutoff, offset, limit)),
     listUnleased: (q) => read(() => recover.listUnleased(redis, q)),
     readMessages: (q, ids) => read(() => recover.readMessages(redis, q, ids)),
-    recoverRetry: (r) =>
-      write(r.id, () =>
-        recover.recoverRetry(
-          redis,
-          r.queue,
-          r.id,
-          encodeTaskMessage(r.msg),
-          r.retryAtMs,
-          r.counted,
-          r.nowMs,
-          r.guard,
-        ),
-      ),
-    recoverArchive: (r) =>
-      write(r.id, () =>
-        recover.recoverArchive(
-          redis,
-          r.queue,
-          r.id,
-          encodeTaskMessage(r.msg),
-          r.msg.uniqueKey,
-          r.nowMs,
-          r.guard,
-        ),
-      ),
+    recoverRetry: (r) => write(r.id, () => recover.recoverRetry(redis, r)),
+    recoverArchive: (r) => write(r.id, () => recover.recoverArchive(redis, r)),
     recoverQuarantine: (r) =>
       write(r.id, () => recover.recoverQuarantine(redis, r.queue, r.id, r.nowMs, r.guard)),
   };

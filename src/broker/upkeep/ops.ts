@@ -1,7 +1,6 @@
 // The upkeep port's Redis operations (ports.ts) over a connection: forwarder, recoverer, janitor,
 // heartbeat and cancelation. openBroker (broker.ts) runs them under its supervisor (supervised.ts).
 import type { Redis } from "ioredis";
-import { encodeTaskMessage } from "../../wire/proto.js";
 import type { AdminPort, UpkeepPort } from "../ports.js";
 import { forwardDue } from "./forward.js";
 import * as heartbeat from "./heartbeat.js";
@@ -26,30 +25,8 @@ export function upkeepOps(redis: Redis): UpkeepOps {
       recover.listLeaseExpired(redis, queue, cutoffMs, offset, limit),
     listUnleased: (queue) => recover.listUnleased(redis, queue),
     readMessages: (queue, ids) => recover.readMessages(redis, queue, ids),
-    recoverRetry: (r) =>
-      recover.recoverRetry(
-        redis,
-        r.queue,
-        r.id,
-        encodeTaskMessage(r.msg),
-        r.retryAtMs,
-        r.counted,
-        r.nowMs,
-        r.guard,
-        r.msg.errorMsg,
-      ),
-    recoverArchive: (r) =>
-      recover.recoverArchive(
-        redis,
-        r.queue,
-        r.id,
-        encodeTaskMessage(r.msg),
-        r.msg.uniqueKey,
-        r.nowMs,
-        r.guard,
-        r.expired === true ? "expired" : "archived",
-        r.msg.errorMsg,
-      ),
+    recoverRetry: (r) => recover.recoverRetry(redis, r),
+    recoverArchive: (r) => recover.recoverArchive(redis, r),
     recoverQuarantine: (r) => recover.recoverQuarantine(redis, r.queue, r.id, r.nowMs, r.guard),
     writeServerState: (info, workers, nowMs, ttlSeconds) =>
       heartbeat.writeServerState(redis, info, workers, nowMs, ttlSeconds),

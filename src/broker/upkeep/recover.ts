@@ -3,7 +3,9 @@ import { execPipeline } from "../redis-values.js";
 import type { Redis } from "ioredis";
 import { unixSeconds } from "../../internal/clock.js";
 import * as keys from "../../wire/keys.js";
-import { archiveCall, retryCall, type ArchiveEvent } from "../finish/lifecycle.js";
+import { archiveCall, retryCall } from "../finish/lifecycle.js";
+import type { RecoverArchiveRequest, RecoverRetryRequest } from "../ports.js";
+import { encodeTaskMessage } from "../../wire/proto.js";
 import { LuaScript, runScript, type ScriptArg } from "../scripts.js";
 
 // The worker's own retry, archive and quarantine scripts, called with the recoverer's lease guard as
@@ -93,47 +95,47 @@ export async function readMessages(
 /**
  * Retries an orphaned active task as asynq's Retry does (wire-format §4.14): to the retry zset at
  * `retryAtMs` (whole seconds) with `msg` and state rewritten, counted as processed and failed when
- * `isFailure`; the lock is kept. Only while `guard` still holds and the task is in active with its hash.
+ * `counted`; the lock is kept; the event stream gets `msg.errorMsg`. Only while `guard` still holds and
+ * the task is in active with its hash.
  */
-export async function recoverRetry(
-  redis: Redis,
-  queue: string,
-  id: string,
-  encodedMsg: Uint8Array,
-  retryAtMs: number,
-  isFailure: boolean,
-  nowMs: number,
-  guard: LeaseGuard,
-  errorMsg = "",
-): Promise<RecoverWrite> {
-  const call = retryCall(queue, id, encodedMsg, retryAtMs, isFailure, nowMs, guardArgs(guard), errorMsg);
+export async function recoverRetry(redis: Redis, req: RecoverRetryRequest): Promise<RecoverWrite> {
+  const { queue, id, msg, retryAtMs, counted, nowMs, guard } = req;
+  const call = retryCall(
+    queue,
+    id,
+    encodeTaskMessage(msg),
+    retryAtMs,
+    counted,
+    nowMs,
+    guardArgs(guard),
+    msg.errorMsg,
+  );
   const reply = await runScript(redis, scripts.retry, call.keys, call.args);
   return replyCode(reply, scripts.retry.name, [0, 1]) === 1 ? "ok" : "skipped";
 }
 
 /**
  * Archives an orphaned active task as asynq's Archive does (wire-format §4.15, without trimming): to the
- * archived zset at now with `msg` and state rewritten, counted as processed and failed; the lock is
- * released if still owned (docs/compatibility.md P7). Only while `guard` still holds and the task is
- * in active with its hash.
- *
- * @param uniqueKey the task's lock key (msg.uniqueKey), "" when it has none.
- * @param event for the event stream: `expired` when the deadline ends the task.
- * @param errorMsg the error, for the event stream.
+ * archived zset at now with `msg` and state rewritten, counted as processed and failed; the lock
+ * (`msg.uniqueKey`) is released if still owned (docs/compatibility.md P7). The event stream says
+ * `expired` when `req.expired` (the deadline ends the task), else `archived`, with `msg.errorMsg`.
+ * Only while `guard` still holds and the task is in active with its hash.
  */
-export async function recoverArchive(
-  redis: Redis,
-  queue: string,
-  id: string,
-  encodedMsg: Uint8Array,
-  uniqueKey: string,
-  nowMs: number,
-  guard: LeaseGuard,
-  event: ArchiveEvent = "archived",
-  errorMsg = "",
-): Promise<RecoverWrite> {
+export async function recoverArchive(redis: Redis, req: RecoverArchiveRequest): Promise<RecoverWrite> {
+  const { queue, id, msg, nowMs, guard } = req;
+  const event = req.expired === true ? "expired" : "archived";
   // A lost lease is a failed attempt.
-  const call = archiveCall(queue, id, encodedMsg, uniqueKey, nowMs, guardArgs(guard), event, errorMsg, true);
+  const call = archiveCall(
+    queue,
+    id,
+    encodeTaskMessage(msg),
+    msg.uniqueKey,
+    nowMs,
+    guardArgs(guard),
+    event,
+    msg.errorMsg,
+    true,
+  );
   const reply = await runScript(redis, scripts.archive, call.keys, call.args);
   return replyCode(reply, scripts.archive.name, [0, 1]) === 1 ? "ok" : "skipped";
 }
