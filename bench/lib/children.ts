@@ -42,6 +42,8 @@ export interface WorkerOptions {
   removeOnComplete?: boolean;
   /** asynq-ts: server metrics and tracing on (`--observe`); BullMQ ignores it. */
   observe?: boolean;
+  /** asynq-ts: the queues to serve, each at priority 1 (default: the one queue of names.ts). */
+  queues?: readonly string[];
 }
 
 /** A running worker child. */
@@ -63,6 +65,7 @@ export class WorkerChild {
     if (options.countWrites === true) args.push("--count-writes");
     if (options.removeOnComplete === true) args.push("--remove-on-complete");
     if (options.observe === true) args.push("--observe");
+    if (options.queues !== undefined) args.push(`--queues=${options.queues.join(",")}`);
     this.child = spawn(process.execPath, args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit", "ipc"] });
     this.exited = new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
     this.ready = new Promise((resolve, reject) => {

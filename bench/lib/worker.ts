@@ -3,6 +3,7 @@
 //   node --import tsx bench/lib/worker.ts <asynq-ts|bullmq> <redis url> <concurrency> [--record] [--count-writes]
 //     [--remove-on-complete]   (BullMQ: delete each job on completion, as asynq-ts does by default)
 //     [--observe]              (asynq-ts: server metrics and tracing on; see observe.ts)
+//     [--queues=a,b,c]         (asynq-ts: serve these queues, each at priority 1, instead of "default")
 //
 // Protocol: the child sends {type:"ready"} once built; on {type:"start"} it starts processing; on
 // {type:"stop"} it sends {type:"report"} (CPU used since start, handler start times when --record,
@@ -36,7 +37,10 @@ let startWork: () => void;
 let shutdown: () => Promise<void>;
 if (lib === "asynq-ts") {
   const { Server } = await loadAsynqTs();
-  const server = new Server(url, { concurrency, queues: { [ASYNQ_QUEUE]: 1 }, logLevel: "warn" });
+  const queueFlag = flags.find((f) => f.startsWith("--queues="));
+  const names = queueFlag === undefined ? [ASYNQ_QUEUE] : queueFlag.slice("--queues=".length).split(",");
+  const queues = Object.fromEntries(names.map((name) => [name, 1]));
+  const server = new Server(url, { concurrency, queues, logLevel: "warn" });
   const traced = flags.includes("--observe") ? await observe(server) : undefined;
   const plain = record
     ? (_task: unknown, ctx: { id: string }) => {
