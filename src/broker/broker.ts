@@ -136,6 +136,7 @@ class StatefulBroker {
     const subscription = subscribeCancel(this.redis, onCancel, onState, this.commandTimeout);
     this.subscriptions.add(subscription);
     return {
+      subscribed: subscription.subscribed,
       close: () => {
         this.subscriptions.delete(subscription);
         subscription.close();

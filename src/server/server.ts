@@ -93,7 +93,9 @@ export class Server {
    * Connects to Redis, then starts processing with `handler` (a function or a ServeMux), and the
    * background components: heartbeats and leases, the forwarder of scheduled tasks and retries, the
    * recoverer of crashed workers' tasks, the janitor, cancelation, and the optional health check.
-   * Resolves once they run. Outages after that are waited out (and logged once each way).
+   * Resolves once they run and the cancelation channel is subscribed (so `cancelProcessing` from
+   * then on reaches this server), or after `connectTimeout` if the subscription is slower. Outages
+   * after that are waited out (and logged once each way).
    * @throws ValidationError (synchronously) when the handler is neither a function nor a ServeMux.
    * @throws AsynqError (`ERR_SERVER_STATE`, synchronously) when the server was started before.
    * @throws ConnectionError (rejected, within `connectTimeout`) when Redis cannot be reached or used:
@@ -129,15 +131,14 @@ export class Server {
     this.state = "active";
     const c = this.build(fn);
     this.components = c;
-    for (const component of [
-      c.heartbeater,
-      c.subscriber,
-      c.processor,
-      c.forwarder,
-      c.recoverer,
-      c.janitor,
-      c.aggregator,
-    ]) {
+    c.heartbeater.start();
+    // The cancelation channel first: a task taken from now on, and a cancelation sent once start()
+    // has resolved, are heard. The SUBSCRIBE's answer comes one round trip later on the connection
+    // just checked; bounded all the same (a slower subscription goes on by itself).
+    c.subscriber.start();
+    await c.subscriber.ready(this.config.connection.connectTimeout);
+    if (this.state !== "active") return; // shut down meanwhile
+    for (const component of [c.processor, c.forwarder, c.recoverer, c.janitor, c.aggregator]) {
       component.start();
     }
     c.healthChecker?.start();

@@ -1,6 +1,7 @@
 // The subscriber: listens on the cancelation channel and aborts the matching running task's signal
 // (reason "canceled"); the attempt then fails with "context canceled" and is retried (wire-format §4.26).
 import type { SubscriberPort } from "../broker/ports.js";
+import type { CancelSubscription } from "../broker/upkeep/pubsub.js";
 import { errorMessage } from "../internal/errors.js";
 import { componentLogger, type Logger } from "../internal/logger.js";
 
@@ -14,7 +15,7 @@ export interface SubscriberParams {
 
 /** Hears cancelations; ioredis re-subscribes by itself after a reconnect. */
 export class Subscriber {
-  private subscription: { close(): void } | undefined;
+  private subscription: CancelSubscription | undefined;
   private failing = false;
 
   constructor(private readonly params: SubscriberParams) {}
@@ -40,6 +41,25 @@ export class Subscriber {
         }
       },
     );
+  }
+
+  /**
+   * Waits until Redis has acknowledged the subscription (so that a cancelation published from then on
+   * is heard), at most `timeoutMs`: a subscription that takes longer goes on by itself.
+   * @returns whether it was acknowledged in time.
+   */
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (this.subscription === undefined) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+    });
+    try {
+      return await Promise.race([this.subscription.subscribed, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   shutdown(): Promise<void> {

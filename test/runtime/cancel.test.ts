@@ -286,6 +286,16 @@ describe("Inspector.cancelProcessing and the server's subscriber (wire-format §
     expect(await counters(redis, Q, Date.now())).toMatchObject({ processed: "2", failed: "1" });
   });
 
+  it("is subscribed once start() resolves: a cancelation sent at once is heard", async () => {
+    for (let round = 0; round < 3; round++) {
+      const { server } = await startServer(testRedisUrl(), () => Promise.resolve());
+      // No wait: start() resolved after Redis acknowledged the SUBSCRIBE.
+      expect(await subscribedIds()).toHaveLength(1);
+      await server.shutdown();
+      await waitFor(async () => (await subscribedIds()).length === 0, "the subscription closed");
+    }
+  });
+
   it("re-subscribes after its connection is killed: a later cancel still aborts the task", async () => {
     const h = holdingHandler();
     const { logs } = await startServer(redis, h.handler, { concurrency: 1 });

@@ -25,6 +25,11 @@ export async function publishCancel(redis: Redis, id: string): Promise<number> {
 
 /** A live subscription to the cancelation channel. */
 export interface CancelSubscription {
+  /**
+   * Resolves true once Redis has acknowledged the first SUBSCRIBE (a cancelation published after it
+   * is heard), false when that failed or the subscription was closed first. Never rejects.
+   */
+  readonly subscribed: Promise<boolean>;
   /** Unsubscribes and closes the subscription's connection. */
   close(): void;
 }
@@ -57,9 +62,13 @@ export function subscribeCancel(
   redis.on("error", (error: Error) => closed || onState("error", error));
   redis.on("close", () => closed || onState("error", new Error("connection closed")));
   redis.on("ready", () => closed || onState("subscribed"));
-  redis.subscribe(CANCEL_CHANNEL).catch((error: unknown) => {
-    if (!closed) onState("error", toError(error));
-  });
+  const subscribed = redis.subscribe(CANCEL_CHANNEL).then(
+    () => !closed,
+    (error: unknown) => {
+      if (!closed) onState("error", toError(error));
+      return false;
+    },
+  );
   const watchdog = new Watchdog(redis, { stallMs, destroy: true });
   watchdog.start();
   // A subscribed connection gets no replies of its own: a PING now and then gives the watchdog one to
@@ -71,6 +80,7 @@ export function subscribeCancel(
   }, stallMs / 2);
   pinger.unref();
   return {
+    subscribed,
     close: () => {
       closed = true;
       clearInterval(pinger);
