@@ -1,7 +1,7 @@
 // `asynq-ts stats [--json] [--watch [seconds]]`: task counts by state and by queue, today's processed
 // and failed counts, servers and workers, and what Redis says of itself (asynq's `stats`).
 import type { Command } from "commander";
-import type { Inspector, QueueInfo } from "../index.js";
+import { NotClusterError, type Inspector, type QueueInfo } from "../index.js";
 import { withInspector } from "./connection.js";
 import { CliError } from "./fail.js";
 import { queueJson } from "./json.js";
@@ -28,31 +28,52 @@ export interface Stats {
   redis: RedisSummary;
 }
 
-/** The part of Redis' INFO that asynq's `stats` shows. */
+/**
+ * The part of Redis' INFO that asynq's `stats` shows. On a Redis Cluster, of every master: the first
+ * master's version (by address), the shortest uptime, and the sums of the clients and the memory.
+ */
 export interface RedisSummary {
   version: string;
   uptimeSeconds: number;
   connectedClients: number;
   usedMemoryBytes: number;
   peakMemoryBytes: number;
+  /** Masters of a Redis Cluster; 1 for a single server. */
+  masters: number;
 }
 
 export async function readStats(inspector: Inspector): Promise<Stats> {
-  const [queues, servers, info] = await Promise.all([
+  const [queues, servers, infos] = await Promise.all([
     inspector.getQueueInfos(),
     inspector.listServers(),
-    inspector.redisInfo(),
+    redisInfos(inspector),
   ]);
   const workers = servers.reduce((n, s) => n + s.activeWorkerCount, 0);
-  const num = (key: string): number => Number(info[key] ?? 0) || 0;
-  const redis: RedisSummary = {
-    version: info.redis_version ?? info.valkey_version ?? "",
-    uptimeSeconds: num("uptime_in_seconds"),
-    connectedClients: num("connected_clients"),
-    usedMemoryBytes: num("used_memory"),
-    peakMemoryBytes: num("used_memory_peak"),
+  return { timestamp: new Date(), queues, servers: servers.length, workers, redis: summary(infos) };
+}
+
+/** The INFO of every master of a Cluster (by address), or of the one server. */
+async function redisInfos(inspector: Inspector): Promise<Array<Record<string, string>>> {
+  try {
+    return (await inspector.clusterRedisInfo()).map((node) => node.info);
+  } catch (error) {
+    if (!(error instanceof NotClusterError)) throw error;
+    return [await inspector.redisInfo()];
+  }
+}
+
+function summary(infos: ReadonlyArray<Record<string, string>>): RedisSummary {
+  const num = (info: Record<string, string>, key: string): number => Number(info[key] ?? 0) || 0;
+  const sum = (key: string): number => infos.reduce((n, info) => n + num(info, key), 0);
+  const first = infos[0] ?? {};
+  return {
+    version: first.redis_version ?? first.valkey_version ?? "",
+    uptimeSeconds: Math.min(...infos.map((info) => num(info, "uptime_in_seconds"))),
+    connectedClients: sum("connected_clients"),
+    usedMemoryBytes: sum("used_memory"),
+    peakMemoryBytes: sum("used_memory_peak"),
+    masters: infos.length,
   };
-  return { timestamp: new Date(), queues, servers: servers.length, workers, redis };
 }
 
 type Totals = Record<
@@ -120,7 +141,12 @@ export function statsText(stats: Stats): string {
     paint("bold", "Servers"),
     `${stats.servers} server${stats.servers === 1 ? "" : "s"}, ${stats.workers} active worker${stats.workers === 1 ? "" : "s"}`,
     "",
-    paint("bold", "Redis Info"),
+    paint(
+      "bold",
+      stats.redis.masters > 1
+        ? `Redis Info (cluster of ${stats.redis.masters} masters: the sums, and the shortest uptime)`
+        : "Redis Info",
+    ),
     table(
       ["version", "uptime", "connections", "memory usage", "peak memory usage"],
       [

@@ -47,7 +47,13 @@ describe("stats", () => {
         servers: number;
         workers: number;
         timestamp: string;
-        redis: { version: string; uptimeSeconds: number; connectedClients: number; usedMemoryBytes: number };
+        redis: {
+          version: string;
+          uptimeSeconds: number;
+          connectedClients: number;
+          usedMemoryBytes: number;
+          masters: number;
+        };
       }>(["stats"]);
       const infos = await withInspector((i) => i.getQueueInfos());
       const counts = (q: Record<string, unknown>) => {
@@ -64,6 +70,7 @@ describe("stats", () => {
       expect(stats.redis.version).toBe(info.redis_version);
       expect(stats.redis.connectedClients).toBeGreaterThan(0);
       expect(stats.redis.usedMemoryBytes).toBeGreaterThan(0);
+      expect(stats.redis.masters).toBe(1);
 
       const text = await runCli(["stats"]);
       expect(text.code).toBe(0);

@@ -268,6 +268,14 @@ describe("the command line", () => {
     expect(listed.stdout.trim().split("\n").sort()).toEqual([...queues].sort());
     const viaUri = run("--cluster", "-u", `${second!.host}:${second!.port}`, "queue", "ls");
     expect(viaUri.stdout.trim().split("\n").sort()).toEqual([...queues].sort());
+    // stats sums the masters' INFO (a keyless INFO would go to any one of them).
+    const stats = run("--cluster-addrs", addrs, "stats", "--json");
+    expect(stats.stderr).toBe("");
+    const { redis } = JSON.parse(stats.stdout) as { redis: { masters: number; usedMemoryBytes: number } };
+    expect(redis.masters).toBe(3);
+    const memory = await inspector.clusterRedisInfo();
+    const one = Math.max(...memory.map((n) => Number(n.info.used_memory)));
+    expect(redis.usedMemoryBytes).toBeGreaterThan(one);
     const refused = run("--cluster", "-n", "3", "queue", "ls");
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain("a Redis Cluster has only DB 0");
