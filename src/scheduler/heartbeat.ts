@@ -46,10 +46,13 @@ export class SchedulerHeartbeat {
     this.periodic.start();
   }
 
-  /** Writes the entries now (or joins a write in progress): after a register or unregister. */
+  /**
+   * Writes the entries now, or again after a write in progress (which read them before the change):
+   * after a register or unregister.
+   */
   beat(): Promise<void> {
     if (!this.started || this.stopped) return Promise.resolve();
-    return this.periodic.runOnce();
+    return this.periodic.runAgain();
   }
 
   /** Stops writing, then removes the entries, their registry member and their history. Never throws. */

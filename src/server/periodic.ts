@@ -1,10 +1,13 @@
 // A job run on a timer by a server component: one run at a time, the next one scheduled when the
-// previous ends, `runOnce` joining a run in progress, and `stop` waiting for it.
+// previous ends, `runOnce` joining a run in progress, `runAgain` queuing one after it, and `stop`
+// waiting for it.
 
 /** Runs `run` again `delay()` ms after each run ends, from `start()` until `stop()`. */
 export class Periodic<T> {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<T> | undefined;
+  /** The run {@link runAgain} queued behind the one in progress, until it starts. */
+  private again: Promise<T> | undefined;
   private running = false;
 
   /**
@@ -37,6 +40,21 @@ export class Periodic<T> {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /**
+   * Runs now, or once more after the run in progress: for a change that run may have started too
+   * early to see. Calls made while that one waits share it.
+   */
+  runAgain(): Promise<T> {
+    const current = this.inFlight;
+    if (current === undefined) return this.runOnce();
+    const settled = (): void => {};
+    this.again ??= current.then(settled, settled).then(() => {
+      this.again = undefined;
+      return this.runOnce();
+    });
+    return this.again;
   }
 
   private schedule(): void {
