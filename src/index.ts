@@ -100,6 +100,7 @@ export type {
   QueueRetryEvent,
   QueueArchivedEvent,
   QueueProgressEvent,
+  QueueLostEvent,
 } from "./events/queue-events.js";
 export type { CompletedTask } from "./client/wait.js";
 export { sandboxed } from "./sandbox/sandboxed.js";

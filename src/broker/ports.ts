@@ -209,8 +209,22 @@ export interface EventStreamPort {
   lastId(): Promise<string>;
   /** Up to `count` entries after `afterId`, waiting up to `blockMs` for one (on its own connection). */
   read(afterId: string, blockMs: number, count: number): Promise<StreamEntry[]>;
+  /** What XINFO STREAM says of the stream; undefined when it does not exist. */
+  info(): Promise<StreamInfo | undefined>;
   /** Drops the blocking connection; a read in flight rejects. */
   close(): void;
+}
+
+/** A stream's position and counts (XINFO STREAM). */
+export interface StreamInfo {
+  /** The ID of its newest entry ever ("0-0" for none): reading after it gives only entries to come. */
+  lastGeneratedId: string;
+  /** Entries in it now. */
+  length: number;
+  /** The ID of its oldest entry now; undefined when it is empty. */
+  firstId: string | undefined;
+  /** Entries ever added to it (trimmed ones included); undefined before Redis 7.0. */
+  entriesAdded: number | undefined;
 }
 
 /** What a waiter needs to know of a task now: its state, result and last error. */

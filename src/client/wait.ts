@@ -135,6 +135,8 @@ export class ResultWaits {
               .catch(() => {});
           },
           () => {}, // the follower reads again after a pause; waits end by their timeout
+          undefined,
+          () => this.recheck(queue, created),
         ),
       };
       this.queues.set(queue, (waits = created));
@@ -172,6 +174,19 @@ export class ResultWaits {
           break;
         default:
           break; // retry, progress: the task goes on
+      }
+    }
+  }
+
+  /**
+   * After events were lost (trimmed before they were read), settles each wait on what Redis holds
+   * now, as a wait that starts late does: its outcome may have been among them.
+   */
+  private recheck(queue: string, waits: QueueWaits): void {
+    const op = "client.waitForResult";
+    for (const [id, set] of waits.waiters) {
+      for (const waiter of set) {
+        this.checkNow(queue, id, waiter, op).catch((error: unknown) => waiter.reject(toError(error)));
       }
     }
   }

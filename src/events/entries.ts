@@ -42,6 +42,21 @@ export interface QueueProgressEvent extends QueueTaskEvent {
   progress: unknown;
 }
 
+/**
+ * Events this listener never got: the stream keeps about the last 10,000 events, and the listener
+ * fell further behind, so `count` events after `afterId` were trimmed before it read them. Heard on
+ * Redis 7.0 and later (and Valkey 8); earlier versions cannot tell.
+ */
+export interface QueueLostEvent {
+  queue: string;
+  /** The stream ID of the last event read before the loss ("0-0": none yet). */
+  afterId: string;
+  /** How many events were lost. */
+  count: number;
+  /** The stream ID of the first event delivered after the loss. */
+  nextId: string;
+}
+
 /** Every event of a {@link QueueEvents}, by name. */
 export interface QueueEventMap {
   completed: QueueCompletedEvent;
@@ -52,6 +67,8 @@ export interface QueueEventMap {
   expired: QueueArchivedEvent;
   revoked: QueueTaskEvent;
   progress: QueueProgressEvent;
+  /** Events were trimmed before this listener read them (it fell ~10,000 events behind). */
+  lost: QueueLostEvent;
   /** The stream could not be read (it is read again after a pause); nothing is thrown when nobody listens. */
   error: Error;
 }

@@ -1,7 +1,8 @@
 // Follows one queue's event stream: keeps the listeners' marker alive (so the scripts write events),
 // takes the stream's position, then reads on and hands every entry over in order.
 import { toError } from "../internal/errors.js";
-import type { EventStreamPort, StreamEntry } from "../broker/ports.js";
+import { compareStreamIds, STREAM_START } from "../broker/events/stream.js";
+import type { EventStreamPort, StreamEntry, StreamInfo } from "../broker/ports.js";
 
 /** How a follower paces itself (ms). */
 export interface FollowerTiming {
@@ -25,6 +26,16 @@ export const DEFAULT_TIMING: FollowerTiming = {
   retryAfter: 1_000,
 };
 
+/** Entries trimmed from a stream before a follower read them. */
+export interface StreamLoss {
+  /** The last entry read before them. */
+  afterId: string;
+  /** How many. */
+  count: number;
+  /** The first entry read after them. */
+  nextId: string;
+}
+
 /** Reads a stream from the moment it is ready; `close()` stops it. */
 export class StreamFollower {
   /** Resolves once the marker is set and the position taken: every event after it is delivered. */
@@ -34,14 +45,26 @@ export class StreamFollower {
   private wake: (() => void) | undefined;
   /** The ID of the last entry handed over (or the start position). */
   private delivered: string | undefined;
+  /**
+   * Entries the stream had had up to `delivered`: read or reported lost (undefined before Redis 7.0,
+   * which does not count them).
+   */
+  private accounted: number | undefined;
   /** Calls of {@link caughtUp} waiting for the reads to reach their ID. */
   private catchUps: Array<{ id: string; resolve: () => void }> = [];
 
+  /**
+   * @param onLost hears, before the entries that follow, that entries were trimmed from the stream
+   *   before they could be read (this follower fell about 10,000 events behind). Checked after each
+   *   full read, which a follower that far behind always gets; Redis before 7.0 cannot tell (XINFO
+   *   STREAM has no `entries-added`), and then nothing is heard.
+   */
   constructor(
     private readonly stream: EventStreamPort,
     private readonly onEntries: (entries: StreamEntry[]) => void,
     private readonly onError: (error: Error) => void,
     private readonly timing: FollowerTiming = DEFAULT_TIMING,
+    private readonly onLost: (loss: StreamLoss) => void = () => {},
   ) {
     const position = this.start();
     this.ready = position.then(() => undefined);
@@ -52,17 +75,22 @@ export class StreamFollower {
     );
   }
 
-  /** Sets the marker, then takes the position: an event after the position is in the stream. */
+  /**
+   * Sets the marker, then takes the position: an event after the position is in the stream. With it,
+   * how many entries the stream had had by then (Redis 7.0+), to count what trimming takes later.
+   */
   private async start(): Promise<string> {
     await this.stream.listen(this.timing.markerTtl);
-    const after = await this.stream.lastId();
+    const info = await this.stream.info();
+    // No stream yet: the one to come counts from 0.
+    this.accounted = info === undefined ? 0 : info.entriesAdded;
     if (!this.closed) {
       this.refresher = setInterval(() => {
         this.stream.listen(this.timing.markerTtl).catch((error: unknown) => this.fail(error));
       }, this.timing.refreshEvery);
       this.refresher.unref();
     }
-    return after;
+    return info?.lastGeneratedId ?? STREAM_START;
   }
 
   private async loop(from: string): Promise<void> {
@@ -81,11 +109,45 @@ export class StreamFollower {
       }
       if (this.closed) return;
       if (entries.length === 0) continue;
+      // Only a follower behind gets a full read, and only one that far behind can lose entries.
+      if (entries.length >= this.timing.count) await this.checkLost(after, entries);
+      if (this.closed) return;
       after = entries[entries.length - 1]!.streamId;
+      if (this.accounted !== undefined) this.accounted += entries.length;
       this.onEntries(entries);
       this.delivered = after;
       this.settleCatchUps();
     }
+  }
+
+  /**
+   * Reports the entries trimmed between `after` and the first of `entries` (just read after it)
+   * before they could be read. Of the entries ever added past `after` (entries-added less those
+   * accounted for), the gap is what is neither in `entries` nor still in the stream past them: all
+   * of those are still there while the stream's oldest entry is not past the batch (trimming takes
+   * the oldest first). A failed check is reported as an error, and skipped.
+   */
+  private async checkLost(after: string, entries: readonly StreamEntry[]): Promise<void> {
+    let info: StreamInfo | undefined;
+    try {
+      info = await this.stream.info();
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
+    const accounted = this.accounted;
+    const first = info?.firstId;
+    const last = entries[entries.length - 1]!.streamId;
+    if (info?.entriesAdded === undefined || accounted === undefined || first === undefined) return;
+    // Nothing past `after` trimmed; or the batch itself trimmed since (then nothing can be said).
+    if (compareStreamIds(first, after) <= 0 || compareStreamIds(first, last) > 0) return;
+    const keptOfBatch = entries.filter((e) => compareStreamIds(e.streamId, first) >= 0).length;
+    const afterBatch = info.length - keptOfBatch;
+    const lost = info.entriesAdded - accounted - entries.length - afterBatch;
+    // Negative: the stream expired and began again (its count restarted); nothing can be said.
+    if (lost <= 0 || this.closed) return;
+    this.accounted = accounted + lost;
+    this.onLost({ afterId: after, count: lost, nextId: entries[0]!.streamId });
   }
 
   private fail(error: unknown): void {
@@ -144,14 +206,4 @@ export class StreamFollower {
     this.catchUps = [];
     this.stream.close();
   }
-}
-
-/** Orders two stream IDs (`<ms>-<seq>`). */
-function compareStreamIds(a: string, b: string): number {
-  const [am = "0", as = "0"] = a.split("-");
-  const [bm = "0", bs = "0"] = b.split("-");
-  const ms = BigInt(am) - BigInt(bm);
-  if (ms !== 0n) return ms < 0n ? -1 : 1;
-  const seq = BigInt(as) - BigInt(bs);
-  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }

@@ -17,6 +17,7 @@ export type {
   QueueRetryEvent,
   QueueArchivedEvent,
   QueueProgressEvent,
+  QueueLostEvent,
 } from "./entries.js";
 
 /** Options of {@link QueueEvents}: how to reach Redis. */
@@ -31,8 +32,8 @@ export type QueueEventsOptions = ConnectionOptions;
  * Delivery: every event written after {@link QueueEvents.ready} resolves is delivered once, in the
  * order the workers wrote them, while this listener keeps up: the stream keeps about the last 10,000
  * events of the queue, and expires 10 minutes after its last one. A listener that falls further
- * behind (or is cut off from Redis longer) misses the events trimmed meanwhile; events are not
- * replayed to a listener that starts later. Workers write the stream only while at least one listener
+ * behind (or is cut off from Redis longer) misses the events trimmed meanwhile, and hears `lost`
+ * (on Redis 7.0 and later); events are not replayed to a listener that starts later. Workers write the stream only while at least one listener
  * exists (each refreshes a marker key every 10 s, with a 30 s TTL), so a queue nobody listens to
  * costs nothing more than one `EXISTS` inside each finishing script. Go's asynq servers write no
  * events: tasks they process are not heard.
@@ -74,6 +75,8 @@ export class QueueEvents {
       (error) => {
         if (this.emitter.listenerCount("error") > 0) this.emitter.emit("error", error);
       },
+      undefined,
+      (loss) => this.emit("lost", { queue: this.queue, ...loss }),
     );
   }
 

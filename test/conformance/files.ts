@@ -46,6 +46,7 @@ const CLUSTER = [
   "test/events/wait.test.ts",
   "test/events/progress.test.ts",
   "test/events/queue-events.test.ts",
+  "test/events/lost.test.ts",
   "test/conformance/cluster.test.ts",
   "test/conformance/cluster-halfopen.test.ts",
   "test/conformance/dashboard.test.ts",
@@ -67,6 +68,7 @@ export const FILES: Record<string, readonly string[]> = {
     "test/scheduler/scheduler.test.ts",
     "test/events/wait.test.ts",
     "test/events/progress.test.ts",
+    "test/events/lost.test.ts",
   ],
   valkey: [...CORE, ...DIRECT, "test/server/priority.test.ts", "test/inspector/mutate.test.ts"],
 };

@@ -8,7 +8,10 @@ import { eventsKey, eventsListeningKey } from "../../wire/keys.js";
 import { duplicateConnection } from "../connection/cluster.js";
 import { endNow } from "../connection/connection.js";
 import { replaceWaiting } from "../connection/watchdog.js";
-import type { EventStreamPort, StreamEntry } from "../ports.js";
+import type { EventStreamPort, StreamEntry, StreamInfo } from "../ports.js";
+import { LuaScript, runScript } from "../scripts.js";
+
+const streamInfoScript = LuaScript.fromFile("events/stream_info");
 
 /** The stream ID before every entry. */
 export const STREAM_START = "0-0";
@@ -63,6 +66,25 @@ export class EventStream implements EventStreamPort {
     });
   }
 
+  async info(): Promise<StreamInfo | undefined> {
+    const reply = await runScript(this.base, streamInfoScript, [eventsKey(this.queue)], []);
+    if (!Array.isArray(reply)) return undefined; // no stream
+    const flat = reply as unknown[];
+    const field = (name: string): unknown => {
+      const at = flat.indexOf(name);
+      return at < 0 ? undefined : flat[at + 1];
+    };
+    const first = field("first-entry");
+    const added = field("entries-added");
+    const lastGenerated = field("last-generated-id");
+    return {
+      lastGeneratedId: typeof lastGenerated === "string" ? lastGenerated : STREAM_START,
+      length: Number(field("length") ?? 0),
+      firstId: Array.isArray(first) && typeof first[0] === "string" ? first[0] : undefined,
+      entriesAdded: added === undefined ? undefined : Number(added),
+    };
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -96,4 +118,14 @@ function parseEntries(reply: unknown): StreamEntry[] {
     out.push({ streamId: id.toString("latin1"), fields });
   }
   return out;
+}
+
+/** Orders two stream IDs (`<ms>-<seq>`). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am = "0", as = "0"] = a.split("-");
+  const [bm = "0", bs = "0"] = b.split("-");
+  const ms = BigInt(am) - BigInt(bm);
+  if (ms !== 0n) return ms < 0n ? -1 : 1;
+  const seq = BigInt(as) - BigInt(bs);
+  return seq === 0n ? 0 : seq < 0n ? -1 : 1;
 }

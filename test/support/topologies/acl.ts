@@ -85,10 +85,12 @@ export const ACL_COMMANDS: readonly string[] = [
   "xadd",
   "xread",
   "xrevrange",
-  // cancelation channel
+  "xinfo|stream",
+  // cancelation channel (on a Cluster, cancelProcessing counts the subscribers of every node)
   "publish",
   "subscribe",
   "unsubscribe",
+  "pubsub|numsub",
   // Inspector cluster views; CLUSTER SLOTS is also how ioredis finds a Cluster's slots
   "cluster|keyslot",
   "cluster|slots",
