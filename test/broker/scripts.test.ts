@@ -309,8 +309,11 @@ function keyProblems(script: ParsedScript): string[] {
   calls.forEach((call, i) => {
     const command = commands[i] ?? "?";
     if (KEYLESS.has(command)) return;
-    // MEMORY USAGE <key>: the key follows the subcommand.
-    const keyArgs = command === "MEMORY" ? call.args.slice(1, 2) : call.args.slice(0, KEY_ARGS[command] ?? 1);
+    // MEMORY USAGE <key>, XINFO STREAM <key>: the key follows the subcommand.
+    const keyArgs =
+      command === "MEMORY" || command === "XINFO"
+        ? call.args.slice(1, 2)
+        : call.args.slice(0, KEY_ARGS[command] ?? 1);
     for (const arg of keyArgs) {
       const field = /^([A-Za-z_]\w*)(?:\.\w+|\[[^\]]+\])$/.exec(arg);
       if (!/^KEYS\[[^\]]+\]$/.test(arg) && !safe.has(arg) && !(field !== null && safe.has(`${field[1]}[]`)))
