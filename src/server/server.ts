@@ -137,10 +137,11 @@ export class Server {
     // just checked; bounded all the same (a slower subscription goes on by itself).
     c.subscriber.start();
     await c.subscriber.ready(this.config.connection.connectTimeout);
-    if (this.state !== "active") return; // shut down meanwhile
-    for (const component of [c.processor, c.forwarder, c.recoverer, c.janitor, c.aggregator]) {
-      component.start();
-    }
+    const state = this.state as State; // shutdown() or stop() may have come meanwhile
+    if (state === "closed") return;
+    // After a stop(): no task is taken, and the rest runs as after a stop().
+    if (state === "active") c.processor.start();
+    for (const component of [c.forwarder, c.recoverer, c.janitor, c.aggregator]) component.start();
     c.healthChecker?.start();
     const queues = Object.entries(this.config.queues).map(([q, p]) => `${q}:${p}`);
     this.config.logger.info(
