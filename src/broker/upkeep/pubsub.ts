@@ -9,18 +9,19 @@ import { clusterSubscriber, Watchdog } from "../connection/watchdog.js";
 /**
  * Asks every server to abort the task with this ID if it is running it. Returns how many servers heard
  * it: Redis's count; of a Cluster, which counts only the subscribers of the node that took the PUBLISH
- * (every node passes it on to its own), the subscribers of the channel on every node.
+ * (every node passes it on to its own), the subscribers of the channel on every node that answers.
  */
 export async function publishCancel(redis: Redis, id: string): Promise<number> {
   const heard = await redis.publish(CANCEL_CHANNEL, id);
   if (!isCluster(redis)) return heard;
-  const counts = await Promise.all(
+  // A node that does not answer (down, failing over) counts none: the PUBLISH itself went through.
+  const counts = await Promise.allSettled(
     (redis as unknown as Cluster).nodes("all").map(async (node) => {
       const reply = (await node.call("PUBSUB", "NUMSUB", CANCEL_CHANNEL)) as [string, number];
       return Number(reply[1]);
     }),
   );
-  return counts.reduce((sum, n) => sum + n, 0);
+  return counts.reduce((sum, c) => sum + (c.status === "fulfilled" ? c.value : 0), 0);
 }
 
 /** A live subscription to the cancelation channel. */
