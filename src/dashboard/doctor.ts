@@ -38,6 +38,8 @@ interface Run {
 export class DoctorRunner {
   private last: Run | undefined;
   private running = false;
+  /** Aborts the audit in progress when the dashboard closes. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly redis: RedisConnection | undefined,
@@ -66,6 +68,7 @@ export class DoctorRunner {
       at: this.now(),
       reuseMs: DOCTOR_REUSE_MS,
       report: doctor(this.redis, {
+        signal: this.closing.signal,
         fix: false,
         batch: DOCTOR_BATCH,
         limit: DOCTOR_ISSUE_LIMIT,
@@ -85,6 +88,11 @@ export class DoctorRunner {
     } finally {
       this.running = false;
     }
+  }
+
+  /** Stops an audit in progress (its requests fail) and refuses new ones: the dashboard is closing. */
+  close(): void {
+    this.closing.abort(new HttpError(503, "ERR_CLOSED", "the dashboard is closing"));
   }
 }
 

@@ -22,7 +22,7 @@ export interface DashboardHandler {
   (req: IncomingMessage, res: ServerResponse, next?: unknown): Promise<void>;
   /** The base path it serves under ("" for the root). */
   readonly basePath: string;
-  /** Closes the Inspector the dashboard opened (not one you passed). */
+  /** Closes the Inspector the dashboard opened (not one you passed), and stops a doctor audit in progress. */
   close(): Promise<void>;
 }
 
@@ -82,6 +82,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const csrfToken = newCsrfToken();
   const assets = loadAssets();
   const html = indexHtml(basePath, resolved.pollIntervalMs);
+  const doctorRunner = new DoctorRunner(resolved.redis);
   const router = new Router([
     ...apiRoutes(inspector, () => ({
       readOnly,
@@ -90,7 +91,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
       doctor: resolved.redis !== undefined,
       ...(readOnly ? {} : { csrfToken }),
     })),
-    ...systemRoutes(inspector, new DoctorRunner(resolved.redis)),
+    ...systemRoutes(inspector, doctorRunner),
   ]);
 
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -140,6 +141,7 @@ export function createDashboard(options: DashboardOptions): DashboardHandler {
   const handler = ((req: IncomingMessage, res: ServerResponse) => serve(req, res)) as DashboardHandler;
   Object.defineProperty(handler, "basePath", { value: basePath, enumerable: true });
   handler.close = async () => {
+    doctorRunner.close();
     if (resolved.ownsInspector) await inspector.close();
   };
   return handler;

@@ -2,6 +2,7 @@
 // repair them. A layer on top of the library: it reaches Redis only through its port (DoctorBroker,
 // src/broker/doctor/port.ts), and the main entry never loads it.
 import { openDoctorBroker, type RedisConnection } from "../broker/doctor/open.js";
+import type { DoctorBroker } from "../broker/doctor/port.js";
 import type { DoctorReport } from "./report.js";
 import { resolveOptions, runDoctor, type DoctorOptions } from "./run.js";
 
@@ -34,6 +35,7 @@ export type { DoctorOptions } from "./run.js";
  * @throws ConnectionError (a BrokerError) when Redis cannot be reached or used: refused, unknown
  *   host, wrong password, DB index out of range. Nothing was read or written.
  * @throws BrokerError when Redis fails during the audit.
+ * @throws the reason of `options.signal` once it is aborted (an `AbortError` by default).
  * @example
  * ```ts
  * import { doctor, formatReport } from "asynq-ts/doctor";
@@ -44,10 +46,34 @@ export type { DoctorOptions } from "./run.js";
  */
 export async function doctor(redis: RedisConnection, options: DoctorOptions = {}): Promise<DoctorReport> {
   const settings = resolveOptions(options);
+  const { signal } = options;
+  signal?.throwIfAborted();
   const broker = openDoctorBroker(redis, "doctor");
+  // On abort, a connection the doctor opened is closed (what is in flight fails), and no call is
+  // made after it on any connection: the audit ends at once.
+  const abort = (): void => broker.close();
+  signal?.addEventListener("abort", abort, { once: true });
   try {
-    return await runDoctor(broker, settings);
+    return await runDoctor(signal === undefined ? broker : abortable(broker, signal), settings);
+  } catch (error) {
+    signal?.throwIfAborted();
+    throw error;
   } finally {
+    signal?.removeEventListener("abort", abort);
     broker.close();
   }
+}
+
+/** The broker, each of whose calls first throws the signal's reason once it is aborted. */
+function abortable(broker: DoctorBroker, signal: AbortSignal): DoctorBroker {
+  return new Proxy(broker, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target) as unknown;
+      if (typeof value !== "function" || property === "close") return value;
+      return (...args: unknown[]): unknown => {
+        signal.throwIfAborted();
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }

@@ -35,6 +35,11 @@ export interface DoctorOptions {
   indexLimit?: number;
   /** Source of "now" (lease expiries, archive scores, registry expiry). @defaultValue the system clock */
   clock?: Clock;
+  /**
+   * Stops the audit: `doctor()` then rejects with the signal's reason, and issues no command after
+   * the ones in flight (repairs already made stay made). @defaultValue none
+   */
+  signal?: AbortSignal;
 }
 
 /** Options resolved and checked: the settings of one run (less its broker), and the queues to audit. */
@@ -68,6 +73,9 @@ export function resolveOptions(options: DoctorOptions): ResolvedOptions {
   const batch = integer("batch", options.batch, 1000, 10, 10_000);
   const limit = integer("limit", options.limit, 1000, 1, Number.MAX_SAFE_INTEGER);
   const indexLimit = integer("indexLimit", options.indexLimit, 2_000_000, 1, Number.MAX_SAFE_INTEGER);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new ValidationError("options.signal", options.signal, "must be an AbortSignal", { op: "doctor" });
+  }
   const queues = options.queues;
   if (queues !== undefined) {
     queues.forEach((q, i) => {

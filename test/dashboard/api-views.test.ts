@@ -250,6 +250,18 @@ describe("Redis info and doctor", () => {
     expect(await runner.check(undefined)).toMatchObject({ reused: false });
   });
 
+  it("stops an audit in progress when the dashboard closes: it rejects with 503, as later checks do", async () => {
+    // Enough keys for the audit to be running when close() comes (SCAN steps of 10).
+    const pipeline = redis.pipeline();
+    for (let i = 0; i < 2000; i++) pipeline.hset(keys.taskKey("big", `t${i}`), "state", "pending");
+    await pipeline.exec();
+    const runner = new DoctorRunner(url);
+    const running = runner.check(undefined);
+    runner.close();
+    await expect(running).rejects.toMatchObject({ status: 503, code: "ERR_CLOSED" });
+    await expect(runner.check("q")).rejects.toMatchObject({ status: 503, code: "ERR_CLOSED" });
+  });
+
   it("answers 400 for a blank queue, and 404 when given an Inspector (no connection to audit)", async () => {
     const base = await serve();
     const blank = await call(`${base}/api/doctor?queue=%20`);
