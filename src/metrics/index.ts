@@ -211,7 +211,9 @@ const DEFAULT_WAIT_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 
  *   servers' recoverers;
  * - `asynq_server_errors_total{operation}`: what the servers could not do (as logged at error level).
  *
- * Listening costs one small object per event; see docs/observability.md for the figures.
+ * Register before `start()` to observe every task: a dequeue asks for the pending time only while
+ * someone listens, and the first one is sent as `start()` resolves. Listening costs one small object
+ * per event; see docs/observability.md for the figures.
  */
 export function registerServerMetrics(
   servers: ObservedServer | readonly ObservedServer[],

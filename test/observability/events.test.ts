@@ -33,8 +33,10 @@ function record(server: Server): Recorded[] {
 }
 
 async function run(handler: Handler, enqueue: () => Promise<unknown>, until: (seen: Recorded[]) => boolean) {
-  const { server, logs } = await startServer(redis, handler);
-  const seen = record(server);
+  let seen: Recorded[] = [];
+  // Listening before start(): a dequeue asks for the pending time (the `active` event's `wait`) only
+  // while someone listens to `active`, and the first one is sent as start() resolves.
+  const { server, logs } = await startServer(redis, handler, {}, (s) => void (seen = record(s)));
   await enqueue();
   await waitFor(() => until(seen), "the events");
   return { seen, logs, server };

@@ -79,15 +79,19 @@ export interface StartedServer {
 /**
  * Creates and starts a Server with {@link TEST_SERVER_DEFAULTS} overridden by `config`; it is shut
  * down when the current test finishes (a second shutdown is a no-op). Call inside a test.
+ * @param beforeStart sees the server before it starts: to listen to its events (or register its
+ *   metrics) from the first task on, as an app should.
  */
 export async function startServer(
   redis: RedisConnection,
   handler: Handler | ServeMux,
   config: ServerConfig = {},
+  beforeStart: (server: Server) => void = () => {},
 ): Promise<StartedServer> {
   const { logger, lines } = collectingLogger();
   const server = new Server(redis, { ...TEST_SERVER_DEFAULTS, logger, ...config });
   onTestFinished(() => server.shutdown());
+  beforeStart(server);
   await server.start(handler);
   return { server, logs: lines };
 }
