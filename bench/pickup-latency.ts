@@ -9,6 +9,7 @@ import { Redis } from "ioredis";
 import { Client } from "../src/client/client.js";
 import { Server } from "../src/server/server.js";
 import { ensureRedis } from "../tools/redis.js";
+import { percentile } from "./lib/stats.js";
 
 const DB = Number(process.env.BENCH_DB ?? "14");
 const ROUNDS = Number(process.env.ROUNDS ?? "200");
@@ -23,11 +24,6 @@ async function commandStats(redis: Redis): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(match[1]!, Number(match[2]));
   return out;
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index]!;
 }
 
 const handle = await ensureRedis((line) => console.log(`[redis] ${line}`));

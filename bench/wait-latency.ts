@@ -11,15 +11,11 @@ import { Client } from "../src/client/client.js";
 import { QueueEvents } from "../src/events/queue-events.js";
 import { Server } from "../src/server/server.js";
 import { ensureRedis } from "../tools/redis.js";
+import { percentile } from "./lib/stats.js";
 
 const DB = Number(process.env.BENCH_DB ?? "14");
 const ROUNDS = Number(process.env.ROUNDS ?? "500");
 const TASKS = Number(process.env.TASKS ?? "20000");
-
-function percentile(sorted: readonly number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[index]!;
-}
 
 const handle = await ensureRedis((line) => console.log(`[redis] ${line}`));
 const url = `${handle.url.replace(/\/\d*$/, "")}/${DB}`;

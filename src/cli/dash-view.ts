@@ -2,19 +2,17 @@
 // navigation state to screen lines, each a list of styled segments. Every string from Redis is made
 // terminal-safe here.
 import type { QueueInfo, SchedulerEntry, ServerInfo, TaskInfo, TaskState, WorkerInfo } from "../index.js";
-import { formatCount, formatDuration, formatRelative, payloadText, safe, truncate } from "./output.js";
+import {
+  formatCount,
+  formatDuration,
+  formatRelative,
+  payloadText,
+  safe,
+  STATES,
+  truncate,
+} from "./output.js";
 
 export type View = "queues" | "queue" | "servers" | "cron";
-
-export const DASH_STATES: readonly TaskState[] = [
-  "active",
-  "pending",
-  "aggregating",
-  "scheduled",
-  "retry",
-  "archived",
-  "completed",
-];
 
 /** Styles a segment can have. */
 export interface Segment {
@@ -106,7 +104,7 @@ const TAB_NAMES: Record<TaskState, string> = {
 
 function stateTabs(m: NonNullable<DashModel["queue"]>): Line {
   const info = m.info;
-  return DASH_STATES.flatMap((s): Segment[] => [
+  return STATES.flatMap((s): Segment[] => [
     {
       text: `${TAB_NAMES[s]}(${info === null ? "?" : compact(info[s])})`,
       inverse: s === m.state,

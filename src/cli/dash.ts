@@ -5,8 +5,9 @@ import type { Command } from "commander";
 import termkit from "terminal-kit";
 import type { Inspector } from "../index.js";
 import { connectionOptions, globalFlags, openInspector } from "./connection.js";
-import { DASH_STATES, renderDash, type DashModel, type Line } from "./dash-view.js";
+import { renderDash, type DashModel, type Line } from "./dash-view.js";
 import { CliError, describeError, EXIT } from "./fail.js";
+import { STATES } from "./output.js";
 import { parseDuration } from "./parse.js";
 
 /** Reads what the current view shows. */
@@ -165,8 +166,8 @@ export async function runDash(command: Command, flags: { refresh: string }): Pro
       case "LEFT":
       case "SHIFT_TAB":
         if (q !== undefined) {
-          const step = name === "RIGHT" || name === "TAB" ? 1 : DASH_STATES.length - 1;
-          q.state = DASH_STATES[(DASH_STATES.indexOf(q.state) + step) % DASH_STATES.length]!;
+          const step = name === "RIGHT" || name === "TAB" ? 1 : STATES.length - 1;
+          q.state = STATES[(STATES.indexOf(q.state) + step) % STATES.length]!;
           q.tasks = [];
           q.selected = 0;
         }

@@ -2,6 +2,19 @@
 // (control characters escaped), plain tables, JSON with a stable shape, and the small formats
 // (bytes, durations, instants) the tables use.
 
+import type { TaskState } from "../index.js";
+
+/** The task states, in the order every command shows them (asynq's CLI order). */
+export const STATES: readonly TaskState[] = [
+  "active",
+  "pending",
+  "aggregating",
+  "scheduled",
+  "retry",
+  "archived",
+  "completed",
+];
+
 /** Whether a stream gets colour: a terminal, NO_COLOR unset or empty, TERM not `dumb`; FORCE_COLOR wins. */
 export function colourFor(stream: NodeJS.WriteStream): boolean {
   const env = process.env;

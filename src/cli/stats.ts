@@ -15,9 +15,8 @@ import {
   println,
   safe,
   table,
+  STATES,
 } from "./output.js";
-
-const STATES = ["active", "pending", "aggregating", "scheduled", "retry", "archived", "completed"] as const;
 
 /** What `stats` reads: one snapshot of every queue, the servers and their workers, and Redis. */
 export interface Stats {

@@ -15,18 +15,9 @@ import {
   println,
   safe,
   truncate,
+  STATES,
 } from "./output.js";
 import { intFlag } from "./parse.js";
-
-export const STATES: readonly TaskState[] = [
-  "active",
-  "pending",
-  "aggregating",
-  "scheduled",
-  "retry",
-  "archived",
-  "completed",
-];
 
 /** A state flag, checked. */
 export function stateFlag(value: string | undefined): TaskState {
